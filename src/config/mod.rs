@@ -1,0 +1,1 @@
+//! The config file (SPEC §2): YAML with spans → validated [`crate::model::DesiredState`].

@@ -1,0 +1,53 @@
+//! Talking to the person at the terminal: colour choice, logging on stderr, progress bars,
+//! the confirmation prompt. stdout is never written here.
+
+use std::io::IsTerminal;
+
+use crate::cli::{Cli, ColorChoice};
+
+/// Whether to colour what goes to stdout (the plan, the report).
+pub fn stdout_color(choice: ColorChoice) -> bool {
+    color_for(choice, std::io::stdout().is_terminal())
+}
+
+/// Whether to colour what goes to stderr (diagnostics, logs).
+pub fn stderr_color(choice: ColorChoice) -> bool {
+    color_for(choice, std::io::stderr().is_terminal())
+}
+
+fn color_for(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Sets up `tracing` on stderr: -q errors only; default warnings; -v info; -vv debug (one
+/// line per API call); -vvv trace. Secrets are never passed to `tracing`, at any level.
+pub fn init_logging(cli: &Cli) {
+    use tracing_subscriber::filter::LevelFilter;
+    let crate_level = match (cli.quiet, cli.verbose) {
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::WARN,
+        (false, 1) => LevelFilter::INFO,
+        (false, 2) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
+    };
+    use tracing_subscriber::layer::SubscriberExt;
+    // Other crates (hyper, rustls, ...) stay at warnings: their trace output is noise, and
+    // orgsync's own spans already name every call.
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_target("orgsync", crate_level)
+        .with_default(LevelFilter::WARN.min(crate_level));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
+        .with_writer(std::io::stderr)
+        .with_ansi(stderr_color(cli.color))
+        .with_target(cli.verbose >= 3)
+        .finish()
+        .with(filter);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
