@@ -18,3 +18,6 @@ pub use types::{
     Change, ChangeKind, FORMAT_VERSION, Plan, PlanFileError, Roster, Summary, Unmanaged,
     UnmanagedMember,
 };
+
+#[cfg(test)]
+mod tests;

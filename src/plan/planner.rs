@@ -174,24 +174,30 @@ pub fn plan(
         };
 
         if live_user.state == UserState::ErrorWhileProcessing {
-            replaced.insert(&live_user.iam_id);
-            let mut join: Vec<&GroupName> = user_groups.iter().map(|g| &g.name).collect();
-            // A protected user is never removed from any group, not even by the removal of a
-            // failed invitation: the new invitation carries their current groups too.
-            if is_protected_email(Some(email)) {
-                join.extend(
-                    groups
-                        .values()
-                        .filter(|g| g.has_member(&live_user.iam_id))
-                        .map(|g| &g.name),
-                );
+            // Re-inviting first removes the failed entry, with every membership it has, in
+            // managed groups or not. That is a removal, so protected users and the identity
+            // orgsync runs as are left as they are (they keep their memberships below).
+            if let Some(why) = keep_reason(
+                Some(email),
+                &live_user.iam_id,
+                &is_protected_email,
+                &is_caller,
+            ) {
+                warnings.push(format!(
+                    "{} is in state ERROR_WHILE_PROCESSING but is {why}: not re-inviting, which \
+                     would remove the failed entry first; fix the user in Manage → Access (IAM) \
+                     → Users",
+                    who(Some(email), &live_user.iam_id)
+                ));
+            } else {
+                replaced.insert(&live_user.iam_id);
+                changes.push(Change::InviteUser {
+                    email: email.clone(),
+                    groups: sorted_names(user_groups.iter().map(|g| &g.name)),
+                    replaces_iam_id: Some(live_user.iam_id.clone()),
+                });
+                continue;
             }
-            changes.push(Change::InviteUser {
-                email: email.clone(),
-                groups: sorted_names(join),
-                replaces_iam_id: Some(live_user.iam_id.clone()),
-            });
-            continue;
         }
 
         for group in &user_groups {
@@ -338,7 +344,9 @@ fn plural(n: i64) -> &'static str {
 
 fn warn_about_state(user: &LiveUser, email: &Email, today: Date, warnings: &mut Warnings) {
     match &user.state {
-        UserState::Active | UserState::Processing => {}
+        // A failed invitation is re-invited, which is warning enough (or, for the caller,
+        // warned about where that is decided).
+        UserState::Active | UserState::Processing | UserState::ErrorWhileProcessing => {}
         UserState::Pending => {
             if let Some(added) = user.added_on {
                 let age = added.days_until(today);
@@ -697,7 +705,8 @@ fn rosters(
             .into_iter()
             .flat_map(|l| l.values().cloned())
             .collect();
-        v.sort();
+        // Case-insensitively, so `IBMid-...` lines do not jump ahead of every email.
+        v.sort_by(|a, b| (a.to_lowercase(), a).cmp(&(b.to_lowercase(), b)));
         v
     };
     touched

@@ -90,7 +90,7 @@ pub fn render_markdown(plan: &Plan) -> String {
             let fence = fence_for(&diff);
             let _ = writeln!(
                 md,
-                "<details><summary>Members: {} before, {} after</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>\n",
+                "<details><summary>Members: {} before, {} after</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>",
                 roster.before.len(),
                 roster.after.len()
             );
@@ -196,7 +196,8 @@ fn md_escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '@' => out.push_str("&#64;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '(' | ')' | '{' | '}' => {
+            // Parentheses need no escape: no `[` survives to open a link.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
                 out.push('\\');
                 out.push(c);
             }

@@ -201,7 +201,11 @@ impl<'a> Sections<'a> {
         let mut groups: Vec<GroupSection<'a>> = groups.into_values().collect();
         for g in &mut groups {
             g.members.sort_by(|a, b| {
-                (a.sign == Sign::Remove, &a.who).cmp(&(b.sign == Sign::Remove, &b.who))
+                (a.sign == Sign::Remove, a.who.to_lowercase(), &a.who).cmp(&(
+                    b.sign == Sign::Remove,
+                    b.who.to_lowercase(),
+                    &b.who,
+                ))
             });
         }
         Sections { groups, account }

@@ -52,7 +52,7 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
             let note = if m.note.is_empty() {
                 String::new()
             } else {
-                format!("  ({})", m.note)
+                format!(" ({})", m.note)
             };
             out.line(style, &format!("{sign} {}{note}", m.who), 4, false);
         }
