@@ -137,6 +137,9 @@ fn transaction_id(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Attempts at most when the connection cannot be opened.
+const UNREACHABLE_ATTEMPTS: u32 = 3;
+
 fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
@@ -203,7 +206,9 @@ impl Client {
                 }
                 Outcome::Transport(err) => {
                     let retryable = match &err {
-                        IamError::Unreachable { .. } => true,
+                        // A refused connection is usually a wrong URL or a host that is
+                        // down, not a blip: a few quick tries, then tell the person.
+                        IamError::Unreachable { .. } => attempt < UNREACHABLE_ATTEMPTS,
                         _ => req.retry == Retry::Idempotent,
                     };
                     (err, retryable, None)
