@@ -834,11 +834,13 @@ impl Store {
         kind: &str,
         now_ms: u64,
     ) -> Result<Member, (u16, &'static str, String)> {
-        if let Some(existing) = self.groups.get(pos).and_then(|r| r.member(iam_id)) {
-            return Ok(existing.clone());
-        }
+        // The type is judged even for an existing member: a wrong type is a bad request,
+        // not an idempotent success.
         if let Some(problem) = self.member_problem(iam_id, kind) {
             return Err(problem);
+        }
+        if let Some(existing) = self.groups.get(pos).and_then(|r| r.member(iam_id)) {
+            return Ok(existing.clone());
         }
         let count = self.groups_of(iam_id);
         if count >= MAX_GROUPS_PER_MEMBER {
