@@ -198,7 +198,11 @@ impl Diagnostics {
             if files.is_empty() {
                 "the config".to_string()
             } else {
-                files.iter().map(|f| sanitize(f)).collect::<Vec<_>>().join(", ")
+                files
+                    .iter()
+                    .map(|f| sanitize(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             if count == 1 { "it" } else { "them" },
         ));

@@ -85,7 +85,9 @@ pub fn load(path: &Path) -> Result<LoadedConfig, Diagnostics> {
                     pattern.loc,
                     format!("nothing matches in {}", base.display()),
                 )
-                .hint("patterns are relative to this file's directory; fix the pattern or remove it"),
+                .hint(
+                    "patterns are relative to this file's directory; fix the pattern or remove it",
+                ),
             );
         }
         for found in matches {
@@ -152,7 +154,10 @@ pub fn schema_json() -> String {
     text
 }
 
-fn finish(desired: Option<DesiredState>, mut diags: Diagnostics) -> Result<DesiredState, Diagnostics> {
+fn finish(
+    desired: Option<DesiredState>,
+    mut diags: Diagnostics,
+) -> Result<DesiredState, Diagnostics> {
     match desired {
         Some(desired) if diags.is_empty() => Ok(desired),
         _ => {
@@ -164,7 +169,11 @@ fn finish(desired: Option<DesiredState>, mut diags: Diagnostics) -> Result<Desir
 
 /// Reads one file with the size limit and UTF-8 check, then parses it. `included_from` is
 /// the `include:` entry that named it, for the message when it cannot be read.
-fn read_file(path: &Path, included_from: Option<Loc>, diags: &mut Diagnostics) -> Option<(FileId, Node)> {
+fn read_file(
+    path: &Path,
+    included_from: Option<Loc>,
+    diags: &mut Diagnostics,
+) -> Option<(FileId, Node)> {
     let name = path.display().to_string();
     let whole_file = |diags: &mut Diagnostics| Loc {
         file: diags.add_source(name.clone(), ""),
@@ -202,8 +211,12 @@ fn read_file(path: &Path, included_from: Option<Loc>, diags: &mut Diagnostics) -
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         let loc = whole_file(diags);
         diags.push(
-            Diagnostic::new(format!("`{name}` is a directory, not a config file"), loc, "")
-                .hint("pass the YAML file itself with `-c FILE`"),
+            Diagnostic::new(
+                format!("`{name}` is a directory, not a config file"),
+                loc,
+                "",
+            )
+            .hint("pass the YAML file itself with `-c FILE`"),
         );
         return None;
     }
@@ -277,9 +290,28 @@ fn parse_text(name: &str, text: &str, diags: &mut Diagnostics) -> Option<(FileId
                 .next()
                 .unwrap_or(&err.message)
                 .to_string();
-            let hint = if message.contains("tab") {
+            // Budget breaches come as Debug text; say them in words.
+            let message = if message.contains("Depth {") {
+                format!("nested deeper than {} levels", yaml::MAX_DEPTH)
+            } else if message.contains("Documents {") {
+                "more than one YAML document (a second `---`)".to_string()
+            } else if message.contains("budget breached") {
+                format!(
+                    "too large: {}",
+                    message.trim_start_matches("budget breached: ")
+                )
+            } else {
+                message
+            };
+            let hint = if message.contains("YAML document") {
+                "a config file is one YAML document: remove the `---` line and what follows, or merge the two"
+            } else if message.contains("tab") {
                 "YAML indents with spaces only: replace the tab characters with spaces"
-            } else if message.contains("alias") || message.contains("budget") || message.contains("limit") {
+            } else if message.contains("alias")
+                || message.contains("nested")
+                || message.contains("too large")
+                || message.contains("limit")
+            {
                 "the file exceeds orgsync's limits on nesting, size or alias (`*name`) expansion; a config file never needs this much"
             } else {
                 "fix the YAML syntax here; a quoted value (\"...\") helps when it contains `:` or `#`"
@@ -287,10 +319,7 @@ fn parse_text(name: &str, text: &str, diags: &mut Diagnostics) -> Option<(FileId
             diags.push(
                 Diagnostic::new(
                     format!("invalid YAML: {message}"),
-                    Loc {
-                        file,
-                        pos: err.pos,
-                    },
+                    Loc { file, pos: err.pos },
                     "here",
                 )
                 .hint(hint),
@@ -311,7 +340,10 @@ fn expand_glob(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     } else {
         base.to_path_buf()
     }];
-    let parts: Vec<&str> = pattern.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = pattern
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
         let mut next = Vec::new();
@@ -372,7 +404,8 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
 }
 
 #[cfg(test)]

@@ -359,18 +359,12 @@ impl Reader<'_> {
         }
     }
 
-    fn strings(
-        &mut self,
-        node: &Node,
-        what: &str,
-        example: &str,
-    ) -> Option<Sp<Vec<Sp<String>>>> {
+    fn strings(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<Vec<Sp<String>>>> {
         match &node.value {
             Value::Seq(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for item in items {
-                    if let Some(s) = self.string(item, &format!("each entry of {what}"), example)
-                    {
+                    if let Some(s) = self.string(item, &format!("each entry of {what}"), example) {
                         out.push(s);
                     }
                 }
@@ -527,13 +521,17 @@ impl Reader<'_> {
                     }
                 }
             });
-        let protected = self.optional_strings(&fields, "protected", "`protected: [owner@example.com]`");
+        let protected =
+            self.optional_strings(&fields, "protected", "`protected: [owner@example.com]`");
         let create_groups = fields
             .get("create_groups")
             .filter(|n| n.value != Value::Null)
             .and_then(|n| self.boolean(n, "`create_groups`", "`create_groups: true`"));
-        let allowed_domains =
-            self.optional_strings(&fields, "allowed_domains", "`allowed_domains: [example.com]`");
+        let allowed_domains = self.optional_strings(
+            &fields,
+            "allowed_domains",
+            "`allowed_domains: [example.com]`",
+        );
         Some(RawPolicy {
             unlisted_users,
             max_removals,
@@ -547,9 +545,12 @@ impl Reader<'_> {
         if node.value == Value::Null {
             return Entries::default();
         }
-        self.entries(node, "`groups`", "`groups: {quantum-algorithms: {}}`", |r, name, v| {
-            r.group(name, v)
-        })
+        self.entries(
+            node,
+            "`groups`",
+            "`groups: {quantum-algorithms: {}}`",
+            |r, name, v| r.group(name, v),
+        )
     }
 
     fn users(&mut self, node: &Node) -> Entries<RawUser> {
@@ -605,11 +606,21 @@ impl Reader<'_> {
             .map(|s| s.value);
         match fields.get("groups") {
             Some(n) => raw.groups = self.groups(n),
-            None => self.missing(top, "groups", "the file", "`groups: {}` if there are none yet"),
+            None => self.missing(
+                top,
+                "groups",
+                "the file",
+                "`groups: {}` if there are none yet",
+            ),
         }
         match fields.get("users") {
             Some(n) => raw.users = self.users(n),
-            None => self.missing(top, "users", "the file", "`users: {}` if there are none yet"),
+            None => self.missing(
+                top,
+                "users",
+                "the file",
+                "`users: {}` if there are none yet",
+            ),
         }
         raw
     }
@@ -665,7 +676,10 @@ struct Fields<'n>(Vec<(&'static str, &'n Node, &'n Node)>);
 
 impl<'n> Fields<'n> {
     fn get(&self, key: &str) -> Option<&'n Node> {
-        self.0.iter().find(|(k, _, _)| *k == key).map(|(_, _, v)| *v)
+        self.0
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, _, v)| *v)
     }
 }
 

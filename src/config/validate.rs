@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::model::{
-    AccountId, Date, DesiredGroup, DesiredState, DesiredUser, Email, GroupName, Policy,
-    PUBLIC_ACCESS_GROUP_NAME, UnlistedUsers,
+    AccountId, Date, DesiredGroup, DesiredState, DesiredUser, Email, GroupName,
+    PUBLIC_ACCESS_GROUP_NAME, Policy, UnlistedUsers,
 };
 
 use super::diagnostics::{Diagnostic, Diagnostics, Loc};
@@ -85,7 +85,10 @@ impl Validator<'_> {
     fn account_id(&mut self, id: &Sp<String>) -> Option<AccountId> {
         id.loc.pos?;
         let value = id.value.trim();
-        let ok = value.len() == 32 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let ok = value.len() == 32
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
         if ok {
             return Some(AccountId::new(value));
         }
@@ -324,7 +327,9 @@ impl Validator<'_> {
                             "listed again here",
                         )
                         .also(*first, "first listed here")
-                        .hint("emails are compared ignoring case and spaces; merge the two entries"),
+                        .hint(
+                            "emails are compared ignoring case and spaces; merge the two entries",
+                        ),
                     );
                 } else {
                     seen.insert(email.clone(), key.loc);
@@ -361,10 +366,7 @@ impl Validator<'_> {
                     .map_or(user.groups.loc, |g| g.loc);
                 self.diags.push(
                     Diagnostic::new(
-                        format!(
-                            "user `{email}` is in {} groups",
-                            user.groups.value.len()
-                        ),
+                        format!("user `{email}` is in {} groups", user.groups.value.len()),
                         at,
                         format!("group number {}", MAX_GROUPS_PER_USER + 1),
                     )
@@ -491,7 +493,10 @@ pub(crate) fn email_problem(raw: &str) -> Option<&'static str> {
 }
 
 /// The candidate closest to `name` ignoring case, if it is close enough to be a typo.
-pub(crate) fn closest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+pub(crate) fn closest<'c>(
+    name: &str,
+    candidates: impl Iterator<Item = &'c str>,
+) -> Option<&'c str> {
     let name = name.to_lowercase();
     let len = name.chars().count();
     // Long strings are not typos of short names, and the distance is quadratic.
@@ -564,10 +569,19 @@ mod tests {
     #[test]
     fn email_plausibility() {
         assert_eq!(email_problem(" Alice@Example.com "), None);
-        assert_eq!(email_problem("alice@example"), Some("the domain is not of the form example.com"));
+        assert_eq!(
+            email_problem("alice@example"),
+            Some("the domain is not of the form example.com")
+        );
         assert_eq!(email_problem("alice example.com"), Some("contains a space"));
         assert_eq!(email_problem("a@b@c.com"), Some("more than one `@`"));
-        assert_eq!(email_problem("@example.com"), Some("nothing before the `@`"));
-        assert_eq!(email_problem("alice@.com"), Some("the domain is not of the form example.com"));
+        assert_eq!(
+            email_problem("@example.com"),
+            Some("nothing before the `@`")
+        );
+        assert_eq!(
+            email_problem("alice@.com"),
+            Some("the domain is not of the form example.com")
+        );
     }
 }

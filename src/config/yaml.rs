@@ -5,8 +5,8 @@
 //! value, under resource limits, so that later stages can report every problem at once and
 //! point at it. Typed deserialization would stop at the first problem.
 
-use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// Parses a YAML document into `T` (used for non-config files, e.g. emulator state).
 /// Errors are rendered messages that name the line and column.
@@ -65,8 +65,19 @@ pub struct ParseError {
     pub pos: Option<Pos>,
 }
 
+/// Deserializes config text straight into typed values with the same YAML options as
+/// [`parse_tree`] (strict booleans, duplicate keys rejected). orgsync reads configs through
+/// the tree; this exists so tests can check that the strict serde types agree with it.
+pub fn config_from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        with_snippet: false,
+    };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())
+}
+
 /// Limits that stop hostile input: a config file never needs more.
-const MAX_DEPTH: usize = 32;
+pub const MAX_DEPTH: usize = 32;
 const MAX_NODES: usize = 1_000_000;
 const MAX_ALIAS_REPLAYED_EVENTS: usize = 10_000;
 
@@ -213,11 +224,19 @@ mod tests {
             Value::Map(vec![(
                 Node {
                     value: Value::Str("n".into()),
-                    pos: Pos { line: 1, column: 1, len: 1 }
+                    pos: Pos {
+                        line: 1,
+                        column: 1,
+                        len: 1
+                    }
                 },
                 Node {
                     value: Value::Str("yes".into()),
-                    pos: Pos { line: 1, column: 4, len: 3 }
+                    pos: Pos {
+                        line: 1,
+                        column: 4,
+                        len: 3
+                    }
                 }
             )])
         );
