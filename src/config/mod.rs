@@ -60,7 +60,9 @@ pub fn load(path: &Path) -> Result<LoadedConfig, Diagnostics> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let main_canonical = path.canonicalize().ok();
+    // Canonical paths of the files read so far: a pattern matching the main file or a file
+    // another pattern already matched does not read it twice.
+    let mut seen: std::collections::HashSet<PathBuf> = path.canonicalize().into_iter().collect();
     let mut files = vec![path.to_path_buf()];
     let mut included = Vec::new();
     for pattern in raw.include.iter().flatten() {
@@ -91,13 +93,9 @@ pub fn load(path: &Path) -> Result<LoadedConfig, Diagnostics> {
             );
         }
         for found in matches {
-            let canonical = found.canonicalize().ok();
-            let already = canonical.is_some()
-                && (canonical == main_canonical
-                    || files
-                        .iter()
-                        .any(|f: &PathBuf| f.canonicalize().ok() == canonical));
-            if already {
+            if let Ok(canonical) = found.canonicalize()
+                && !seen.insert(canonical)
+            {
                 continue;
             }
             if files.len() > MAX_INCLUDED_FILES {
