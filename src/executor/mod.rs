@@ -158,8 +158,7 @@ pub async fn apply(
                 let (client, id, description) =
                     (client.clone(), group_id.clone(), description.clone());
                 tasks.spawn(async move {
-                    let outcome = match client.update_group_description(&id, &description).await
-                    {
+                    let outcome = match client.update_group_description(&id, &description).await {
                         Ok(()) => Outcome::applied(),
                         Err(e) => Outcome::failed(e.info()),
                     };
@@ -199,13 +198,21 @@ pub async fn apply(
             Ok(group_ids) => group_ids,
             Err(missing) => {
                 let why = format!("group {missing} has no id in the account; plan again");
-                skipped.extend(items.iter().map(|it| (it.index, Outcome::skipped(why.clone()))));
+                skipped.extend(
+                    items
+                        .iter()
+                        .map(|it| (it.index, Outcome::skipped(why.clone()))),
+                );
                 continue;
             }
         };
         for batch in items.chunks(options.invite_batch.max(1)) {
-            let (client, account, group_ids, batch) =
-                (client.clone(), account.clone(), group_ids.clone(), batch.to_vec());
+            let (client, account, group_ids, batch) = (
+                client.clone(),
+                account.clone(),
+                group_ids.clone(),
+                batch.to_vec(),
+            );
             tasks.spawn(async move { invite(&client, &account, batch, &group_ids).await });
         }
     }
@@ -265,14 +272,11 @@ fn resolve(
     if lost.contains(group) {
         return Err(depends_on_lost(group));
     }
-    planned
-        .or_else(|| ids.get(group))
-        .cloned()
-        .ok_or_else(|| {
-            Outcome::skipped(format!(
-                "group {group} has no id: it was neither in the account nor created; plan again"
-            ))
-        })
+    planned.or_else(|| ids.get(group)).cloned().ok_or_else(|| {
+        Outcome::skipped(format!(
+            "group {group} has no id: it was neither in the account nor created; plan again"
+        ))
+    })
 }
 
 fn depends_on_lost(group: &GroupName) -> Outcome {

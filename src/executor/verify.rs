@@ -57,9 +57,9 @@ pub(super) async fn verify(
                     .collect::<BTreeMap<Email, (IamId, UserState)>>(),
             ),
             Err(e) => {
-                report
-                    .warnings
-                    .push(format!("could not re-read the users to verify the apply: {e}"));
+                report.warnings.push(format!(
+                    "could not re-read the users to verify the apply: {e}"
+                ));
                 None
             }
         }
@@ -73,9 +73,9 @@ pub(super) async fn verify(
             Ok(list) => {
                 members.insert(id, list.into_iter().map(|m| m.iam_id).collect());
             }
-            Err(e) => report
-                .warnings
-                .push(format!("could not re-read group {id} to verify the apply: {e}")),
+            Err(e) => report.warnings.push(format!(
+                "could not re-read group {id} to verify the apply: {e}"
+            )),
         }
     }
 
