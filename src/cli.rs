@@ -93,7 +93,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Plan as of this date (YYYY-MM-DD) for expiries; default today in UTC.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", env = "ORGSYNC_TODAY")]
     pub today: Option<Date>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -120,7 +120,7 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
     /// Plan as of this date (YYYY-MM-DD) for expiries; default today in UTC.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", env = "ORGSYNC_TODAY")]
     pub today: Option<Date>,
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -145,8 +145,7 @@ async fn start_sandbox(
     })?;
     tracing::info!(account = %account, url = %emulator.base_url(), "sandbox emulator started");
     anstream::eprintln!(
-        "Sandbox: an emulated IBM Cloud account ({account}) served in-process at {}; nothing leaves this machine.",
-        emulator.base_url()
+        "Sandbox: an emulated IBM Cloud account ({account}) served in-process on a loopback port; nothing leaves this machine."
     );
     Ok((emulator, key))
 }
