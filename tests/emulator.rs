@@ -1095,6 +1095,18 @@ async fn admin_state_round_trips_and_rejects_invalid_states() {
                 .contains("account_id")
         );
         assert_eq!(emu.state(), other, "a rejected state changes nothing");
+        // The benchmark's account size goes through the admin endpoint too.
+        let big = emulator::synthetic(&Synthetic {
+            users: 10_000,
+            groups: 300,
+            memberships: 30_000,
+            service_ids_in_groups: 10,
+            pending_users: 100,
+            seed: 4,
+        });
+        let resp = http.post(&url).json(&big).send().await.expect("post big");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        assert_eq!(emu.state().users.len(), 10_000);
         assert_eq!(emu.stats()["total"], 0, "admin calls are not counted");
         emu.shutdown().await;
     })

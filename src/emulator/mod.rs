@@ -40,6 +40,9 @@
 //! 11. Public Access is listed and readable (no static members); every write → 403.
 //! 12. Invite and remove with a service-ID token → 403.
 //!
+//! `--persist` rewrites the state file as pretty JSON (which YAML readers accept too) after
+//! each change, never at start-up, so an untouched hand-written YAML file keeps its comments.
+//!
 //! Also: bearer tokens are HS256 JWTs signed with a key derived from the account id, so
 //! they stay valid across a restart with the same state, and a token for another account is
 //! refused (401). Missing `account_id` on list/create → 400; another account's id → 403.
@@ -237,10 +240,6 @@ pub async fn bind(addr: SocketAddr, state: State, options: Options) -> std::io::
         options,
         traces: std::sync::atomic::AtomicU64::new(0),
     });
-    if let Some(path) = &shared.options.persist {
-        let state = shared.lock().to_state();
-        persist(path, &state).map_err(std::io::Error::other)?;
-    }
     let router = routes::router(shared.clone());
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, router, stopped));
