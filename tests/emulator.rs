@@ -132,7 +132,7 @@ async fn invitee_is_processing_then_pending_and_reinvite_while_processing_confli
         let emu = emulator::start(
             state.clone(),
             Options {
-                processing: Duration::from_millis(400),
+                processing: Duration::from_millis(1000),
                 ..Options::default()
             },
         )
@@ -166,7 +166,7 @@ async fn invitee_is_processing_then_pending_and_reinvite_while_processing_confli
         assert!(body["trace"].as_str().is_some_and(|t| !t.is_empty()));
         assert_eq!(api.user(&iam_id).await.1["state"], "PROCESSING");
 
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         assert_eq!(api.user(&iam_id).await.1["state"], "PENDING");
 
         // Decision: inviting a PENDING user again is a 202 no-op echoing the invitation.
@@ -628,7 +628,8 @@ async fn tokens_are_required_checked_and_expire() {
         let emu = emulator::start(
             state.clone(),
             Options {
-                token_ttl: Duration::from_secs(1),
+                // Claims are whole seconds, so a 2 s token lives at least 1 s.
+                token_ttl: Duration::from_secs(2),
                 ..Options::default()
             },
         )
@@ -665,7 +666,7 @@ async fn tokens_are_required_checked_and_expire() {
             .await
             .expect("token");
         let body: Value = resp.json().await.expect("json");
-        assert_eq!(body["expires_in"], 1);
+        assert_eq!(body["expires_in"], 2);
         assert_eq!(body["token_type"], "Bearer");
         let token = body["access_token"].as_str().expect("token").to_string();
         // The payload carries IBM's claims, and `expiration` equals `exp`.
@@ -697,7 +698,7 @@ async fn tokens_are_required_checked_and_expire() {
             .await
             .expect("forged");
         assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
-        tokio::time::sleep(Duration::from_millis(2100)).await;
+        tokio::time::sleep(Duration::from_millis(3100)).await;
         let expired = http
             .get(&url)
             .bearer_auth(&token)
@@ -856,7 +857,7 @@ async fn rate_limit_answers_429_with_integer_retry_after() {
         let emu = emulator::start(
             state.clone(),
             Options {
-                rate_limit: 5.0,
+                rate_limit: 2.0,
                 ..Options::default()
             },
         )
@@ -893,7 +894,7 @@ async fn rate_limit_answers_429_with_integer_retry_after() {
         }
         assert!(
             limited >= 10,
-            "a burst of 20 at 5 RPS is mostly refused: {limited}"
+            "a burst of 20 at 2 RPS is mostly refused: {limited}"
         );
         let stats = emu.stats();
         assert_eq!(stats["served_429"], limited);
@@ -911,7 +912,7 @@ async fn latency_and_jitter_delay_answers_and_admin_calls_are_neither_delayed_no
         let emu = emulator::start(
             state.clone(),
             Options {
-                latency: Duration::from_millis(150),
+                latency: Duration::from_millis(400),
                 jitter: Duration::from_millis(300),
                 seed: 11,
                 ..Options::default()
@@ -936,7 +937,7 @@ async fn latency_and_jitter_delay_answers_and_admin_calls_are_neither_delayed_no
             took.push(started.elapsed());
         }
         assert!(
-            took.iter().all(|t| *t >= Duration::from_millis(150)),
+            took.iter().all(|t| *t >= Duration::from_millis(400)),
             "{took:?}"
         );
         // Jitter is drawn per request: the delays are not all alike.
@@ -953,7 +954,7 @@ async fn latency_and_jitter_delay_answers_and_admin_calls_are_neither_delayed_no
             .await
             .expect("json");
         assert!(
-            started.elapsed() < Duration::from_millis(150),
+            started.elapsed() < Duration::from_millis(400),
             "admin is not delayed"
         );
         assert_eq!(stats["total"], 6);

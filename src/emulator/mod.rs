@@ -312,6 +312,11 @@ impl Emulator {
         self.addr
     }
 
+    /// The account the emulator serves (its tokens carry it in `account.bss`).
+    pub fn account_id(&self) -> String {
+        self.shared.lock().account_id().to_string()
+    }
+
     /// The account now (as `GET /__admin/state`).
     pub fn state(&self) -> State {
         self.shared.snapshot()

@@ -198,6 +198,7 @@ async fn api_layer(
             )
         });
     req.extensions_mut().insert(Trace(trace.clone()));
+    let arrived = std::time::Instant::now();
     shared.stats.enter(&route);
     let in_flight = InFlight {
         shared: shared.clone(),
@@ -244,6 +245,7 @@ async fn api_layer(
         (Ok(()), Fault::None) => next.run(req).await,
     };
     if response.extensions().get::<DropConnection>().is_some() {
+        tracing::debug!(route = %route, "emulator dropped the connection (fault injection)");
         in_flight.finish(None);
         return response;
     }
@@ -255,6 +257,12 @@ async fn api_layer(
             .headers_mut()
             .insert("x-global-transaction-id", value);
     }
+    tracing::debug!(
+        route = %route,
+        status = response.status().as_u16(),
+        elapsed_ms = u64::try_from(arrived.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "emulator answered"
+    );
     in_flight.finish(Some(response.status().as_u16()));
     response
 }
