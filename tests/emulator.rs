@@ -1223,3 +1223,58 @@ async fn persist_keeps_every_acknowledged_write_across_a_restart() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_the_spec_yaml_example_and_refuses_a_broken_state_file() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sandbox.yaml");
+        std::fs::write(
+            &path,
+            r#"# SPEC §9's example, comments and all
+account_id: 0123456789abcdef0123456789abcdef
+api_keys:
+  - {apikey: sandbox-admin-key, iam_id: IBMid-ADMIN00001, type: user}   # type: user | service
+users:
+  - {email: alice@example.com, iam_id: IBMid-ALICE0001, state: ACTIVE, firstname: Alice, lastname: Liddell}
+groups:
+  - id: AccessGroupId-5f0c0d57-0000-4000-8000-000000000001
+    name: quantum-algorithms
+    description: Algorithms research
+    members:
+      - {iam_id: IBMid-ALICE0001, type: user}
+"#,
+        )
+        .expect("write");
+        let file = path.to_str().expect("utf-8 path").to_string();
+        let bin = tokio::task::spawn_blocking(move || Binary::start(&["--state", &file]))
+            .await
+            .expect("start");
+        let api = Api::new(&bin.1, "sandbox-admin-key", "0123456789abcdef0123456789abcdef").await;
+        let (status, members) = api
+            .call(
+                Method::GET,
+                "/v2/groups/AccessGroupId-5f0c0d57-0000-4000-8000-000000000001/members",
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(members["members"][0]["iam_id"], "IBMid-ALICE0001");
+        assert_eq!(api.user("IBMid-ALICE0001").await.1["firstname"], "Alice");
+        drop(bin);
+
+        let broken = dir.path().join("broken.yaml");
+        std::fs::write(&broken, "account_id: 0123456789abcdef0123456789abcdef\nuserz: []\n")
+            .expect("write");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+            .arg(&broken)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("broken.yaml") && stderr.contains("userz"), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing on stdout when it cannot start");
+    })
+    .await;
+}
