@@ -106,7 +106,10 @@ fn run(step: &Step, dir: &Path) -> String {
             let (old, new) = (unescape(old), unescape(new));
             let path = dir.join(file);
             let text = std::fs::read_to_string(&path).expect("sed target");
-            assert!(text.contains(&old), "sed in the README finds nothing: {old}");
+            assert!(
+                text.contains(&old),
+                "sed in the README finds nothing: {old}"
+            );
             let edited: Vec<String> = text
                 .split_inclusive('\n')
                 .map(|line| line.replacen(&old, &new, 1))
