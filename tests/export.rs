@@ -147,9 +147,11 @@ fn big_account() -> State {
             "ACTIVE",
         ));
     }
-    state
-        .users
-        .push(user("Failed.Invite@Example.com", FAILED_IAM_ID, "ERROR_WHILE_PROCESSING"));
+    state.users.push(user(
+        "Failed.Invite@Example.com",
+        FAILED_IAM_ID,
+        "ERROR_WHILE_PROCESSING",
+    ));
     assert_eq!(state.users.len(), 1_000);
     if let Some(u) = state.users.get_mut(5) {
         u.email = "Mixed.Case@Example.COM".into();
@@ -176,12 +178,8 @@ fn plan_json(config: &Path, account: &Account) -> (Output, Value) {
         "json",
         "--detailed-exitcode",
     ]);
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "plan printed no JSON ({e}); stderr:\n{}",
-            text(&out.stderr)
-        )
-    });
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("plan printed no JSON ({e}); stderr:\n{}", text(&out.stderr)));
     (out, json)
 }
 
@@ -213,14 +211,27 @@ fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_nam
     validate(&config);
     let desired = orgsync::config::parse_str("org.yaml", &exported).expect("valid");
     assert_eq!(desired.groups.len(), 50);
-    assert_eq!(desired.users.len(), 999, "every user but the failed invitation");
+    assert_eq!(
+        desired.users.len(),
+        999,
+        "every user but the failed invitation"
+    );
     assert_eq!(
         desired.policy.unlisted_users,
         orgsync::model::UnlistedUsers::Ignore
     );
-    let no_group = desired.users.values().filter(|u| u.groups.is_empty()).count();
+    let no_group = desired
+        .users
+        .values()
+        .filter(|u| u.groups.is_empty())
+        .count();
     assert_eq!(no_group, 24, "the alumni are listed with groups: []");
-    assert!(desired.users.keys().any(|e| e.as_str() == "mixed.case@example.com"));
+    assert!(
+        desired
+            .users
+            .keys()
+            .any(|e| e.as_str() == "mixed.case@example.com")
+    );
     assert!(exported.contains("  mixed.case@example.com:\n"));
     let described = |name: &str| {
         desired.groups[&orgsync::model::GroupName::new(name)]
@@ -235,17 +246,33 @@ fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_nam
         described("project-001").as_deref(),
         Some("Billing (ask first); it's: fine?")
     );
-    assert_eq!(described("project-002"), None, "an empty description is not governed");
+    assert_eq!(
+        described("project-002"),
+        None,
+        "an empty description is not governed"
+    );
     assert_eq!(described("project-004").as_deref(), Some("yes"));
-    assert!(desired
-        .groups
-        .contains_key(&orgsync::model::GroupName::new(NAME_NEEDING_QUOTES)));
+    assert!(
+        desired
+            .groups
+            .contains_key(&orgsync::model::GroupName::new(NAME_NEEDING_QUOTES))
+    );
     // Pending invitees are entries (never invited again), marked as such.
-    assert_eq!(exported.matches("# PENDING: invited, not accepted yet").count(), 20);
+    assert_eq!(
+        exported
+            .matches("# PENDING: invited, not accepted yet")
+            .count(),
+        20
+    );
     // What the file cannot list is a comment, not an entry.
-    assert!(!desired.users.keys().any(|e| e.as_str() == "failed.invite@example.com"));
+    assert!(
+        !desired
+            .users
+            .keys()
+            .any(|e| e.as_str() == "failed.invite@example.com")
+    );
     assert!(exported.contains(&format!(
-        "#   failed.invite@example.com ({FAILED_IAM_ID}): member of project-004; its invitation failed"
+        "#   failed.invite@example.com ({FAILED_IAM_ID}), member of project-004:\n#     its invitation failed"
     )));
     assert!(exported.contains(&format!("    #   {GHOST_IAM_ID}\n")));
     assert_eq!(exported.matches("(service ID)\n").count(), 3);
@@ -274,11 +301,22 @@ fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_nam
     assert_eq!(
         changes,
         [
-            ("remove_member".into(), "project-004".into(), FAILED_IAM_ID.into()),
-            ("remove_member".into(), "project-006".into(), GHOST_IAM_ID.into()),
+            (
+                "remove_member".into(),
+                "project-004".into(),
+                FAILED_IAM_ID.into()
+            ),
+            (
+                "remove_member".into(),
+                "project-006".into(),
+                GHOST_IAM_ID.into()
+            ),
         ]
     );
-    assert_eq!(plan["unmanaged"]["members"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        plan["unmanaged"]["members"].as_array().map(Vec::len),
+        Some(3)
+    );
 
     // Once those two are cleaned up in the console, the same file plans empty.
     let mut state = account.emulator().state();
@@ -322,9 +360,11 @@ fn export_of_a_subset_of_groups_round_trips_through_out_file() {
         seed: 3,
     });
     // A failed invitation in none of the exported groups changes nothing.
-    state
-        .users
-        .push(user("failed@example.com", FAILED_IAM_ID, "ERROR_WHILE_PROCESSING"));
+    state.users.push(user(
+        "failed@example.com",
+        FAILED_IAM_ID,
+        "ERROR_WHILE_PROCESSING",
+    ));
     let account = Account::start(state);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let config = dir.path().join("subset.yaml");
@@ -350,21 +390,29 @@ fn export_of_a_subset_of_groups_round_trips_through_out_file() {
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(leftovers, ["subset.yaml"], "no temporary file is left behind");
+    assert_eq!(
+        leftovers,
+        ["subset.yaml"],
+        "no temporary file is left behind"
+    );
 
     validate(&config);
     let exported = std::fs::read_to_string(&config).expect("the export was written");
     let desired = orgsync::config::parse_str("subset.yaml", &exported).expect("valid");
     let names: Vec<_> = desired.groups.keys().map(|g| g.as_str()).collect();
-    assert_eq!(names, ["project-003", "project-007"], "spelled as the account spells them");
+    assert_eq!(
+        names,
+        ["project-003", "project-007"],
+        "spelled as the account spells them"
+    );
     assert_eq!(desired.users.len(), 120);
     let state = account.emulator().state();
     for live in &state.users {
-        let Some(entry) = desired
-            .users
-            .get(&orgsync::model::Email::new(&live.email))
-        else {
-            assert_eq!(live.iam_id, FAILED_IAM_ID, "only the failed invitation is left out");
+        let Some(entry) = desired.users.get(&orgsync::model::Email::new(&live.email)) else {
+            assert_eq!(
+                live.iam_id, FAILED_IAM_ID,
+                "only the failed invitation is left out"
+            );
             continue;
         };
         let expected: Vec<&str> = state
@@ -421,12 +469,24 @@ fn account_id_must_be_well_formed_and_match_the_api_key() {
     let own = state.account_id.clone();
     let account = Account::start(state);
 
-    let out = orgsync(&["export", "--account-id", "ACCOUNT", "--endpoint", &account.url()]);
+    let out = orgsync(&[
+        "export",
+        "--account-id",
+        "ACCOUNT",
+        "--endpoint",
+        &account.url(),
+    ]);
     assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--account-id `ACCOUNT` is not an IBM Cloud account id"));
 
     let other = "ffffffffffffffffffffffffffffffff";
-    let out = orgsync(&["export", "--account-id", other, "--endpoint", &account.url()]);
+    let out = orgsync(&[
+        "export",
+        "--account-id",
+        other,
+        "--endpoint",
+        &account.url(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains(&format!("the API key belongs to account {own}")),
@@ -443,11 +503,19 @@ fn account_id_must_be_well_formed_and_match_the_api_key() {
 fn export_from_the_sandbox_plans_empty_against_the_sandbox() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let config = dir.path().join("sandbox.yaml");
-    let out = orgsync(&["export", "--sandbox", "--out", &config.display().to_string()]);
+    let out = orgsync(&[
+        "export",
+        "--sandbox",
+        "--out",
+        &config.display().to_string(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     validate(&config);
     let exported = std::fs::read_to_string(&config).expect("written");
-    assert!(exported.contains("    #   iam-ServiceId-5b1d2c3e-0000-4000-8000-00000000c1c1 (service ID)\n"));
+    assert!(
+        exported
+            .contains("    #   iam-ServiceId-5b1d2c3e-0000-4000-8000-00000000c1c1 (service ID)\n")
+    );
 
     let out = orgsync(&[
         "plan",
@@ -457,5 +525,9 @@ fn export_from_the_sandbox_plans_empty_against_the_sandbox() {
         "--detailed-exitcode",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("No changes."), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("No changes."),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -156,19 +156,25 @@ fn report(
         export.users_in_groups,
         elapsed.as_secs_f64()
     );
-    if export.unmanaged_members > 0 {
-        anstream::eprintln!(
-            "{} service IDs / trusted profiles in exported groups are noted in comments; orgsync never changes them.",
-            export.unmanaged_members
-        );
+    match export.unmanaged_members {
+        0 => {}
+        1 => anstream::eprintln!(
+            "1 service ID or trusted profile in exported groups is noted in a comment; orgsync never changes it."
+        ),
+        n => anstream::eprintln!(
+            "{n} service IDs and trusted profiles in exported groups are noted in comments; orgsync never changes them."
+        ),
     }
     if plan.is_empty() {
         anstream::eprintln!("Planning this file against the account finds no changes.");
         return;
     }
+    let (count, them) = match plan.changes.len() {
+        1 => ("1 membership".to_string(), "it"),
+        n => (format!("{n} memberships"), "them"),
+    };
     anstream::eprintln!(
-        "note: {} memberships in exported groups cannot be expressed in the file (written as comments), so `orgsync plan` will propose removing them:",
-        plan.changes.len()
+        "note: {count} in exported groups cannot be expressed in the file (written as comments), so `orgsync plan` will propose removing {them}:"
     );
     for change in &plan.changes {
         if let Change::RemoveMember { group, iam_id, .. } = change {

@@ -586,8 +586,31 @@ fn write_unlistable(out: &mut String, unlistable: &[Unlistable]) {
                     .join(", ")
             )
         };
-        let _ = writeln!(out, "#   {who}: {groups}; {}.", u.reason);
+        let _ = writeln!(out, "#   {who}, {groups}:");
+        for line in wrap(&format!("{}.", u.reason), 80) {
+            let _ = writeln!(out, "#     {line}");
+        }
     }
+}
+
+/// Splits `text` into lines of at most `width` characters at spaces (a longer word gets
+/// a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// `s` as a YAML scalar that reads back as exactly the string `s`: plain when that is
@@ -890,8 +913,8 @@ mod tests {
         );
         assert!(export.text.contains("    #   IBMid-ghost\n"));
         assert!(export.text.contains(
-            "failed@example.com (IBMid-failed): member of quantum; its invitation failed"
-        ));
+            "#   failed@example.com (IBMid-failed), member of quantum:\n#     its invitation failed"
+        ), "{}", export.text);
         assert!(export.text.contains("  alice@example.com:  # PENDING"));
         assert_eq!(
             (
@@ -901,6 +924,13 @@ mod tests {
             ),
             (3, 2, 1)
         );
+    }
+
+    #[test]
+    fn comments_wrap_at_spaces_and_keep_long_words_whole() {
+        assert_eq!(wrap("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
+        assert!(wrap("", 10).is_empty());
     }
 
     #[test]
