@@ -966,6 +966,156 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_email_is_listed_once_with_the_working_entry_groups() {
+        let mut live = live();
+        live.users
+            .push(user("BOB@example.com", "IBMid-bob2", UserState::Pending));
+        if let Some(chem) = live
+            .groups
+            .iter_mut()
+            .find(|g| g.name.as_str() == "chemistry")
+        {
+            chem.members.get_or_insert_with(Vec::new).push(LiveMember {
+                iam_id: IamId::new("IBMid-bob2"),
+                kind: MemberKind::User,
+            });
+        }
+        let chosen = choose_groups(&live.groups, None).unwrap();
+        let export = render(&live, &chosen);
+        let desired = crate::config::parse_str("export.yaml", &export.text).unwrap();
+        let bob = &desired.users[&Email::new("bob@example.com")];
+        assert_eq!(
+            bob.groups.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            ["quantum"],
+            "the ACTIVE entry stands for bob"
+        );
+        let duplicate = export
+            .unlistable
+            .iter()
+            .find(|u| u.iam_id.as_str() == "IBMid-bob2")
+            .unwrap();
+        assert_eq!(duplicate.reason, UnlistableReason::DuplicateEmail);
+        assert_eq!(duplicate.groups, [GroupName::new("chemistry")]);
+    }
+
+    fn arbitrary_live() -> impl Strategy<Value = LiveState> {
+        let emails = prop::sample::select(vec![
+            "ann@example.com",
+            "Ann@Example.com",
+            "bo@x.org",
+            "cy@x.org",
+            "dee@sub.x.org",
+            "not an email",
+            "",
+            "q\"uote@x.org",
+            "ü@例え.jp",
+        ]);
+        let states = prop::sample::select(vec![
+            UserState::Active,
+            UserState::Pending,
+            UserState::Processing,
+            UserState::ErrorWhileProcessing,
+            UserState::Suspended,
+            UserState::Other("NEW_STATE".into()),
+        ]);
+        let names = prop::sample::select(vec![
+            "alpha",
+            "Team: #1",
+            "yes",
+            "ü-gruppe",
+            " padded ",
+            "007",
+            "a,b",
+        ]);
+        let descriptions = prop::sample::select(vec![
+            "".to_string(),
+            "plain words".to_string(),
+            "colon: and #hash".to_string(),
+            "x".repeat(251),
+            "line\nbreak".to_string(),
+        ]);
+        let users = prop::collection::vec((emails, states), 0..8);
+        let groups = prop::collection::btree_map(
+            names,
+            (
+                descriptions,
+                prop::collection::vec((0usize..10, 0u8..4), 0..8),
+            ),
+            0..5,
+        );
+        (users, groups).prop_map(|(users, groups)| {
+            let users: Vec<LiveUser> = users
+                .into_iter()
+                .enumerate()
+                .map(|(i, (email, state))| user(email, &format!("IBMid-u{i}"), state))
+                .collect();
+            let groups = groups
+                .into_iter()
+                .map(|(name, (description, members))| LiveGroup {
+                    id: AccessGroupId::new(format!("AccessGroupId-{}", name.trim())),
+                    name: GroupName::new(name),
+                    description,
+                    members: Some(
+                        members
+                            .into_iter()
+                            .map(|(i, kind)| match kind {
+                                0 | 1 => LiveMember {
+                                    iam_id: IamId::new(format!("IBMid-u{i}")),
+                                    kind: MemberKind::User,
+                                },
+                                2 => LiveMember {
+                                    iam_id: IamId::new(format!("iam-ServiceId-{i}")),
+                                    kind: MemberKind::Service,
+                                },
+                                _ => LiveMember {
+                                    iam_id: IamId::new(format!("iam-Profile-{i}")),
+                                    kind: MemberKind::Profile,
+                                },
+                            })
+                            .collect(),
+                    ),
+                })
+                .collect();
+            LiveState {
+                account_id: AccountId::new("0123456789abcdef0123456789abcdef"),
+                caller: IamId::new("IBMid-caller"),
+                users,
+                groups,
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The export's promise for any account: it validates, and planning it against the
+        /// state it came from removes exactly the memberships it names as unlistable.
+        #[test]
+        fn any_account_exports_a_valid_file_whose_plan_only_removes_what_it_names(live in arbitrary_live()) {
+            let chosen = choose_groups(&live.groups, None).unwrap();
+            let export = render(&live, &chosen);
+            let desired = crate::config::parse_str("export.yaml", &export.text)
+                .map_err(|d| TestCaseError::fail(format!("{}\n{}", d.render(false), export.text)))?;
+            let plan = crate::plan::plan(
+                &desired,
+                &live,
+                &crate::plan::Options { today: crate::model::Date::parse("2026-11-27").unwrap() },
+            )
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let expected = export.unlistable_members();
+            let mut removed = BTreeSet::new();
+            for change in &plan.changes {
+                match change {
+                    crate::plan::Change::RemoveMember { iam_id, .. } if expected.contains(iam_id) => {
+                        removed.insert(iam_id);
+                    }
+                    other => prop_assert!(false, "unexpected change {:?} for\n{}", other, export.text),
+                }
+            }
+            prop_assert_eq!(removed, expected);
+        }
+    }
+
+    #[test]
     fn an_account_without_groups_exports_empty_mappings_that_validate() {
         let live = LiveState {
             groups: Vec::new(),
