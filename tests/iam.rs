@@ -901,3 +901,14 @@ async fn add_members_splits_beyond_fifty_and_keeps_request_order() {
     );
     assert_eq!(stub.count("PUT", "/v2/groups/AccessGroupId-1/members"), 3);
 }
+
+#[tokio::test]
+async fn a_token_url_that_is_not_ibms_token_service_says_which_flag_to_fix() {
+    let stub = Stub::start(|_, _| Reply::text(404, "")).await;
+    let err = stub.client().whoami().await.unwrap_err();
+    let line = assert_one_clean_line(&err, &[KEY]);
+    assert_eq!(
+        line,
+        "POST /identity/token failed: HTTP 404 Not Found; this is not IBM's token service: check --iam-endpoint (or --endpoint)"
+    );
+}

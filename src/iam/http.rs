@@ -117,7 +117,12 @@ pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32, rand01: f64) -> Durati
     let exp = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
     let step = policy.base.saturating_mul(exp).min(policy.cap);
     let half = step / 2;
-    half + half.mul_f64(rand01.clamp(0.0, 1.0))
+    let rand01 = if rand01.is_finite() {
+        rand01.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    half + half.mul_f64(rand01)
 }
 
 /// `Retry-After` in seconds (IBM sends integers). HTTP dates are ignored: the backoff is
@@ -376,6 +381,7 @@ mod tests {
         assert_eq!(backoff(&p, 60, 0.5), Duration::from_millis(750));
         // Out-of-range samples are clamped, never negative or beyond the cap.
         assert_eq!(backoff(&p, 9, 7.0), Duration::from_secs(1));
+        assert_eq!(backoff(&p, 1, f64::NAN), Duration::from_millis(50));
     }
 
     #[test]
