@@ -27,6 +27,7 @@ const KEY: &str = "stub-secret-api-key-0001";
 
 #[derive(Clone, Debug)]
 struct Seen {
+    at: Instant,
     method: String,
     path: String,
     query: String,
@@ -141,6 +142,7 @@ async fn handle(
             .map(String::from)
     };
     let seen = Seen {
+        at: Instant::now(),
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or("").to_string(),
@@ -911,4 +913,44 @@ async fn a_token_url_that_is_not_ibms_token_service_says_which_flag_to_fix() {
         line,
         "POST /identity/token failed: HTTP 404 Not Found; this is not IBM's token service: check --iam-endpoint (or --endpoint)"
     );
+}
+
+#[tokio::test]
+async fn after_a_429_no_request_leaves_until_retry_after_has_passed() {
+    let refused_once = std::sync::atomic::AtomicBool::new(false);
+    let stub = Stub::start(move |seen, n| {
+        if let Some(r) = token_reply(seen, n) {
+            return r;
+        }
+        let offset = offset_of(seen);
+        // Only the first request for this page is refused.
+        if offset == 100 && !refused_once.swap(true, Ordering::SeqCst) {
+            return Reply::text(429, "rate limited").header("retry-after", "1");
+        }
+        let end = (offset + 100).min(1_000);
+        Reply::json(200, groups_page(offset..end, 1_000, None)).after(Duration::from_millis(100))
+    })
+    .await;
+    let client = client_for(&stub.base, KEY, 4, fast_policy());
+    let groups = client.list_groups(&account()).await.unwrap();
+    assert_eq!(groups.len(), 1_000);
+    let seen = stub.seen();
+    let refused = seen
+        .iter()
+        .find(|s| offset_of(s) == 100)
+        .map(|s| s.at)
+        .unwrap();
+    // Requests already in flight with the refused one may arrive just after it; after
+    // that, silence until Retry-After has passed.
+    let early: Vec<_> = seen
+        .iter()
+        .filter(|s| s.path == "/v2/groups")
+        .map(|s| s.at.saturating_duration_since(refused))
+        .filter(|d| *d > Duration::from_millis(50) && *d < Duration::from_millis(950))
+        .collect();
+    assert!(
+        early.is_empty(),
+        "requests sent during the pause: {early:?}"
+    );
+    assert_eq!(stub.count("GET", "/v2/groups"), 11);
 }

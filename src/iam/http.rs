@@ -162,6 +162,9 @@ impl Client {
         let started = Instant::now();
         let deadline = started + inner.deadline;
         let mut attempt: u32 = 0;
+        // 429s are IBM saying "not now", not a failure of this call: they do not use up
+        // the attempt budget (the deadline still bounds them).
+        let mut rate_limited: u32 = 0;
         let mut refreshed = false;
         loop {
             attempt += 1;
@@ -219,16 +222,25 @@ impl Client {
                     (err, retryable, None)
                 }
             };
-            if !retryable || attempt >= inner.policy.max_attempts {
+            let is_429 = err.status() == Some(429);
+            if is_429 {
+                rate_limited += 1;
+            }
+            if !retryable || attempt - rate_limited >= inner.policy.max_attempts {
                 return Err(err.with_attempts(attempt));
             }
             let delay = match wait {
                 // A little jitter on top, so that a burst of 429s does not return as a burst.
                 Some(after) => after + Duration::from_millis(fastrand::u64(0..100)),
-                None => backoff(&inner.policy, attempt, fastrand::f64()),
+                None => backoff(&inner.policy, attempt - rate_limited, fastrand::f64()),
             };
             if Instant::now() + delay > deadline {
                 return Err(err.with_attempts(attempt));
+            }
+            if is_429 {
+                // Every call of this client holds back until then: requests sent now would
+                // only be refused too.
+                self.pause_until(Instant::now() + delay);
             }
             tracing::debug!(
                 route = req.route,
@@ -246,6 +258,7 @@ impl Client {
         let inner = &self.inner;
         // The semaphore is never closed; if it were, running unbounded is the lesser harm.
         let _permit = inner.semaphore.acquire().await.ok();
+        self.wait_for_rate_limit().await;
         inner.requests.fetch_add(1, Ordering::Relaxed);
         let mut builder = inner
             .http
@@ -303,6 +316,33 @@ impl Client {
             "IBM Cloud call"
         );
         outcome
+    }
+
+    fn pause_until(&self, until: Instant) {
+        let mut gate = self
+            .inner
+            .rate_gate
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if gate.is_none_or(|g| g < until) {
+            *gate = Some(until);
+        }
+    }
+
+    async fn wait_for_rate_limit(&self) {
+        loop {
+            let until = *self
+                .inner
+                .rate_gate
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match until {
+                Some(until) if until > Instant::now() => {
+                    tokio::time::sleep_until(until.into()).await;
+                }
+                _ => return,
+            }
+        }
     }
 
     fn transport_error(&self, req: &Request, e: &reqwest::Error) -> IamError {

@@ -216,6 +216,8 @@ struct Inner {
     deadline: Duration,
     progress: bool,
     requests: AtomicU64,
+    /// After a 429: no request leaves before this instant.
+    rate_gate: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl fmt::Debug for Client {
@@ -272,6 +274,7 @@ impl Client {
                 deadline: options.deadline,
                 progress: options.progress,
                 requests: AtomicU64::new(0),
+                rate_gate: std::sync::Mutex::new(None),
             }),
         })
     }
