@@ -1,8 +1,18 @@
-//! `orgsync validate`.
+//! `orgsync validate`: check the config file offline; print nothing but problems.
 
 use crate::cli::Cli;
+use crate::config::{self, LoadedConfig};
 use crate::error::{Error, Exit, Result};
+use crate::ui;
 
-pub fn run(_cli: &Cli) -> Result<Exit> {
-    Err(Error::Runtime("`orgsync validate` is not built yet".into()))
+pub fn run(cli: &Cli) -> Result<Exit> {
+    load_config(cli)?;
+    Ok(Exit::Success)
+}
+
+/// Loads and validates the config named by `-c` (plan and apply start here too).
+/// Problems become [`Error::InvalidConfig`], rendered for stderr (exit 78).
+pub(super) fn load_config(cli: &Cli) -> Result<LoadedConfig> {
+    config::load(&cli.config)
+        .map_err(|diags| Error::InvalidConfig(diags.render(ui::stderr_color(cli.color))))
 }

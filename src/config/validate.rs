@@ -1,0 +1,587 @@
+//! The rules of SPEC §2: raw config (what was written, with places) → [`DesiredState`]
+//! (what orgsync acts on), reporting every broken rule at once.
+//!
+//! Everything that makes the desired state trustworthy is decided here, so the planner can
+//! rely on its invariants: every user's group is declared, no group is `Public Access`,
+//! emails and group names are unique ignoring case, emails and domains are lower-case.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::model::{
+    AccountId, Date, DesiredGroup, DesiredState, DesiredUser, Email, GroupName,
+    PUBLIC_ACCESS_GROUP_NAME, Policy, UnlistedUsers,
+};
+
+use super::diagnostics::{Diagnostic, Diagnostics, Loc};
+use super::raw::{self, Entries, RawConfig, RawGroup, RawUser, Sp};
+
+/// IBM's limits (SPEC §2).
+pub const MAX_GROUPS: usize = 500;
+pub const MAX_GROUPS_PER_USER: usize = 50;
+pub const MAX_GROUP_NAME_CHARS: usize = 100;
+pub const MAX_DESCRIPTION_CHARS: usize = 250;
+
+/// Suggestions cost an edit distance against every declared name; past this many distinct
+/// unknown names a hostile file gets no more of them (the problems are still reported).
+const MAX_SUGGESTION_LOOKUPS: usize = 1_000;
+
+/// Checks every rule on the main file's raw config plus the groups and users of included
+/// files (in include order). Returns the desired state when nothing is wrong, including
+/// shape problems already in `diags`.
+pub(crate) fn desired_state(
+    main: &RawConfig,
+    included: &[raw::RawIncluded],
+    diags: &mut Diagnostics,
+) -> Option<DesiredState> {
+    let mut v = Validator {
+        diags,
+        suggestion_lookups: 0,
+    };
+
+    // A field that could not be read (missing, wrong type) has no place and was reported.
+    if main.version.loc.pos.is_some() && main.version.value != 1 {
+        v.diags.push(
+            Diagnostic::new(
+                format!("unsupported `version: {}`", main.version.value),
+                main.version.loc,
+                "the only version is 1",
+            )
+            .hint("write `version: 1`"),
+        );
+    }
+    let account_id = v.account_id(&main.account_id);
+    let policy = v.policy(main.policy.as_ref());
+
+    let all_groups = std::iter::once(&main.groups)
+        .chain(included.iter().filter_map(|i| i.groups.as_ref()))
+        .flat_map(|e: &Entries<RawGroup>| e.0.iter());
+    let groups = v.groups(all_groups);
+
+    let all_users = std::iter::once(&main.users)
+        .chain(included.iter().filter_map(|i| i.users.as_ref()))
+        .flat_map(|e: &Entries<RawUser>| e.0.iter());
+    let users = v.users(all_users, &groups, &policy);
+
+    if !v.diags.is_empty() {
+        return None;
+    }
+    Some(DesiredState {
+        account_id: account_id?,
+        policy,
+        groups: groups
+            .into_values()
+            .map(|(g, _)| (g.name.clone(), g))
+            .collect(),
+        users,
+    })
+}
+
+struct Validator<'a> {
+    diags: &'a mut Diagnostics,
+    suggestion_lookups: usize,
+}
+
+impl Validator<'_> {
+    fn account_id(&mut self, id: &Sp<String>) -> Option<AccountId> {
+        id.loc.pos?;
+        let value = id.value.trim();
+        let ok = value.len() == 32
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if ok {
+            return Some(AccountId::new(value));
+        }
+        let hint = if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            format!("write it in lower case: `{}`", value.to_ascii_lowercase())
+        } else {
+            "an account id is 32 characters of 0-9 and a-f; copy it from the IBM Cloud console \
+             (Manage → Account → Account settings) or `ibmcloud account show`"
+                .to_string()
+        };
+        self.diags.push(
+            Diagnostic::new(
+                format!(
+                    "`account_id` is not an IBM Cloud account id ({} characters)",
+                    value.chars().count()
+                ),
+                id.loc,
+                "expected 32 lower-case hexadecimal characters",
+            )
+            .hint(hint),
+        );
+        None
+    }
+
+    fn policy(&mut self, raw: Option<&raw::RawPolicy>) -> Policy {
+        let mut policy = Policy::default();
+        let Some(raw) = raw else {
+            return policy;
+        };
+        if let Some(u) = &raw.unlisted_users {
+            policy.unlisted_users = match u.value {
+                raw::UnlistedUsers::Ignore => UnlistedUsers::Ignore,
+                raw::UnlistedUsers::Remove => UnlistedUsers::Remove,
+            };
+        }
+        if let Some(m) = &raw.max_removals {
+            policy.max_removals = m.value;
+        }
+        if let Some(c) = &raw.create_groups {
+            policy.create_groups = c.value;
+        }
+        let mut seen: HashMap<Email, Loc> = HashMap::new();
+        for entry in raw.protected.iter().flatten() {
+            if !self.plausible_email(entry, "`policy.protected`") {
+                continue;
+            }
+            let email = Email::new(&entry.value);
+            if let Some(first) = seen.get(&email) {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("`{email}` is named twice in `policy.protected`"),
+                        entry.loc,
+                        "named again here",
+                    )
+                    .also(*first, "first named here")
+                    .hint("emails are compared ignoring case and spaces; remove one of them"),
+                );
+                continue;
+            }
+            seen.insert(email.clone(), entry.loc);
+            policy.protected.insert(email);
+        }
+        let mut seen: HashMap<String, Loc> = HashMap::new();
+        for entry in raw.allowed_domains.iter().flatten() {
+            let domain = entry.value.trim().to_lowercase();
+            let plausible = !domain.is_empty()
+                && !domain.contains('@')
+                && !domain.chars().any(|c| c.is_whitespace() || c.is_control())
+                && domain.contains('.')
+                && domain.split('.').all(|label| !label.is_empty());
+            if !plausible {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("`{}` is not a domain", entry.value),
+                        entry.loc,
+                        "expected a domain such as example.com",
+                    )
+                    .hint("list the part after the `@`, e.g. `example.com`, without `@` or spaces"),
+                );
+                continue;
+            }
+            if let Some(first) = seen.get(&domain) {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("`{domain}` is listed twice in `policy.allowed_domains`"),
+                        entry.loc,
+                        "listed again here",
+                    )
+                    .also(*first, "first listed here")
+                    .hint("remove one of them"),
+                );
+                continue;
+            }
+            seen.insert(domain.clone(), entry.loc);
+            policy.allowed_domains.insert(domain);
+        }
+        policy
+    }
+
+    /// Declared groups by lower-cased name, with where each name was written.
+    fn groups<'r>(
+        &mut self,
+        entries: impl Iterator<Item = &'r (Sp<String>, RawGroup)>,
+    ) -> BTreeMap<String, (DesiredGroup, Loc)> {
+        let mut out: BTreeMap<String, (DesiredGroup, Loc)> = BTreeMap::new();
+        let mut count = 0usize;
+        for (name, group) in entries {
+            count += 1;
+            if count == MAX_GROUPS + 1 {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("more than {MAX_GROUPS} groups are declared"),
+                        name.loc,
+                        format!("group number {}", MAX_GROUPS + 1),
+                    )
+                    .hint(format!(
+                        "IBM Cloud allows at most {MAX_GROUPS} access groups in an account; \
+                         manage fewer groups with orgsync"
+                    )),
+                );
+            }
+            let chars = name.value.chars().count();
+            if name.value.trim().is_empty() {
+                self.diags.push(
+                    Diagnostic::new("a group name is empty", name.loc, "empty name")
+                        .hint("give the group a name of 1 to 100 characters"),
+                );
+                continue;
+            }
+            if chars > MAX_GROUP_NAME_CHARS {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("the group name is {chars} characters long"),
+                        name.loc,
+                        format!("more than {MAX_GROUP_NAME_CHARS} characters"),
+                    )
+                    .hint(format!(
+                        "IBM Cloud allows group names of 1 to {MAX_GROUP_NAME_CHARS} characters; shorten it"
+                    )),
+                );
+            }
+            if name.value.trim().to_lowercase() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("`{}` is reserved", name.value),
+                        name.loc,
+                        "IBM's built-in group",
+                    )
+                    .hint(
+                        "every identity belongs to Public Access implicitly; orgsync never manages \
+                         it. Remove this group",
+                    ),
+                );
+                continue;
+            }
+            if let Some(description) = &group.description {
+                let len = description.value.chars().count();
+                if len > MAX_DESCRIPTION_CHARS {
+                    self.diags.push(
+                        Diagnostic::new(
+                            format!(
+                                "the description of group `{}` is {len} characters long",
+                                name.value
+                            ),
+                            description.loc,
+                            format!("more than {MAX_DESCRIPTION_CHARS} characters"),
+                        )
+                        .hint(format!(
+                            "IBM Cloud allows descriptions of at most {MAX_DESCRIPTION_CHARS} characters; shorten it"
+                        )),
+                    );
+                }
+            }
+            let key = name.value.to_lowercase();
+            if let Some((first, first_loc)) = out.get(&key) {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("group `{}` is declared twice", name.value),
+                        name.loc,
+                        "declared again here",
+                    )
+                    .also(*first_loc, format!("`{}` first declared here", first.name))
+                    .hint("group names are compared ignoring case; keep one of them"),
+                );
+                continue;
+            }
+            out.insert(
+                key,
+                (
+                    DesiredGroup {
+                        name: GroupName::new(name.value.clone()),
+                        description: group.description.as_ref().map(|d| d.value.clone()),
+                    },
+                    name.loc,
+                ),
+            );
+        }
+        out
+    }
+
+    fn plausible_email(&mut self, email: &Sp<String>, context: &str) -> bool {
+        match email_problem(&email.value) {
+            None => true,
+            Some(problem) => {
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("`{}` in {context} is not an email address", email.value),
+                        email.loc,
+                        problem,
+                    )
+                    .hint("write an address of the form name@example.com, without spaces"),
+                );
+                false
+            }
+        }
+    }
+
+    fn users<'r>(
+        &mut self,
+        entries: impl Iterator<Item = &'r (Sp<String>, RawUser)>,
+        groups: &BTreeMap<String, (DesiredGroup, Loc)>,
+        policy: &Policy,
+    ) -> BTreeMap<Email, DesiredUser> {
+        let mut out = BTreeMap::new();
+        let mut seen: HashMap<Email, Loc> = HashMap::new();
+        let mut suggestions: HashMap<String, Option<String>> = HashMap::new();
+        for (key, user) in entries {
+            let email_ok = self.plausible_email(key, "`users`");
+            let email = Email::new(&key.value);
+            if email_ok {
+                if let Some(first) = seen.get(&email) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            format!("user `{email}` is listed twice"),
+                            key.loc,
+                            "listed again here",
+                        )
+                        .also(*first, "first listed here")
+                        .hint(
+                            "emails are compared ignoring case and spaces; merge the two entries",
+                        ),
+                    );
+                } else {
+                    seen.insert(email.clone(), key.loc);
+                }
+                if !policy.allowed_domains.is_empty()
+                    && !policy.allowed_domains.contains(email.domain())
+                {
+                    let allowed: Vec<&str> =
+                        policy.allowed_domains.iter().map(String::as_str).collect();
+                    self.diags.push(
+                        Diagnostic::new(
+                            format!(
+                                "`{email}` is outside the allowed domains ({})",
+                                allowed.join(", ")
+                            ),
+                            key.loc,
+                            format!("domain `{}` is not allowed", email.domain()),
+                        )
+                        .hint(
+                            "check the address; if this person should be invited, add the domain \
+                             to `policy.allowed_domains` (subdomains must be listed themselves)",
+                        ),
+                    );
+                }
+            }
+
+            let mut user_groups: BTreeSet<GroupName> = BTreeSet::new();
+            let mut listed: HashMap<String, Loc> = HashMap::new();
+            if user.groups.value.len() > MAX_GROUPS_PER_USER {
+                let at = user
+                    .groups
+                    .value
+                    .get(MAX_GROUPS_PER_USER)
+                    .map_or(user.groups.loc, |g| g.loc);
+                self.diags.push(
+                    Diagnostic::new(
+                        format!("user `{email}` is in {} groups", user.groups.value.len()),
+                        at,
+                        format!("group number {}", MAX_GROUPS_PER_USER + 1),
+                    )
+                    .hint(format!(
+                        "IBM Cloud allows at most {MAX_GROUPS_PER_USER} access groups per user"
+                    )),
+                );
+            }
+            for group in &user.groups.value {
+                let lower = group.value.to_lowercase();
+                if let Some(first) = listed.get(&lower) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            format!("group `{}` is listed twice for `{email}`", group.value),
+                            group.loc,
+                            "listed again here",
+                        )
+                        .also(*first, "first listed here")
+                        .hint("group names are compared ignoring case; remove one of them"),
+                    );
+                    continue;
+                }
+                listed.insert(lower.clone(), group.loc);
+                match groups.get(&lower) {
+                    Some((declared, _)) => {
+                        user_groups.insert(declared.name.clone());
+                    }
+                    None => {
+                        let suggestion = match suggestions.get(&lower) {
+                            Some(s) => s.clone(),
+                            None if self.suggestion_lookups < MAX_SUGGESTION_LOOKUPS => {
+                                self.suggestion_lookups += 1;
+                                let s = closest(
+                                    &group.value,
+                                    groups.values().map(|(g, _)| g.name.as_str()),
+                                )
+                                .map(str::to_string);
+                                suggestions.insert(lower.clone(), s.clone());
+                                s
+                            }
+                            None => None,
+                        };
+                        let hint = if lower.trim() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
+                            "Public Access is IBM's built-in group that everyone is in; orgsync \
+                             never manages it, so remove it from this list"
+                                .to_string()
+                        } else if let Some(s) = suggestion {
+                            format!("did you mean `{s}`?")
+                        } else if groups.is_empty() {
+                            "declare it under `groups:` first".to_string()
+                        } else {
+                            format!(
+                                "declare it under `groups:` first, or use one of: {}",
+                                groups
+                                    .values()
+                                    .take(10)
+                                    .map(|(g, _)| format!("`{}`", g.name))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        };
+                        self.diags.push(
+                            Diagnostic::new(
+                                format!("unknown group `{}` for `{email}`", group.value),
+                                group.loc,
+                                "not declared under `groups`",
+                            )
+                            .hint(hint),
+                        );
+                    }
+                }
+            }
+
+            let expires = user.expires.as_ref().and_then(|e| {
+                let date = Date::parse(e.value.trim());
+                if date.is_none() {
+                    self.diags.push(
+                        Diagnostic::new(
+                            format!("`expires: {}` of `{email}` is not a date", e.value),
+                            e.loc,
+                            "expected YYYY-MM-DD",
+                        )
+                        .hint("write a calendar date as YYYY-MM-DD, e.g. `expires: 2027-06-30`"),
+                    );
+                }
+                date
+            });
+
+            if email_ok {
+                out.entry(email.clone()).or_insert(DesiredUser {
+                    email,
+                    groups: user_groups,
+                    expires,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Why a string is not a plausible email address (`local@domain.tld`, no spaces), if it
+/// is not. Deliberately loose: IBM decides what it accepts; this catches typos.
+pub(crate) fn email_problem(raw: &str) -> Option<&'static str> {
+    let email = raw.trim();
+    if email.is_empty() {
+        return Some("empty");
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("contains a space");
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return Some("no `@`");
+    };
+    if domain.contains('@') {
+        return Some("more than one `@`");
+    }
+    if local.is_empty() {
+        return Some("nothing before the `@`");
+    }
+    if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+        return Some("the domain is not of the form example.com");
+    }
+    None
+}
+
+/// The candidate closest to `name` ignoring case, if it is close enough to be a typo.
+pub(crate) fn closest<'c>(
+    name: &str,
+    candidates: impl Iterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let name = name.to_lowercase();
+    let len = name.chars().count();
+    // Long strings are not typos of short names, and the distance is quadratic.
+    if len > 2 * MAX_GROUP_NAME_CHARS {
+        return None;
+    }
+    let limit = match len {
+        0..=3 => 1,
+        4..=8 => 2,
+        _ => len / 4 + 1,
+    };
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let d = edit_distance(&name, &candidate.to_lowercase());
+        if d <= limit && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+/// neighbours each cost 1 (a swap is the commonest typo).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let width = b.len() + 1;
+    let mut prev2 = vec![0usize; width];
+    let mut prev: Vec<usize> = (0..width).collect();
+    let mut cur = vec![0usize; width];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("groups", "gruops"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn suggests_a_close_name_and_nothing_for_a_far_one() {
+        let names = ["quantum-algorithms", "quantum-chemistry", "ops"];
+        assert_eq!(
+            closest("Quantum-Algoritms", names.iter().copied()),
+            Some("quantum-algorithms")
+        );
+        assert_eq!(closest("finance", names.iter().copied()), None);
+        assert_eq!(closest("opz", names.iter().copied()), Some("ops"));
+    }
+
+    #[test]
+    fn email_plausibility() {
+        assert_eq!(email_problem(" Alice@Example.com "), None);
+        assert_eq!(
+            email_problem("alice@example"),
+            Some("the domain is not of the form example.com")
+        );
+        assert_eq!(email_problem("alice example.com"), Some("contains a space"));
+        assert_eq!(email_problem("a@b@c.com"), Some("more than one `@`"));
+        assert_eq!(
+            email_problem("@example.com"),
+            Some("nothing before the `@`")
+        );
+        assert_eq!(
+            email_problem("alice@.com"),
+            Some("the domain is not of the form example.com")
+        );
+    }
+}
