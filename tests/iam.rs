@@ -954,3 +954,397 @@ async fn after_a_429_no_request_leaves_until_retry_after_has_passed() {
     );
     assert_eq!(stub.count("GET", "/v2/groups"), 11);
 }
+
+// ---------------------------------------------------------------------------
+// End to end, against the in-process emulator.
+
+mod e2e {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::time::{Duration, Instant};
+
+    use orgsync::emulator::{self, Options, State, Synthetic};
+    use orgsync::iam::{self, Client, ClientOptions, Endpoints, IamError, UserRemoval};
+    use orgsync::model::{
+        AccessGroupId, AccountId, Email, GroupName, IamId, LiveState, MemberKind, UserState,
+    };
+    use secrecy::SecretString;
+    use serde_json::Value;
+
+    fn client(base: &str, key: &str, parallelism: usize) -> Client {
+        Client::new(ClientOptions {
+            endpoints: Endpoints::resolve(Some(base), "", "").unwrap(),
+            api_key: SecretString::from(key.to_string()),
+            parallelism,
+            timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(60),
+            progress: false,
+        })
+        .unwrap()
+    }
+
+    fn synthetic(users: usize, groups: usize, memberships: usize, seed: u64) -> State {
+        emulator::synthetic(&Synthetic {
+            users,
+            groups,
+            memberships,
+            service_ids_in_groups: groups / 4,
+            pending_users: users / 20,
+            seed,
+        })
+    }
+
+    /// Every `step`-th group, by name: the managed ones.
+    fn managed_names(state: &State, step: usize) -> Vec<GroupName> {
+        state
+            .groups
+            .iter()
+            .step_by(step)
+            // Case must not matter when matching managed names.
+            .map(|g| GroupName::new(g.name.to_uppercase()))
+            .collect()
+    }
+
+    /// The live state must be exactly the emulator's account.
+    fn assert_exact(live: &LiveState, state: &State, managed: &[GroupName]) {
+        assert_eq!(live.account_id.as_str(), state.account_id);
+        let want_users: BTreeSet<(String, String, String)> = state
+            .users
+            .iter()
+            .map(|u| (u.iam_id.clone(), u.email.to_lowercase(), u.state.clone()))
+            .collect();
+        let got_users: BTreeSet<(String, String, String)> = live
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    u.iam_id.to_string(),
+                    u.email.to_string(),
+                    u.state.as_str().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            live.users.len(),
+            state.users.len(),
+            "duplicate or missing users"
+        );
+        assert_eq!(got_users, want_users);
+        assert_eq!(live.groups.len(), state.groups.len());
+        let live_groups: BTreeMap<&str, _> =
+            live.groups.iter().map(|g| (g.id.as_str(), g)).collect();
+        let mut managed_seen = 0;
+        for g in &state.groups {
+            let lg = live_groups
+                .get(g.id.as_str())
+                .unwrap_or_else(|| panic!("group {} missing", g.name));
+            assert_eq!(lg.name.as_str(), g.name);
+            assert_eq!(lg.description, g.description);
+            let is_managed = managed.contains(&GroupName::new(g.name.clone()));
+            match &lg.members {
+                None => assert!(!is_managed, "managed group {} not read", g.name),
+                Some(members) => {
+                    assert!(is_managed, "unmanaged group {} was read", g.name);
+                    managed_seen += 1;
+                    let want: BTreeSet<(String, String)> = g
+                        .members
+                        .iter()
+                        .map(|m| (m.iam_id.clone(), m.kind.clone()))
+                        .collect();
+                    let got: BTreeSet<(String, String)> = members
+                        .iter()
+                        .map(|m| (m.iam_id.to_string(), m.kind.as_str().to_string()))
+                        .collect();
+                    assert_eq!(members.len(), g.members.len(), "group {}", g.name);
+                    assert_eq!(got, want, "group {}", g.name);
+                }
+            }
+        }
+        assert_eq!(managed_seen, managed.len());
+    }
+
+    /// SPEC §8: 1 token call + ⌈users/100⌉ + ⌈groups/100⌉ + Σ managed ⌈members/100⌉, where
+    /// an empty list still costs its one page.
+    fn minimal_requests(state: &State, managed: &[GroupName]) -> u64 {
+        let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+        let members: u64 = state
+            .groups
+            .iter()
+            .filter(|g| managed.contains(&GroupName::new(g.name.clone())))
+            .map(|g| pages(g.members.len()))
+            .sum();
+        1 + pages(state.users.len()) + pages(state.groups.len()) + members
+    }
+
+    fn stat(stats: &Value, path: &[&str]) -> u64 {
+        let mut v = stats;
+        for p in path {
+            v = &v[*p];
+        }
+        v.as_u64().unwrap_or(0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn acquiring_a_large_account_is_exact_and_costs_the_minimal_request_count() {
+        let state = synthetic(5_000, 200, 15_000, 11);
+        let managed = managed_names(&state, 4);
+        assert_eq!(managed.len(), 50);
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
+        let account = AccountId::new(state.account_id.clone());
+        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        assert_exact(&live, &state, &managed);
+        assert_eq!(live.caller.as_str(), emulator::SYNTHETIC_ADMIN_IAM_ID);
+        let stats = emu.stats();
+        let minimal = minimal_requests(&state, &managed);
+        assert_eq!(stat(&stats, &["total"]), minimal, "{stats}");
+        assert_eq!(client.request_count(), minimal);
+        assert_eq!(
+            stat(&stats, &["by_route", "POST /identity/token"]),
+            1,
+            "{stats}"
+        );
+        assert_eq!(
+            stat(&stats, &["by_route", "GET /v2/accounts/{account_id}/users"]),
+            50,
+            "{stats}"
+        );
+        assert_eq!(stat(&stats, &["by_route", "GET /v2/groups"]), 2, "{stats}");
+        assert!(stat(&stats, &["max_in_flight"]) <= 8, "{stats}");
+        emu.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn acquisition_is_exact_despite_server_errors_drops_and_rate_limits() {
+        // 60 managed groups read at once: well past the rate limit's burst of 20.
+        let state = synthetic(600, 60, 1_500, 23);
+        let managed = managed_names(&state, 1);
+        let options = Options {
+            seed: 5,
+            fail_rate: 0.2,
+            drop_rate: 0.05,
+            rate_limit: 20.0,
+            ..Options::default()
+        };
+        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
+        let account = AccountId::new(state.account_id.clone());
+        let started = Instant::now();
+        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        assert_exact(&live, &state, &managed);
+        let stats = emu.stats();
+        // The faults really happened, and were retried through.
+        assert!(stat(&stats, &["served_5xx"]) > 0, "{stats}");
+        assert!(stat(&stats, &["served_429"]) > 0, "{stats}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_stopped_emulator_is_one_clear_line_about_reaching_it() {
+        let state = synthetic(3, 1, 1, 1);
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let base = emu.base_url();
+        emu.shutdown().await;
+        let client = client(&base, emulator::SYNTHETIC_ADMIN_KEY, 2);
+        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
+            .await
+            .unwrap_err();
+        let line = err.to_string();
+        assert!(matches!(err, IamError::Unreachable { .. }), "{err:?}");
+        assert!(!line.contains('\n') && !line.contains(emulator::SYNTHETIC_ADMIN_KEY));
+        assert!(line.contains(base.trim_start_matches("http://")), "{line}");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_api_key_is_one_clear_line_without_the_key() {
+        let state = synthetic(3, 1, 1, 1);
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let wrong = "wrong-key-Zq81x";
+        let client = client(&emu.base_url(), wrong, 2);
+        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
+            .await
+            .unwrap_err();
+        let line = err.to_string();
+        assert!(matches!(err, IamError::InvalidApiKey { .. }), "{err:?}");
+        assert!(!line.contains('\n') && !line.contains(wrong), "{line}");
+        assert!(line.contains("IBMCLOUD_API_KEY"), "{line}");
+        assert!(!format!("{err:?}").contains(wrong));
+        // One token call: a refused key is not retried.
+        assert_eq!(stat(&emu.stats(), &["total"]), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_token_expiring_mid_run_is_refreshed_not_failed() {
+        let state = synthetic(2_500, 10, 2_000, 3);
+        let managed = managed_names(&state, 1);
+        let options = Options {
+            token_ttl: Duration::from_secs(2),
+            latency: Duration::from_millis(100),
+            ..Options::default()
+        };
+        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
+        let account = AccountId::new(state.account_id.clone());
+        let started = Instant::now();
+        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        // 25 user pages in sequence at 100 ms: the run outlives the 2 s token.
+        assert!(started.elapsed() > Duration::from_secs(2));
+        assert_exact(&live, &state, &managed);
+        let stats = emu.stats();
+        assert!(
+            stat(&stats, &["by_route", "POST /identity/token"]) >= 2,
+            "{stats}"
+        );
+        // Refreshed before it expired: IBM never had to refuse it.
+        assert_eq!(stat(&stats, &["by_status", "401"]), 0, "{stats}");
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn write_calls_change_the_account_and_surface_per_member_failures() {
+        let state = synthetic(20, 3, 20, 9);
+        let options = Options {
+            processing: Duration::from_secs(60),
+            ..Options::default()
+        };
+        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
+        let account = AccountId::new(state.account_id.clone());
+
+        let me = client.whoami().await.unwrap();
+        assert_eq!(me.iam_id.as_str(), emulator::SYNTHETIC_ADMIN_IAM_ID);
+        assert_eq!(me.account_id.as_ref(), Some(&account));
+
+        // create_group, then a duplicate name (any case) is a conflict.
+        let created = client
+            .create_group(&account, &GroupName::new("quantum-new"), "fresh")
+            .await
+            .unwrap();
+        let err = client
+            .create_group(&account, &GroupName::new("Quantum-NEW"), "again")
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+        let groups = client.list_groups(&account).await.unwrap();
+        assert_eq!(groups.len(), state.groups.len() + 1);
+
+        // update_group_description.
+        client
+            .update_group_description(&created.id, "Renamed project")
+            .await
+            .unwrap();
+        let now = emu.state();
+        let g = now
+            .groups
+            .iter()
+            .find(|g| g.id == created.id.as_str())
+            .unwrap();
+        assert_eq!(g.description, "Renamed project");
+
+        // add_members: a user of the account lands; an unknown IBMid fails per member.
+        let user = IamId::new(state.users[1].iam_id.clone());
+        let ghost = IamId::new("IBMid-NOSUCHUSER");
+        let out = client
+            .add_members(
+                &created.id,
+                &[
+                    (user.clone(), MemberKind::User),
+                    (ghost.clone(), MemberKind::User),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].iam_id, user);
+        assert!(out[0].error.is_none(), "{out:?}");
+        let failure = out[1].error.as_ref().expect("the unknown IBMid must fail");
+        assert_eq!(out[1].iam_id, ghost);
+        assert!(failure.status.is_some_and(|s| s >= 400), "{failure:?}");
+        let members = client.list_members(&created.id).await.unwrap();
+        assert_eq!(
+            members.iter().map(|m| &m.iam_id).collect::<Vec<_>>(),
+            [&user]
+        );
+
+        // remove_members: the member goes; a non-member is already gone.
+        let out = client
+            .remove_members(&created.id, &[user.clone(), ghost.clone()])
+            .await
+            .unwrap();
+        assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+        assert!(!out[0].already && out[1].already, "{out:?}");
+        assert!(client.list_members(&created.id).await.unwrap().is_empty());
+        // Nobody left to remove: IBM's whole-call 404 is "already removed".
+        let out = client
+            .remove_members(&created.id, &[user.clone()])
+            .await
+            .unwrap();
+        assert!(out[0].error.is_none() && out[0].already, "{out:?}");
+        // ... but not for a group that does not exist.
+        let err = client
+            .remove_members(&AccessGroupId::new("AccessGroupId-nope"), &[user.clone()])
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(404));
+
+        // invite_users: the invitee gets an iam_id, starts PROCESSING, lands in the group.
+        let email = Email::new("Newcomer@Example.com");
+        let invited = client
+            .invite_users(&account, &[email.clone()], &[created.id.clone()])
+            .await
+            .unwrap();
+        assert_eq!(invited.len(), 1);
+        assert_eq!(invited[0].email, email);
+        assert_eq!(invited[0].state, UserState::Processing);
+        let new_id = invited[0].iam_id.clone().expect("an iam_id");
+        let users = client.list_users(&account).await.unwrap();
+        assert!(users.iter().any(|u| u.iam_id == new_id && u.email == email));
+        let members = client.list_members(&created.id).await.unwrap();
+        assert!(members.iter().any(|m| m.iam_id == new_id));
+        // Re-inviting while it is PROCESSING is IBM's 409: distinguishable, not ambiguous.
+        let err = client
+            .invite_users(&account, &[email.clone()], &[])
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict() && !err.is_ambiguous(), "{err}");
+        assert!(err.info().message.contains("processing"), "{err}");
+
+        // remove_user.
+        assert_eq!(
+            client.remove_user(&account, &new_id).await.unwrap(),
+            UserRemoval::Removed
+        );
+        let users = client.list_users(&account).await.unwrap();
+        assert!(!users.iter().any(|u| u.iam_id == new_id));
+        // A 404 on a first attempt is an error: the user was never there.
+        let err = client.remove_user(&account, &new_id).await.unwrap_err();
+        assert_eq!(err.status(), Some(404));
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_service_id_key_cannot_invite_and_the_error_says_why() {
+        let state = synthetic(3, 1, 1, 1);
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_SERVICE_KEY, 2);
+        let err = client
+            .invite_users(
+                &AccountId::new(state.account_id.clone()),
+                &[Email::new("x@example.com")],
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(403));
+        assert!(err.to_string().contains("service ID"), "{err}");
+        emu.shutdown().await;
+    }
+}
