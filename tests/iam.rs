@@ -1282,13 +1282,16 @@ mod e2e {
         assert!(client.list_members(&created.id).await.unwrap().is_empty());
         // Nobody left to remove: IBM's whole-call 404 is "already removed".
         let out = client
-            .remove_members(&created.id, &[user.clone()])
+            .remove_members(&created.id, std::slice::from_ref(&user))
             .await
             .unwrap();
         assert!(out[0].error.is_none() && out[0].already, "{out:?}");
         // ... but not for a group that does not exist.
         let err = client
-            .remove_members(&AccessGroupId::new("AccessGroupId-nope"), &[user.clone()])
+            .remove_members(
+                &AccessGroupId::new("AccessGroupId-nope"),
+                std::slice::from_ref(&user),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.status(), Some(404));
@@ -1296,7 +1299,11 @@ mod e2e {
         // invite_users: the invitee gets an iam_id, starts PROCESSING, lands in the group.
         let email = Email::new("Newcomer@Example.com");
         let invited = client
-            .invite_users(&account, &[email.clone()], &[created.id.clone()])
+            .invite_users(
+                &account,
+                std::slice::from_ref(&email),
+                std::slice::from_ref(&created.id),
+            )
             .await
             .unwrap();
         assert_eq!(invited.len(), 1);
@@ -1309,7 +1316,7 @@ mod e2e {
         assert!(members.iter().any(|m| m.iam_id == new_id));
         // Re-inviting while it is PROCESSING is IBM's 409: distinguishable, not ambiguous.
         let err = client
-            .invite_users(&account, &[email.clone()], &[])
+            .invite_users(&account, std::slice::from_ref(&email), &[])
             .await
             .unwrap_err();
         assert!(err.is_conflict() && !err.is_ambiguous(), "{err}");
