@@ -955,6 +955,60 @@ async fn after_a_429_no_request_leaves_until_retry_after_has_passed() {
     assert_eq!(stub.count("GET", "/v2/groups"), 11);
 }
 
+#[tokio::test]
+async fn the_user_cursor_does_not_queue_behind_member_pages() {
+    // 10 managed groups whose member pages are slow, and a user listing of 4 pages: the
+    // cursor is the critical path and must keep a slot of the parallelism to itself.
+    let stub = Stub::start(|seen, n| {
+        if let Some(r) = token_reply(seen, n) {
+            return r;
+        }
+        if seen.path == format!("/v2/accounts/{ACCOUNT}/users") {
+            let page: usize = seen
+                .query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("_start="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = json!({"total_results": 4, "limit": 100,
+                "resources": [{"iam_id": format!("IBMid-{page}"), "email": format!("u{page}@x.com")}]});
+            if page < 3 {
+                body["next_url"] = json!(format!("/v2/accounts/{ACCOUNT}/users?_start={}", page + 1));
+            }
+            return Reply::json(200, body).after(Duration::from_millis(20));
+        }
+        if seen.path == "/v2/groups" {
+            return Reply::json(200, groups_page(0..10, 10, None));
+        }
+        Reply::json(200, json!({"limit": 100, "offset": 0, "total_count": 0, "members": []}))
+            .after(Duration::from_millis(150))
+    })
+    .await;
+    let client = client_for(&stub.base, KEY, 2, fast_policy());
+    let managed: Vec<GroupName> = (0..10).map(|i| GroupName::new(format!("g{i}"))).collect();
+    let live = iam::acquire(&client, &account(), &managed).await.unwrap();
+    assert_eq!(live.users.len(), 4);
+    assert!(
+        live.groups
+            .iter()
+            .all(|g| g.members.as_deref() == Some(&[][..]))
+    );
+    let users_path = format!("/v2/accounts/{ACCOUNT}/users");
+    let times: Vec<Instant> = stub
+        .seen()
+        .iter()
+        .filter(|s| s.path == users_path)
+        .map(|s| s.at)
+        .collect();
+    let span = times[3].duration_since(times[0]);
+    // Four 20 ms pages in a row; queued behind 150 ms member pages it would take longer.
+    assert!(
+        span < Duration::from_millis(400),
+        "user pages took {span:?}"
+    );
+    assert!(stub.state.max_in_flight.load(Ordering::SeqCst) <= 2);
+}
+
 // ---------------------------------------------------------------------------
 // End to end, against the in-process emulator.
 

@@ -44,6 +44,10 @@ pub(crate) struct Request {
     pub retry: Retry,
     /// Whether to send the bearer token (every call but the token call).
     pub auth: bool,
+    /// Part of a fan-out (offset pages): such requests leave one slot of the parallelism
+    /// to the rest, so a sequential chain (the user cursor, the critical path of a read)
+    /// never queues behind a hundred member pages.
+    pub bulk: bool,
 }
 
 impl Request {
@@ -56,6 +60,7 @@ impl Request {
             if_match: None,
             retry,
             auth: true,
+            bulk: false,
         }
     }
 
@@ -257,6 +262,11 @@ impl Client {
         use secrecy::ExposeSecret;
         let inner = &self.inner;
         // The semaphore is never closed; if it were, running unbounded is the lesser harm.
+        let _bulk = if req.bulk {
+            inner.bulk_semaphore.acquire().await.ok()
+        } else {
+            None
+        };
         let _permit = inner.semaphore.acquire().await.ok();
         self.wait_for_rate_limit().await;
         inner.requests.fetch_add(1, Ordering::Relaxed);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::Client;
 use super::error::IamError;
-use super::groups::OnPage;
+use super::groups::{Listing, OnPage};
 use crate::model::{AccountId, GroupName, LiveState};
 
 /// Reads the account: all users, all groups (Public Access excluded), and the members of
@@ -36,7 +36,13 @@ pub async fn acquire(
         async move { client.list_users_with(account, &*on_page).await }
     };
     let groups = async {
-        let mut groups = client.list_groups_with(account, on_page.clone()).await?;
+        // Group and member pages are bulk: the user cursor, the longest chain of dependent
+        // round trips, keeps a slot of the parallelism to itself.
+        let listing = Listing {
+            on_page: on_page.clone(),
+            bulk: true,
+        };
+        let mut groups = client.list_groups_with(account, listing.clone()).await?;
         let mut tasks = tokio::task::JoinSet::new();
         for (index, group) in groups.iter().enumerate() {
             if !managed.contains(&group.name.key()) {
@@ -44,8 +50,8 @@ pub async fn acquire(
             }
             let client = client.clone();
             let id = group.id.clone();
-            let on_page = on_page.clone();
-            tasks.spawn(async move { (index, client.list_members_with(&id, on_page).await) });
+            let listing = listing.clone();
+            tasks.spawn(async move { (index, client.list_members_with(&id, listing).await) });
         }
         while let Some(joined) = tasks.join_next().await {
             let (index, members) = joined.map_err(|e| IamError::Malformed {

@@ -211,6 +211,8 @@ struct Inner {
     endpoints: Endpoints,
     auth: auth::TokenManager,
     semaphore: tokio::sync::Semaphore,
+    /// Bulk requests take one of these first: `parallelism - 1` of them (at least one).
+    bulk_semaphore: tokio::sync::Semaphore,
     policy: RetryPolicy,
     timeout: Duration,
     deadline: Duration,
@@ -269,6 +271,7 @@ impl Client {
                 endpoints: options.endpoints,
                 auth: auth::TokenManager::new(options.api_key),
                 semaphore: tokio::sync::Semaphore::new(parallelism),
+                bulk_semaphore: tokio::sync::Semaphore::new((parallelism - 1).max(1)),
                 policy,
                 timeout: options.timeout,
                 deadline: options.deadline,
