@@ -617,6 +617,79 @@ async fn parallelism_bounds_requests_in_flight() {
     assert_eq!(client.request_count(), 11);
 }
 
+/// Collects everything `tracing` writes, at every level and from every crate.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
+    let bearer = jwt("IBMid-CALLER", 3600);
+    let b = bearer.clone();
+    let stub = Stub::start(move |seen, n| {
+        if seen.path == "/identity/token" {
+            return Reply::json(200, json!({"access_token": b, "expires_in": 3600}));
+        }
+        if seen.path == "/v2/groups" && n == 0 {
+            // Forces a token refresh and a retry.
+            return Reply::json(
+                401,
+                json!({"errors": [{"code": "invalid_access_token", "message": "expired"}]}),
+            );
+        }
+        if seen.path == "/v2/groups" {
+            return Reply::json(200, groups_page(0..1, 1, None));
+        }
+        if seen.path.ends_with("/members") {
+            return Reply::text(503, "busy");
+        }
+        Reply::json(
+            200,
+            json!({"total_results": 0, "limit": 100, "resources": []}),
+        )
+    })
+    .await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let err = iam::acquire(&stub.client(), &account(), &[GroupName::new("g0")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!log.contains(KEY), "the API key leaked into the log");
+    assert!(!log.contains(&bearer), "the token leaked into the log");
+    let bearer_payload = bearer.split('.').nth(1).unwrap();
+    assert!(
+        !log.contains(bearer_payload),
+        "the token leaked into the log"
+    );
+    // One event per call: method, route, status and duration are all there.
+    assert!(
+        log.contains("method=GET path=\"/v2/groups\" status=401"),
+        "{log}"
+    );
+    assert!(
+        log.contains("method=GET path=\"/v2/groups/{access_group_id}/members\" status=503"),
+        "{log}"
+    );
+    assert!(log.contains("ms="), "{log}");
+}
+
 // ---------------------------------------------------------------------------
 // Stub tests: paging against servers that lie.
 
@@ -766,6 +839,18 @@ async fn a_users_page_without_resources_is_malformed() {
     let err = stub.client().list_users(&account()).await.unwrap_err();
     assert!(matches!(err, IamError::Malformed { .. }), "{err:?}");
     assert!(err.to_string().contains("resources"), "{err}");
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_cut_off_not_buffered() {
+    let stub = Stub::start(|seen, n| {
+        token_reply(seen, n).unwrap_or_else(|| Reply::text(200, &" ".repeat(40 << 20)))
+    })
+    .await;
+    let err = stub.client().list_groups(&account()).await.unwrap_err();
+    assert!(matches!(err, IamError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
+    assert_eq!(stub.count("GET", "/v2/groups"), 1);
 }
 
 // ---------------------------------------------------------------------------

@@ -147,6 +147,10 @@ fn transaction_id(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The largest answer read: a page of 100 users is ~50 KiB. A server streaming without
+/// end must not exhaust memory.
+const MAX_BODY: usize = 32 << 20;
+
 /// Attempts at most when the connection cannot be opened.
 const UNREACHABLE_ATTEMPTS: u32 = 3;
 
@@ -222,6 +226,7 @@ impl Client {
                         // A refused connection is usually a wrong URL or a host that is
                         // down, not a blip: a few quick tries, then tell the person.
                         IamError::Unreachable { .. } => attempt < UNREACHABLE_ATTEMPTS,
+                        IamError::Malformed { .. } => false,
                         _ => req.retry == Retry::Idempotent,
                     };
                     (err, retryable, None)
@@ -301,12 +306,26 @@ impl Client {
         let started = Instant::now();
         let result = builder.send().await;
         let outcome = match result {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
-                match response.bytes().await {
-                    Ok(body) => Outcome::Reply(status, headers, body.to_vec()),
-                    Err(e) => Outcome::Transport(self.transport_error(req, &e)),
+                let mut body = Vec::new();
+                loop {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) if body.len() + chunk.len() > MAX_BODY => {
+                            break Outcome::Transport(IamError::Malformed {
+                                call: req.route.to_string(),
+                                detail: format!(
+                                    "the answer is larger than {} MiB, far beyond any page IBM sends",
+                                    MAX_BODY >> 20
+                                ),
+                                transaction_id: transaction_id(&headers),
+                            });
+                        }
+                        Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                        Ok(None) => break Outcome::Reply(status, headers, body),
+                        Err(e) => break Outcome::Transport(self.transport_error(req, &e)),
+                    }
                 }
             }
             Err(e) => Outcome::Transport(self.transport_error(req, &e)),
@@ -320,7 +339,7 @@ impl Client {
         };
         tracing::debug!(
             method = %req.method,
-            path = req.route,
+            path = req.route.split_once(' ').map_or(req.route, |(_, path)| path),
             status = %status,
             ms = started.elapsed().as_millis() as u64,
             "IBM Cloud call"
