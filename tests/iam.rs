@@ -1224,9 +1224,11 @@ mod e2e {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn acquiring_a_large_account_is_exact_and_costs_the_minimal_request_count() {
-        let state = synthetic(5_000, 200, 15_000, 11);
+        let state = synthetic(5_000, 200, 30_000, 11);
         let managed = managed_names(&state, 4);
         assert_eq!(managed.len(), 50);
+        // ~150 members a group: every managed group needs a second, concurrent offset page.
+        assert!(state.groups.iter().all(|g| g.members.len() > 100));
         let emu = emulator::start(state.clone(), Options::default())
             .await
             .unwrap();
