@@ -956,6 +956,45 @@ async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating
 }
 
 #[tokio::test]
+async fn create_group_that_did_not_land_is_sent_again_only_after_looking() {
+    let stub = Stub::start(|seen, n| {
+        if let Some(r) = token_reply(seen, n) {
+            return r;
+        }
+        match (seen.method.as_str(), n) {
+            // The first create fails before landing; the listing shows no such group.
+            ("POST", 0) => Reply::text(503, "unavailable"),
+            ("POST", _) => Reply::json(
+                201,
+                json!({"id": "AccessGroupId-2", "name": "quantum", "description": "d"}),
+            ),
+            _ => Reply::json(200, groups_page(0..1, 1, None)),
+        }
+    })
+    .await;
+    let group = stub
+        .client()
+        .create_group(&account(), &GroupName::new("quantum"), "d")
+        .await
+        .unwrap();
+    assert_eq!(group.id.as_str(), "AccessGroupId-2");
+    let order: Vec<String> = stub
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/v2/groups")
+        .map(|s| s.method.clone())
+        .collect();
+    assert_eq!(order, ["POST", "GET", "POST"]);
+    let body: Value = serde_json::from_str(&stub.seen()[1].body).unwrap();
+    assert_eq!(body, json!({"name": "quantum", "description": "d"}));
+    assert!(
+        stub.seen()[1]
+            .query
+            .contains(&format!("account_id={ACCOUNT}"))
+    );
+}
+
+#[tokio::test]
 async fn add_members_splits_beyond_fifty_and_keeps_request_order() {
     let stub = Stub::start(|seen, n| {
         if let Some(r) = token_reply(seen, n) {

@@ -282,8 +282,11 @@ impl Client {
             Err(e) => return Err(e),
         };
         for _ in 0..2 {
-            if let Some(found) = self.find_group(account, name).await? {
-                return Ok(found);
+            match self.find_group(account, name).await {
+                Ok(Some(found)) => return Ok(found),
+                Ok(None) => {}
+                // Could not look: the create stays ambiguous, and the caller is told so.
+                Err(_) => return Err(last),
             }
             match self.post_group(account, name, description).await {
                 Ok(g) => return Ok(g),
