@@ -23,7 +23,9 @@
 //!    `force=true` → 409. Removing a non-member → 404.
 //! 3. Adding a user to a group requires the user to be in the account (any state,
 //!    `PENDING` included): an unknown IBMid gets a per-member 404 in the 207 body. Service
-//!    IDs and profiles are accepted on their prefix alone.
+//!    IDs and profiles are accepted on their prefix alone. A `type` that disagrees with the
+//!    iam_id's prefix is a per-member 400, even for an existing member; an existing member
+//!    of the right type is an idempotent per-member 200.
 //! 4. `total_results` is the number of users matching the query in the whole account (not
 //!    the page); `limit` is 1..=100 (default 100); `next_url` is a relative path with an
 //!    opaque `_start=` cursor that stays valid when users are added or removed.
@@ -37,8 +39,12 @@
 //! 9. 429 bodies are plain text (as IBM's IAM services have been seen to send) with an
 //!    integer `Retry-After`; the rate limit is a token bucket over all API calls.
 //! 10. The ETag is returned on create, get and update, a quoted digest of the revision.
-//! 11. Public Access is listed and readable (no static members); every write → 403.
+//! 11. Public Access is listed and readable (no static members, so `HEAD` on it is 404);
+//!     every write to it → 403, and its name is reserved (409 on create or rename).
 //! 12. Invite and remove with a service-ID token → 403.
+//!
+//! `--persist` rewrites the state file as pretty JSON (which YAML readers accept too) after
+//! each change, never at start-up, so an untouched hand-written YAML file keeps its comments.
 //!
 //! Also: bearer tokens are HS256 JWTs signed with a key derived from the account id, so
 //! they stay valid across a restart with the same state, and a token for another account is
@@ -237,10 +243,6 @@ pub async fn bind(addr: SocketAddr, state: State, options: Options) -> std::io::
         options,
         traces: std::sync::atomic::AtomicU64::new(0),
     });
-    if let Some(path) = &shared.options.persist {
-        let state = shared.lock().to_state();
-        persist(path, &state).map_err(std::io::Error::other)?;
-    }
     let router = routes::router(shared.clone());
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, router, stopped));
@@ -311,6 +313,11 @@ impl Emulator {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The account the emulator serves (its tokens carry it in `account.bss`).
+    pub fn account_id(&self) -> String {
+        self.shared.lock().account_id().to_string()
     }
 
     /// The account now (as `GET /__admin/state`).

@@ -36,6 +36,10 @@ pub fn router(shared: Shr) -> Router {
             "/v2/accounts/{account_id}/users/{iam_id}",
             get(get_user).delete(remove_user),
         )
+        .route(
+            "/v3/accounts/{account_id}/users/{iam_id}",
+            axum::routing::delete(remove_user_v3),
+        )
         .route("/v2/groups", get(list_groups).post(create_group))
         .route(
             "/v2/groups/{access_group_id}",
@@ -61,7 +65,9 @@ pub fn router(shared: Shr) -> Router {
     let admin = Router::new()
         .route("/__admin/state", get(admin_state).post(admin_set_state))
         .route("/__admin/stats", get(admin_stats))
-        .route("/__admin/stats/reset", post(admin_reset_stats));
+        .route("/__admin/stats/reset", post(admin_reset_stats))
+        // A benchmark account (10,000 users) is a few MB of JSON; axum's default is 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(256 * 1024 * 1024));
     api.merge(admin)
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -192,6 +198,7 @@ async fn api_layer(
             )
         });
     req.extensions_mut().insert(Trace(trace.clone()));
+    let arrived = std::time::Instant::now();
     shared.stats.enter(&route);
     let in_flight = InFlight {
         shared: shared.clone(),
@@ -238,6 +245,7 @@ async fn api_layer(
         (Ok(()), Fault::None) => next.run(req).await,
     };
     if response.extensions().get::<DropConnection>().is_some() {
+        tracing::debug!(route = %route, "emulator dropped the connection (fault injection)");
         in_flight.finish(None);
         return response;
     }
@@ -249,6 +257,12 @@ async fn api_layer(
             .headers_mut()
             .insert("x-global-transaction-id", value);
     }
+    tracing::debug!(
+        route = %route,
+        status = response.status().as_u16(),
+        elapsed_ms = u64::try_from(arrived.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "emulator answered"
+    );
     in_flight.finish(Some(response.status().as_u16()));
     response
 }
@@ -749,6 +763,23 @@ async fn remove_user(
     empty(204)
 }
 
+/// `DELETE /v3/...`: IBM's asynchronous removal answers 202; the emulator removes at once.
+async fn remove_user_v3(
+    AxState(shared): AxState<Shr>,
+    call: Call,
+    Path((account_id, iam_id)): Path<(String, String)>,
+) -> Response {
+    let actor = tri!(call, call.actor(&shared));
+    tri!(
+        call,
+        shared.with_store(|store| {
+            store.check_account(&account_id)?;
+            store.remove_user(&actor, &iam_id)
+        })
+    );
+    empty(202)
+}
+
 // ---- IAM Access Groups v2 ------------------------------------------------------------
 
 fn group_body(
@@ -944,11 +975,11 @@ async fn create_group(AxState(shared): AxState<Shr>, call: Call, bytes: Bytes) -
     with_etag(json(201, &group), &tag)
 }
 
-fn group_of(store: &Store, id: &str) -> Result<super::state::Group, ApiError> {
+fn group_of<'a>(store: &'a Store, id: &str) -> Result<&'a super::state::Group, ApiError> {
     if id == PUBLIC_ACCESS_ID {
         return Ok(store.public_access());
     }
-    store.group(id).cloned().ok_or_else(|| {
+    store.group(id).ok_or_else(|| {
         ApiError::new(
             404,
             "not_found",
@@ -964,7 +995,7 @@ async fn get_group(AxState(shared): AxState<Shr>, call: Call, Path(id): Path<Str
     tri!(call, call.actor(&shared));
     let result = shared.with_store(|store| {
         let group = group_of(store, &id)?;
-        Ok((group_body(&call, store, &group)?, etag(&group)))
+        Ok((group_body(&call, store, group)?, etag(group)))
     });
     let (group, tag) = tri!(call, result);
     with_etag(json(200, &group), &tag)
@@ -1038,20 +1069,26 @@ async fn list_members(
     }
     let sort = tri!(call, sort_key(call.get("sort"), &["id", "name", "email"]));
     let result = shared.with_store(|store| {
+        // Names and emails are looked up only when the answer or the order needs them.
+        let details = verbose || sort.as_ref().is_some_and(|(f, _)| f != "id");
         let mut members: Vec<_> = store
             .members(&id)?
-            .into_iter()
+            .iter()
             .filter(|m| kind.is_none_or(|k| m.kind == k) && membership != Some("dynamic"))
             .map(|m| {
-                let (name, email, description) = store.member_details(&m.iam_id);
-                (m, name, email, description)
+                let found = if details {
+                    store.member_details(&m.iam_id)
+                } else {
+                    (None, None, None)
+                };
+                (m, found)
             })
             .collect();
         if let Some((field, descending)) = &sort {
             members.sort_by(|a, b| {
                 let order = match field.as_str() {
-                    "name" => a.1.cmp(&b.1),
-                    "email" => a.2.cmp(&b.2),
+                    "name" => a.1.0.cmp(&b.1.0),
+                    "email" => a.1.1.cmp(&b.1.1),
                     _ => a.0.iam_id.cmp(&b.0.iam_id),
                 };
                 if *descending { order.reverse() } else { order }
@@ -1062,7 +1099,7 @@ async fn list_members(
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|(m, name, email, description)| {
+            .map(|(m, (name, email, description))| {
                 let href = match m.kind.as_str() {
                     "user" => format!(
                         "{}/v2/accounts/{}/users/{}",
@@ -1082,15 +1119,15 @@ async fn list_members(
                     ),
                 };
                 MemberBody {
-                    iam_id: m.iam_id,
-                    kind: m.kind,
+                    iam_id: m.iam_id.clone(),
+                    kind: m.kind.clone(),
                     membership_type: "static",
                     name: if verbose { name } else { None },
                     email: if verbose { email } else { None },
                     description: if verbose { description } else { None },
                     href,
-                    created_at: m.created_at.unwrap_or_default(),
-                    created_by_id: m.created_by_id.unwrap_or_default(),
+                    created_at: m.created_at.clone().unwrap_or_default(),
+                    created_by_id: m.created_by_id.clone().unwrap_or_default(),
                 }
             })
             .collect();

@@ -113,7 +113,7 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_modified_by_id: Option<String>,
     /// Bumped on every change of name or description; the ETag is derived from it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub revision: u64,
 }
 
@@ -139,6 +139,10 @@ pub struct ServiceId {
     pub name: String,
     #[serde(default)]
     pub description: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The member type IBM expects for an iam_id, judged by its prefix.

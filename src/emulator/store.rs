@@ -113,6 +113,8 @@ pub struct Store {
     groups: Vec<GroupRec>,
     group_pos: HashMap<String, usize>,
     service_ids: Vec<state::ServiceId>,
+    /// The built-in Public Access group (never in the state file).
+    public: Group,
     /// Counts minted ids so that each is new even within one millisecond.
     id_counter: u64,
     /// Set by every change; the server persists and clears it.
@@ -135,6 +137,7 @@ impl Store {
             groups: Vec::new(),
             group_pos: HashMap::new(),
             service_ids: state.service_ids,
+            public: public_access(),
             id_counter: 0,
             dirty: false,
         };
@@ -506,19 +509,9 @@ impl Store {
             .map(|r| &r.group)
     }
 
-    /// The synthetic Public Access group, in the state's group type.
-    pub fn public_access(&self) -> Group {
-        Group {
-            id: PUBLIC_ACCESS_ID.into(),
-            name: PUBLIC_ACCESS_NAME.into(),
-            description: "This group includes all users and service IDs by default. All group members, including unauthenticated users, are given public access to any resources that are defined in the policies for the group.".into(),
-            members: Vec::new(),
-            created_at: Some("2015-01-01T00:00:00.000Z".into()),
-            created_by_id: Some("system".into()),
-            last_modified_at: Some("2015-01-01T00:00:00.000Z".into()),
-            last_modified_by_id: Some("system".into()),
-            revision: 0,
-        }
+    /// The built-in Public Access group.
+    pub fn public_access(&self) -> &Group {
+        &self.public
     }
 
     fn not_found(&self, id: &str) -> ApiError {
@@ -748,19 +741,16 @@ impl Store {
         hide_public: bool,
         member: Option<&str>,
         filter: &dyn Fn(&Group) -> bool,
-    ) -> Vec<Group> {
+    ) -> Vec<&Group> {
         let mut out = Vec::new();
-        if !hide_public && member.is_none() {
-            let pa = self.public_access();
-            if filter(&pa) {
-                out.push(pa);
-            }
+        if !hide_public && member.is_none() && filter(&self.public) {
+            out.push(&self.public);
         }
         for rec in &self.groups {
             if member.is_some_and(|m| !rec.has(m)) || !filter(&rec.group) {
                 continue;
             }
-            out.push(rec.group.clone());
+            out.push(&rec.group);
         }
         out
     }
@@ -779,13 +769,13 @@ impl Store {
         (None, None, None)
     }
 
-    pub fn members(&self, id: &str) -> Result<Vec<Member>, ApiError> {
+    pub fn members(&self, id: &str) -> Result<&[Member], ApiError> {
         if id == PUBLIC_ACCESS_ID {
             // Its membership is implicit (everyone); no static members are listed.
-            return Ok(Vec::new());
+            return Ok(&[]);
         }
         self.group(id)
-            .map(|g| g.members.clone())
+            .map(|g| g.members.as_slice())
             .ok_or_else(|| self.not_found(id))
     }
 
@@ -1021,6 +1011,22 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The Public Access group as IBM lists it.
+fn public_access() -> Group {
+    Group {
+
+            id: PUBLIC_ACCESS_ID.into(),
+            name: PUBLIC_ACCESS_NAME.into(),
+            description: "This group includes all users and service IDs by default. All group members, including unauthenticated users, are given public access to any resources that are defined in the policies for the group.".into(),
+            members: Vec::new(),
+            created_at: Some("2015-01-01T00:00:00.000Z".into()),
+            created_by_id: Some("system".into()),
+            last_modified_at: Some("2015-01-01T00:00:00.000Z".into()),
+            last_modified_by_id: Some("system".into()),
+            revision: 0,
+        }
 }
 
 fn strip_weak(tag: &str) -> &str {

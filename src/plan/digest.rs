@@ -78,10 +78,10 @@ fn digest(domain: &str, value: &impl Serialize) -> String {
     let mut hasher = Sha256::new();
     hasher.update(domain.as_bytes());
     hasher.update(b"\n");
-    // Serialising these plain types cannot fail (every map key is a string), so the
-    // fallback to no bytes is never taken; it only keeps this function panic-free.
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    hasher.update(&json);
+    // Streamed straight into the hasher: no copy of a large state is held. Serialising
+    // these plain types cannot fail (every map key is a string, and hashing does no I/O),
+    // so there is no error to report.
+    let _ = serde_json::to_writer(&mut hasher, value);
     let bytes = hasher.finalize();
     let mut hex = String::with_capacity(7 + 64);
     hex.push_str("sha256:");

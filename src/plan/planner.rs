@@ -1,10 +1,12 @@
 //! The reconciliation rules of SPEC §3, as one pure function.
 //!
 //! Live data arrives in whatever order IBM's pages came back, possibly with duplicates, so
-//! the first thing `plan` does is index it into sorted maps; every later step iterates
-//! those maps, which is what makes the plan identical across runs and input orders.
+//! the first thing `plan` does is index it: users sorted and deduplicated by iam_id, groups
+//! in name order, members sorted and resolved to their users once. Every later step walks
+//! those sorted lists (hash maps serve lookups only, never iteration), which is what makes
+//! the plan identical across runs and input orders, and fast on large accounts.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use crate::model::{
@@ -91,16 +93,35 @@ pub fn plan(
     let mut warnings = Warnings::default();
 
     let users = UserIndex::new(&live.users);
-    let groups = managed_groups(desired, live, &mut warnings)?;
+    let groups = managed_groups(desired, live, &users, &mut warnings)?;
+    let group_index: HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.key.as_str(), i))
+        .collect();
     let policy = &desired.policy;
     let is_protected_email =
         |email: Option<&Email>| email.is_some_and(|e| policy.protected.contains(e));
     let is_caller = |iam: &IamId| *iam == live.caller;
 
+    // The managed groups (indices, ascending) each account user is in: one pass over the
+    // members, so later questions are answered without searching every group.
+    let mut groups_of_user: Vec<Vec<usize>> = vec![Vec::new(); users.len()];
+    for (gi, group) in groups.iter().enumerate() {
+        for member in &group.members {
+            if let Some(u) = member.user
+                && groups_of_user[u].last() != Some(&gi)
+            {
+                groups_of_user[u].push(gi);
+            }
+        }
+    }
+    let is_in = |u: usize, gi: usize| groups_of_user[u].binary_search(&gi).is_ok();
+
     let mut changes = Vec::new();
 
     // Groups: create the missing ones, update differing descriptions.
-    for group in groups.values() {
+    for group in &groups {
         match &group.live {
             None => changes.push(Change::CreateGroup {
                 group: group.name.clone(),
@@ -121,16 +142,18 @@ pub fn plan(
         }
     }
 
-    // Listed users. `placed` says, per group key, which emails the file puts there.
-    let mut placed: BTreeMap<String, BTreeSet<&Email>> = BTreeMap::new();
-    // Failed invitations this plan replaces: their memberships go with them.
-    let mut replaced: BTreeSet<&IamId> = BTreeSet::new();
-    let mut listed_active: BTreeSet<&Email> = BTreeSet::new();
+    // Listed users. `placed` holds, per listed and unexpired email, the groups (indices,
+    // ascending) the file puts them in.
+    let mut placed: HashMap<&Email, Vec<usize>> = HashMap::with_capacity(desired.users.len());
+    // Account users leaving by this plan: failed invitations replaced, users removed.
+    // Their memberships go with them, so no remove_member is planned for those.
+    let mut leaving = vec![false; users.len()];
+    let mut replaced: Vec<usize> = Vec::new();
     for (email, user) in &desired.users {
-        let mut user_groups = Vec::new();
+        let mut user_groups = Vec::with_capacity(user.groups.len());
         for g in &user.groups {
-            match groups.get(&g.key()) {
-                Some(group) => user_groups.push(group),
+            match group_index.get(g.key().as_str()) {
+                Some(&gi) => user_groups.push(gi),
                 None => {
                     return Err(PlanError::UndeclaredGroup {
                         email: email.clone(),
@@ -139,6 +162,8 @@ pub fn plan(
                 }
             }
         }
+        user_groups.sort_unstable();
+        user_groups.dedup();
         let present = users.primary(email);
         if let Some(expires) = user.expires {
             let days_left = today.days_until(expires);
@@ -159,19 +184,18 @@ pub fn plan(
                 ));
             }
         }
-        listed_active.insert(email);
-        for group in &user_groups {
-            placed.entry(group.name.key()).or_default().insert(email);
-        }
+        let names = |gis: &[usize]| gis.iter().map(|&gi| groups[gi].name.clone()).collect();
 
-        let Some(live_user) = present else {
+        let Some(u) = present else {
             changes.push(Change::InviteUser {
                 email: email.clone(),
-                groups: sorted_names(user_groups.iter().map(|g| &g.name)),
+                groups: names(&user_groups),
                 replaces_iam_id: None,
             });
+            placed.insert(email, user_groups);
             continue;
         };
+        let live_user = users.get(u);
 
         if live_user.state == UserState::ErrorWhileProcessing {
             // Re-inviting first removes the failed entry, with every membership it has, in
@@ -190,18 +214,21 @@ pub fn plan(
                     who(Some(email), &live_user.iam_id)
                 ));
             } else {
-                replaced.insert(&live_user.iam_id);
+                leaving[u] = true;
+                replaced.push(u);
                 changes.push(Change::InviteUser {
                     email: email.clone(),
-                    groups: sorted_names(user_groups.iter().map(|g| &g.name)),
+                    groups: names(&user_groups),
                     replaces_iam_id: Some(live_user.iam_id.clone()),
                 });
+                placed.insert(email, user_groups);
                 continue;
             }
         }
 
-        for group in &user_groups {
-            if !group.has_member(&live_user.iam_id) {
+        for &gi in &user_groups {
+            if !is_in(u, gi) {
+                let group = &groups[gi];
                 changes.push(Change::AddMember {
                     group: group.name.clone(),
                     group_id: group.live.map(|lg| lg.id.clone()),
@@ -211,20 +238,15 @@ pub fn plan(
             }
         }
         warn_about_state(live_user, email, today, &mut warnings);
+        placed.insert(email, user_groups);
     }
 
     // Account users the file does not list (or whose entry expired).
-    let mut removed_users: BTreeSet<&IamId> = BTreeSet::new();
     let mut unmanaged_users = 0;
-    for user in users.by_iam.values() {
-        if listed_active.contains(&user.email) {
+    for (u, user) in users.iter() {
+        if placed.contains_key(&user.email) {
             continue;
         }
-        let leaves: Vec<&GroupName> = groups
-            .values()
-            .filter(|g| g.has_member(&user.iam_id))
-            .map(|g| &g.name)
-            .collect();
         if policy.unlisted_users == UnlistedUsers::Remove {
             if let Some(why) = keep_reason(
                 user_email(user),
@@ -238,11 +260,14 @@ pub fn plan(
                     who(user_email(user), &user.iam_id)
                 ));
             } else {
-                removed_users.insert(&user.iam_id);
+                leaving[u] = true;
                 changes.push(Change::RemoveUser {
                     email: user.email.clone(),
                     iam_id: user.iam_id.clone(),
-                    groups: sorted_names(leaves),
+                    groups: groups_of_user[u]
+                        .iter()
+                        .map(|&gi| groups[gi].name.clone())
+                        .collect(),
                 });
                 continue;
             }
@@ -252,10 +277,9 @@ pub fn plan(
 
     // Members of managed groups the file does not place there.
     let mut unmanaged_members = Vec::new();
-    for group in groups.values() {
+    for (gi, group) in groups.iter().enumerate() {
         let Some(lg) = group.live else { continue };
-        let here = placed.get(&group.name.key());
-        for member in &group.members {
+        for &Member { member, user } in &group.members {
             if member.kind != MemberKind::User {
                 unmanaged_members.push(UnmanagedMember {
                     group: group.name.clone(),
@@ -264,11 +288,15 @@ pub fn plan(
                 });
                 continue;
             }
-            if replaced.contains(&member.iam_id) || removed_users.contains(&member.iam_id) {
-                continue;
-            }
-            let email = users.by_iam.get(&member.iam_id).and_then(|u| user_email(u));
-            if email.is_some_and(|e| here.is_some_and(|h| h.contains(e))) {
+            let email = match user {
+                Some(u) if leaving[u] => continue,
+                Some(u) => user_email(users.get(u)),
+                None => None,
+            };
+            if email
+                .and_then(|e| placed.get(e))
+                .is_some_and(|gis| gis.binary_search(&gi).is_ok())
+            {
                 continue;
             }
             if let Some(why) = keep_reason(email, &member.iam_id, &is_protected_email, &is_caller) {
@@ -290,10 +318,17 @@ pub fn plan(
     unmanaged_members.sort();
     unmanaged_members.dedup();
 
-    changes.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    changes.sort_by_cached_key(sort_key);
     changes.dedup();
 
-    let rosters = rosters(&groups, &users, &changes, &replaced);
+    let rosters = rosters(
+        &groups,
+        &group_index,
+        &users,
+        &groups_of_user,
+        &replaced,
+        &changes,
+    );
     Ok(Plan {
         format_version: FORMAT_VERSION,
         account_id: desired.account_id.clone(),
@@ -390,29 +425,18 @@ impl Warnings {
     }
 }
 
-fn sorted_names<'a>(names: impl IntoIterator<Item = &'a GroupName>) -> Vec<GroupName> {
-    let set: BTreeSet<(String, &str)> = names.into_iter().map(|n| (n.key(), n.as_str())).collect();
-    // One spelling per name: the set is ordered by key, so keep the first of each key.
-    let mut out: Vec<GroupName> = Vec::new();
-    for (key, name) in set {
-        if out.last().is_none_or(|last| last.key() != key) {
-            out.push(GroupName::new(name));
-        }
-    }
-    out
-}
-
-type SortKey<'a> = (
+type SortKey = (
     super::types::ChangeKind,
     String,
-    &'a str,
+    String,
     bool,
-    &'a str,
-    &'a str,
+    String,
+    String,
 );
 
-/// Kind, then group name, then email (known emails first), then iam_id.
-fn sort_key(change: &Change) -> SortKey<'_> {
+/// Kind, then group name (case-insensitively, then as spelled), then email (known emails
+/// first), then iam_id. Owned, so the sort computes it once per change.
+fn sort_key(change: &Change) -> SortKey {
     let group = change.group();
     let (email, iam): (Option<&Email>, &str) = match change {
         Change::CreateGroup { .. } | Change::UpdateGroup { .. } => (None, ""),
@@ -425,54 +449,67 @@ fn sort_key(change: &Change) -> SortKey<'_> {
     (
         change.kind(),
         group.map(GroupName::key).unwrap_or_default(),
-        group.map(GroupName::as_str).unwrap_or_default(),
+        group.map(|g| g.as_str().to_string()).unwrap_or_default(),
         email.is_none(),
-        email.map(Email::as_str).unwrap_or_default(),
-        iam,
+        email.map(|e| e.as_str().to_string()).unwrap_or_default(),
+        iam.to_string(),
     )
 }
 
-/// Live users, deduplicated by iam_id, looked up by iam_id and by email.
+/// Live users, deduplicated by iam_id and sorted by it; each has an index into `users`.
 struct UserIndex<'a> {
-    by_iam: BTreeMap<&'a IamId, &'a LiveUser>,
+    users: Vec<&'a LiveUser>,
+    by_iam: HashMap<&'a IamId, usize>,
     /// Per email, the entry that stands for the person: see [`state_rank`].
-    by_email: BTreeMap<&'a Email, &'a LiveUser>,
+    by_email: HashMap<&'a Email, usize>,
 }
 
 impl<'a> UserIndex<'a> {
-    fn new(users: &'a [LiveUser]) -> Self {
-        let mut by_iam: BTreeMap<&IamId, &LiveUser> = BTreeMap::new();
-        for user in users {
-            by_iam
-                .entry(&user.iam_id)
-                .and_modify(|kept| {
-                    // Conflicting duplicates: keep the smallest, whatever the input order.
-                    if user_key(user) < user_key(kept) {
-                        *kept = user;
-                    }
-                })
-                .or_insert(user);
-        }
-        let mut by_email: BTreeMap<&Email, &LiveUser> = BTreeMap::new();
-        for user in by_iam.values() {
+    fn new(live: &'a [LiveUser]) -> Self {
+        let mut users: Vec<&LiveUser> = live.iter().collect();
+        // Conflicting duplicates of one iam_id: the smallest wins, whatever the input order.
+        users.sort_by(|a, b| user_key(a).cmp(&user_key(b)));
+        users.dedup_by(|later, first| later.iam_id == first.iam_id);
+        let by_iam = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (&u.iam_id, i))
+            .collect();
+        let mut by_email: HashMap<&Email, usize> = HashMap::with_capacity(users.len());
+        for (i, user) in users.iter().enumerate() {
             let Some(email) = user_email(user) else {
                 continue;
             };
             by_email
                 .entry(email)
                 .and_modify(|kept| {
-                    if (state_rank(&user.state), &user.iam_id)
-                        < (state_rank(&kept.state), &kept.iam_id)
-                    {
-                        *kept = user;
+                    let k = users[*kept];
+                    if (state_rank(&user.state), &user.iam_id) < (state_rank(&k.state), &k.iam_id) {
+                        *kept = i;
                     }
                 })
-                .or_insert(user);
+                .or_insert(i);
         }
-        UserIndex { by_iam, by_email }
+        UserIndex {
+            users,
+            by_iam,
+            by_email,
+        }
     }
 
-    fn primary(&self, email: &Email) -> Option<&'a LiveUser> {
+    fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    fn get(&self, u: usize) -> &'a LiveUser {
+        self.users[u]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &'a LiveUser)> + '_ {
+        self.users.iter().copied().enumerate()
+    }
+
+    fn primary(&self, email: &Email) -> Option<usize> {
         self.by_email.get(email).copied()
     }
 }
@@ -495,20 +532,23 @@ fn state_rank(state: &UserState) -> u8 {
     }
 }
 
+/// A member of a managed group, with its account user (index) when there is one.
+#[derive(Clone, Copy)]
+struct Member<'a> {
+    member: &'a LiveMember,
+    user: Option<usize>,
+}
+
 /// A group the file declares, with its live counterpart if the account has one.
 struct ManagedGroup<'a> {
     /// As the file spells it.
     name: GroupName,
+    /// `name.key()`, computed once.
+    key: String,
     description: Option<String>,
     live: Option<&'a LiveGroup>,
     /// Deduplicated, sorted; empty for a group to be created.
-    members: BTreeSet<&'a LiveMember>,
-}
-
-impl ManagedGroup<'_> {
-    fn has_member(&self, iam_id: &IamId) -> bool {
-        self.members.iter().any(|m| m.iam_id == *iam_id)
-    }
+    members: Vec<Member<'a>>,
 }
 
 fn is_public_access(group: &LiveGroup) -> bool {
@@ -516,12 +556,13 @@ fn is_public_access(group: &LiveGroup) -> bool {
         || group.name.key() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase()
 }
 
-/// The managed groups by name key, matched to the live ones case-insensitively.
+/// The managed groups in name order, matched to the live ones case-insensitively.
 fn managed_groups<'a>(
     desired: &'a DesiredState,
     live: &'a LiveState,
+    users: &UserIndex<'a>,
     warnings: &mut Warnings,
-) -> Result<BTreeMap<String, ManagedGroup<'a>>, PlanError> {
+) -> Result<Vec<ManagedGroup<'a>>, PlanError> {
     let mut live_by_name: BTreeMap<String, BTreeMap<&AccessGroupId, &LiveGroup>> = BTreeMap::new();
     for group in live.groups.iter().filter(|g| !is_public_access(g)) {
         live_by_name
@@ -536,13 +577,14 @@ fn managed_groups<'a>(
             .or_insert(group);
     }
 
-    let mut managed = BTreeMap::new();
+    let mut managed = Vec::with_capacity(desired.groups.len());
     let mut missing = Vec::new();
     for (name, declared) in &desired.groups {
-        if name.key() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
+        let key = name.key();
+        if key == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
             continue; // config refuses it; never manage it even if handed one
         }
-        let candidates = live_by_name.get(&name.key());
+        let candidates = live_by_name.get(&key);
         let live_group = candidates.and_then(|c| c.values().next().copied());
         if let Some(c) = candidates
             && c.len() > 1
@@ -561,10 +603,20 @@ fn managed_groups<'a>(
         let members = match live_group {
             None => {
                 missing.push(name.clone());
-                BTreeSet::new()
+                Vec::new()
             }
             Some(lg) => match &lg.members {
-                Some(members) => members.iter().collect(),
+                Some(members) => {
+                    let mut ms: Vec<&LiveMember> = members.iter().collect();
+                    ms.sort_unstable();
+                    ms.dedup();
+                    ms.into_iter()
+                        .map(|member| Member {
+                            member,
+                            user: users.by_iam.get(&member.iam_id).copied(),
+                        })
+                        .collect()
+                }
                 None => {
                     return Err(PlanError::MembersNotRead {
                         group: name.clone(),
@@ -573,19 +625,20 @@ fn managed_groups<'a>(
                 }
             },
         };
-        managed.insert(
-            name.key(),
-            ManagedGroup {
-                name: name.clone(),
-                description: declared.description.clone(),
-                live: live_group,
-                members,
-            },
-        );
+        managed.push(ManagedGroup {
+            name: name.clone(),
+            key,
+            description: declared.description.clone(),
+            live: live_group,
+            members,
+        });
     }
     if !desired.policy.create_groups && !missing.is_empty() {
         return Err(PlanError::MissingGroups { groups: missing });
     }
+    // `desired.groups` is ordered by GroupName, which orders as the keys do; sorting by
+    // key makes that explicit for the binary searches over group indices.
+    managed.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(managed)
 }
 
@@ -603,13 +656,13 @@ fn group_key(group: &LiveGroup) -> GroupKey<'_> {
 }
 
 /// How a member appears in a roster.
-fn member_line(member: &LiveMember, users: &UserIndex<'_>) -> String {
-    if member.kind != MemberKind::User {
-        return format!("{} ({})", member.iam_id, member.kind.as_str());
+fn member_line(member: Member<'_>, users: &UserIndex<'_>) -> String {
+    if member.member.kind != MemberKind::User {
+        return format!("{} ({})", member.member.iam_id, member.member.kind.as_str());
     }
-    match users.by_iam.get(&member.iam_id) {
-        None => format!("{} (not in User Management)", member.iam_id),
-        Some(user) => user_line(user),
+    match member.user {
+        None => format!("{} (not in User Management)", member.member.iam_id),
+        Some(u) => user_line(users.get(u)),
     }
 }
 
@@ -626,100 +679,111 @@ fn user_line(user: &LiveUser) -> String {
 
 /// Before/after member lines of every group whose membership the plan changes.
 fn rosters(
-    groups: &BTreeMap<String, ManagedGroup<'_>>,
+    groups: &[ManagedGroup<'_>],
+    group_index: &HashMap<&str, usize>,
     users: &UserIndex<'_>,
+    groups_of_user: &[Vec<usize>],
+    replaced: &[usize],
     changes: &[Change],
-    replaced: &BTreeSet<&IamId>,
 ) -> BTreeMap<GroupName, Roster> {
-    // Per group key: entries keyed by identity (iam_id, or the email of an invitation).
-    let mut after: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    let mut touched: BTreeSet<String> = BTreeSet::new();
-    let before: BTreeMap<String, BTreeMap<String, String>> = groups
-        .iter()
-        .map(|(key, g)| {
-            let lines = g
-                .members
-                .iter()
-                .map(|m| (m.iam_id.to_string(), member_line(m, users)))
-                .collect();
-            (key.clone(), lines)
-        })
-        .collect();
-    for (key, lines) in &before {
-        after.insert(key.clone(), lines.clone());
-    }
-    let mut remove_everywhere =
-        |iam: &IamId, after: &mut BTreeMap<String, BTreeMap<String, String>>| {
-            for (key, lines) in after.iter_mut() {
-                if lines.remove(iam.as_str()).is_some() {
-                    touched.insert(key.clone());
-                }
-            }
-        };
-    for iam in replaced {
-        remove_everywhere(iam, &mut after);
-    }
-    for change in changes {
-        if let Change::RemoveUser { iam_id, .. } = change {
-            remove_everywhere(iam_id, &mut after);
+    // Per group index: the iam_ids that leave, and the lines that join.
+    let mut leave: BTreeMap<usize, HashSet<&str>> = BTreeMap::new();
+    let mut join: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let index = |g: &GroupName| group_index.get(g.key().as_str()).copied();
+    for &u in replaced {
+        for &gi in &groups_of_user[u] {
+            leave
+                .entry(gi)
+                .or_default()
+                .insert(users.get(u).iam_id.as_str());
         }
     }
     for change in changes {
         match change {
-            Change::InviteUser { email, groups, .. } => {
-                for g in groups {
-                    if let Some(lines) = after.get_mut(&g.key()) {
-                        lines.insert(format!("invite:{email}"), format!("{email} (invited)"));
-                        touched.insert(g.key());
-                    }
+            Change::RemoveUser {
+                iam_id,
+                groups: left,
+                ..
+            } => {
+                for gi in left.iter().filter_map(index) {
+                    leave.entry(gi).or_default().insert(iam_id.as_str());
                 }
             }
+            Change::RemoveMember { group, iam_id, .. } => {
+                if let Some(gi) = index(group) {
+                    leave.entry(gi).or_default().insert(iam_id.as_str());
+                }
+            }
+            Change::InviteUser {
+                email,
+                groups: joins,
+                ..
+            } => {
+                for gi in joins.iter().filter_map(index) {
+                    join.entry(gi)
+                        .or_default()
+                        .push(format!("{email} (invited)"));
+                }
+            }
+            // Planned only for non-members, so each adds a line.
             Change::AddMember {
                 group,
                 iam_id,
                 email,
                 ..
             } => {
-                let line = users
-                    .by_iam
-                    .get(iam_id)
-                    .map(|u| user_line(u))
-                    .unwrap_or_else(|| email.to_string());
-                if let Some(lines) = after.get_mut(&group.key()) {
-                    lines.insert(iam_id.to_string(), line);
-                    touched.insert(group.key());
+                if let Some(gi) = index(group) {
+                    let line = users
+                        .by_iam
+                        .get(iam_id)
+                        .map(|&u| user_line(users.get(u)))
+                        .unwrap_or_else(|| email.to_string());
+                    join.entry(gi).or_default().push(line);
                 }
             }
-            Change::RemoveMember { group, iam_id, .. } => {
-                if let Some(lines) = after.get_mut(&group.key()) {
-                    lines.remove(iam_id.as_str());
-                    touched.insert(group.key());
-                }
-            }
-            Change::CreateGroup { .. } | Change::UpdateGroup { .. } | Change::RemoveUser { .. } => {
-            }
+            Change::CreateGroup { .. } | Change::UpdateGroup { .. } => {}
         }
     }
-    let sorted = |lines: Option<&BTreeMap<String, String>>| {
-        let mut v: Vec<String> = lines
-            .into_iter()
-            .flat_map(|l| l.values().cloned())
-            .collect();
-        // Case-insensitively, so `IBMid-...` lines do not jump ahead of every email.
-        v.sort_by(|a, b| (a.to_lowercase(), a).cmp(&(b.to_lowercase(), b)));
-        v
-    };
+    let touched: BTreeSet<usize> = leave.keys().chain(join.keys()).copied().collect();
     touched
-        .iter()
-        .filter_map(|key| {
-            let group = groups.get(key)?;
+        .into_iter()
+        .filter_map(|gi| {
+            let group = groups.get(gi)?;
+            let leaving = leave.get(&gi);
+            let mut before = Vec::with_capacity(group.members.len());
+            let mut after = Vec::with_capacity(group.members.len());
+            for &member in &group.members {
+                let line = member_line(member, users);
+                if !leaving.is_some_and(|l| l.contains(member.member.iam_id.as_str())) {
+                    after.push(line.clone());
+                }
+                before.push(line);
+            }
+            after.extend(join.remove(&gi).unwrap_or_default());
             Some((
                 group.name.clone(),
                 Roster {
-                    before: sorted(before.get(key)),
-                    after: sorted(after.get(key)),
+                    before: sorted_lines(before),
+                    after: sorted_lines(after),
                 },
             ))
         })
         .collect()
+}
+
+/// Case-insensitively, so `IBMid-...` lines do not jump ahead of every email; ties (lines
+/// differing only in case) in byte order, so the result is fully determined.
+fn sorted_lines(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort_unstable_by(|a, b| {
+        let folded = |s: &String| s.chars().flat_map(char::to_lowercase).collect::<Vec<_>>();
+        if a.is_ascii() && b.is_ascii() {
+            a.bytes()
+                .map(|c| c.to_ascii_lowercase())
+                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+                .then_with(|| a.cmp(b))
+        } else {
+            folded(a).cmp(&folded(b)).then_with(|| a.cmp(b))
+        }
+    });
+    lines
 }

@@ -16,6 +16,10 @@ use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId};
 pub const FORMAT_VERSION: u32 = 1;
 
 /// A complete plan (SPEC §5).
+///
+/// `==` compares every field, the rosters included (two fresh plans of the same inputs
+/// are equal). To check a saved plan against a fresh one, use [`super::what_moved`],
+/// which looks only at what is serialised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {

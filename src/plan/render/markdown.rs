@@ -179,7 +179,7 @@ fn fold(md: &mut String, title: &str, rows: usize, body: &str) {
     if rows > FOLD_AFTER {
         let _ = writeln!(
             md,
-            "<details><summary>{title}</summary>\n\n{body}\n</details>"
+            "<details><summary>{title}</summary>\n\n{body}\n</details>\n"
         );
     } else {
         let _ = writeln!(md, "{body}");

@@ -142,3 +142,26 @@ fn plan_read_back_from_a_file_renders_without_rosters() {
     );
     assert!(render_text(&fresh, false).contains("members: 7 before, 4 after"));
 }
+
+#[test]
+fn markdown_folds_long_sections_into_details() {
+    let emails: Vec<String> = (0..12).map(|i| format!("user{i:02}@example.com")).collect();
+    let mut d = desired().group("big").group("small");
+    let mut l = live().group("big").group("small");
+    for e in &emails {
+        d = d.user(e, &["big"]);
+        l = l.user(e);
+    }
+    l = l.member("small", "user00@example.com");
+    let md = render_markdown(&plan_of(&d, &l));
+    // 12 adds to `big`: folded; 1 removal from `small`: shown as is.
+    assert!(
+        md.contains("<details><summary>12 membership changes</summary>"),
+        "{md}"
+    );
+    assert!(!md.contains("1 membership changes"), "{md}");
+    assert!(
+        md.contains("#### small (access group)\n\n| Change | Member | Note |"),
+        "{md}"
+    );
+}

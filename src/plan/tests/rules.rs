@@ -763,3 +763,17 @@ fn what_moved_notices_a_reordered_plan_file() {
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(moved[0].contains("different order"), "{moved:?}");
 }
+
+#[test]
+fn what_moved_names_a_plan_saved_for_another_account() {
+    let (d, l) = realistic();
+    let fresh = plan_of(&d, &l);
+    let mut saved = fresh.clone();
+    saved.account_id = AccountId::new("ffffffffffffffffffffffffffffffff");
+    let moved = what_moved(&saved, &fresh);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        moved[0].contains("ffffffffffffffffffffffffffffffff"),
+        "{moved:?}"
+    );
+}
