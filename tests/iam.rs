@@ -658,6 +658,12 @@ async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
         )
     })
     .await;
+    // Other tests run on other threads with no subscriber. While only one dispatcher is
+    // registered, tracing computes a callsite's interest from the registering thread's
+    // own default, so a callsite first reached by another test would be cached as "nobody
+    // listens". A second registered dispatcher makes tracing consult all of them.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    stub.client().whoami().await.unwrap();
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -666,6 +672,7 @@ async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
     let err = iam::acquire(&stub.client(), &account(), &[GroupName::new("g0")])
         .await
         .unwrap_err();
