@@ -77,9 +77,13 @@ pub async fn acquire(
 }
 
 /// A spinner on stderr counting pages, drawn only when asked for and stderr is a terminal
-/// (stdout carries the plan; CI logs get no control characters).
+/// (stdout carries the plan; CI logs get no control characters), and only once a read has
+/// taken long enough to be worth watching: a small account never flickers a bar.
 #[derive(Clone)]
 struct Progress(Option<indicatif::ProgressBar>);
+
+/// How long a read runs before its spinner appears.
+const PROGRESS_AFTER: Duration = Duration::from_millis(700);
 
 impl Progress {
     fn start(wanted: bool) -> Progress {
@@ -87,12 +91,19 @@ impl Progress {
             return Progress(None);
         }
         let bar =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
         bar.set_style(
             indicatif::ProgressStyle::with_template("{spinner} reading the account: {pos} pages")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
-        bar.enable_steady_tick(Duration::from_millis(120));
+        let shown = bar.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(PROGRESS_AFTER).await;
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(Duration::from_millis(120));
+            }
+        });
         Progress(Some(bar))
     }
 

@@ -6,7 +6,7 @@
 //! [`acquire`]; the executor writes through the methods on [`Client`], which make correct
 //! calls and report typed results but decide nothing.
 //!
-//! Layout: [`auth`] (API key → token), `http` (one request: permits, retries, errors),
+//! Layout: `auth` (API key → token), `http` (one request: permits, retries, errors),
 //! `wire` (IBM's JSON, tolerantly), `users` and `groups` (the endpoints), `live`
 //! (acquisition).
 
