@@ -542,7 +542,7 @@ async fn wrong_api_key_is_one_clear_line_without_the_key() {
     let line = assert_one_clean_line(&err, &[KEY]);
     assert_eq!(
         line,
-        "IBM Cloud rejected the API key (HTTP 400 Bad Request, code BXNIM0415E: Provided API key could not be found. (transaction id req-1)); check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
+        "IBM Cloud rejected the API key: HTTP 400 Bad Request, code BXNIM0415E: Provided API key could not be found. (transaction id req-1); check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
     );
     assert_eq!(stub.count("POST", "/identity/token"), 1);
 }

@@ -95,7 +95,7 @@ pub enum IamError {
 
     /// The token service rejected the API key.
     #[error(
-        "IBM Cloud rejected the API key ({info}); check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
+        "IBM Cloud rejected the API key: {info}; check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
     )]
     InvalidApiKey { info: ApiErrorInfo },
 
