@@ -1,4 +1,4 @@
-//! The README's walkthrough cannot rot: every ```console block in it is replayed here, in
+//! The README's walkthrough cannot rot: every ````console block in it is replayed here, in
 //! a scratch directory, and each command's output must equal what the README shows.
 //!
 //! Commands understood: `orgsync ARGS...` (the binary under test), `cp SRC DST` (SRC from
@@ -31,10 +31,12 @@ fn console_blocks(readme: &str) -> Vec<(usize, usize, Vec<Step>)> {
     let mut blocks = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if lines[i].trim_end() == "```console" {
+        // A console block may show markdown with fences of its own, so it opens with four
+        // backticks and closes with the same fence.
+        if lines[i].trim_end() == "````console" {
             let start = i + 1;
             let mut end = start;
-            while end < lines.len() && lines[end].trim_end() != "```" {
+            while end < lines.len() && lines[end].trim_end() != "````" {
                 end += 1;
             }
             let mut steps: Vec<Step> = Vec::new();
