@@ -328,6 +328,20 @@ fn assert_converged(s: &Scenario, after: &State) {
     assert_eq!(after.service_ids, s.before.service_ids);
 }
 
+/// SPEC §8's minimum for reading the account: one token call, the user pages, the group
+/// pages, and the member pages of the managed groups that exist.
+fn read_minimum(s: &Scenario) -> u64 {
+    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+    1 + pages(s.before.users.len())
+        + pages(s.before.groups.len())
+        + s.before
+            .groups
+            .iter()
+            .filter(|g| s.managed.contains(&g.name))
+            .map(|g| pages(g.members.len()))
+            .sum::<u64>()
+}
+
 fn stat(stats: &Value, key: &str) -> u64 {
     stats[key].as_u64().unwrap_or(0)
 }
@@ -340,6 +354,8 @@ struct Figures {
     served_429: u64,
     served_5xx: u64,
     drops: u64,
+    /// Requests refused for an expired token (each is retried once with a fresh one).
+    served_401: u64,
     token_calls: u64,
     elapsed: Duration,
 }
@@ -404,6 +420,7 @@ async fn converges_under(seed: u64, options: Options, extra: &[&str]) -> Figures
     )
     .await;
     assert_eq!(plan.code, 0, "plan under faults succeeds: {}", plan.stderr);
+    let plan_stats = emu.stats();
     let changes = plan_changes(&plan.stdout);
     let count = |kind: &str| {
         changes
@@ -467,19 +484,36 @@ async fn converges_under(seed: u64, options: Options, extra: &[&str]) -> Figures
         served_429: stat(&stats, "served_429"),
         served_5xx: stat(&stats, "served_5xx"),
         drops: stat(&stats, "drops"),
+        served_401: stats["by_status"]["401"].as_u64().unwrap_or(0),
         token_calls: stats["by_route"]["POST /identity/token"]
             .as_u64()
             .unwrap_or(0),
         elapsed: apply.elapsed,
     };
     eprintln!(
-        "seed {seed} {options:?}: {} changes {kinds:?}; apply: {figures:?}",
-        changes.len()
+        "seed {seed} {options:?}: {} changes {kinds:?}; plan: {} requests ({} 429, {} 5xx, {} drops, minimum {}, {:?}); apply: {figures:?}",
+        changes.len(),
+        stat(&plan_stats, "total"),
+        stat(&plan_stats, "served_429"),
+        stat(&plan_stats, "served_5xx"),
+        stat(&plan_stats, "drops"),
+        read_minimum(&s),
+        plan.elapsed,
     );
+    for (what, run) in [("plan", &plan), ("apply", &apply)] {
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.contains(SYNTHETIC_ADMIN_KEY),
+                "{what}'s output never shows the API key"
+            );
+        }
+    }
     // Every request beyond the fault-free floor is a retry of a fault, a re-read after an
-    // ambiguous write, or a token refresh. Each fault may cost its retry plus a re-read
+    // ambiguous write, or a token refresh (a 401 counts as a fault: the emulator's `exp`
+    // is whole seconds, so a token can expire up to 1 s before the client's 80% refresh
+    // point when the lifetime is only 3 s). Each fault may cost its retry plus a re-read
     // of the user list (3 pages) or of a group; more than that is a retry storm.
-    let faults = figures.served_429 + figures.served_5xx + figures.drops;
+    let faults = figures.served_429 + figures.served_5xx + figures.drops + figures.served_401;
     assert!(
         figures.requests <= figures.baseline + 6 * faults + 2 * figures.token_calls + 10,
         "retries stay bounded: {figures:?}"
@@ -843,6 +877,64 @@ async fn neither_the_api_key_nor_any_token_appears_in_output_audit_log_or_saved_
     assert!(audit.lines().count() >= 10, "the audit log has the changes");
     assert_no_secret("the audit log", &audit, &needles);
     proxy.task.abort();
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_and_retried_token_calls_print_no_secret_at_any_verbosity() {
+    // Half the calls fail with 500/503, the token call included: -vvv then logs every
+    // retry with IBM's error, the most likely place for a secret to slip out.
+    let state = secrets_state();
+    let mut seed = 0;
+    let (emu, token_calls) = loop {
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                seed,
+                fail_rate: 0.5,
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("emulator starts");
+        let proxy = recording_proxy(emu.base_url()).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("org.yaml"), secrets_config(&state)).expect("config");
+        let run = orgsync(
+            dir.path(),
+            SECRET_KEY,
+            &["-vvv", "plan", "--today", TODAY, "--endpoint", &proxy.url],
+            Duration::from_secs(120),
+        )
+        .await;
+        let stats = emu.stats();
+        let token_calls = stats["by_route"]["POST /identity/token"]
+            .as_u64()
+            .unwrap_or(0);
+        let secrets = proxy
+            .secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let needles = needles(&secrets, SECRET_KEY);
+        assert_no_secret("stdout", &run.stdout, &needles);
+        assert_no_secret("stderr", &run.stderr, &needles);
+        proxy.task.abort();
+        if token_calls >= 2 {
+            assert_eq!(run.code, 0, "the retries got through: {}", run.stderr);
+            assert!(
+                run.stderr.contains("retrying"),
+                "-vvv shows the retries: {}",
+                run.stderr
+            );
+            assert!(!secrets.is_empty(), "a token was issued in the end");
+            break (emu, token_calls);
+        }
+        emu.shutdown().await;
+        seed += 1;
+        assert!(seed < 20, "some seed fails the first token call");
+    };
+    eprintln!("failing token call: seed {seed}, {token_calls} token calls");
     emu.shutdown().await;
 }
 
