@@ -580,16 +580,18 @@ async fn apply_converges_in_one_run_under_failures_drops_and_rate_limit_seed_3()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_honours_retry_after_under_a_tight_rate_limit() {
     let options = Options {
-        rate_limit: 15.0,
+        rate_limit: 10.0,
         ..faulty(5)
     };
     let f = converges_under(5, options, &[]).await;
     assert!(f.served_429 > 0, "the rate limit was hit: {f:?}");
-    // Retry-After is honoured, not hammered: each 429 costs one retry at most, so the
-    // 429s stay a fraction of all requests.
+    // Retry-After (1 s here) is honoured per request: a throttled call sleeps before it
+    // tries again, so 429s arrive at a bounded pace. A client ignoring it would retry
+    // after 100-200 ms, i.e. 5-10 tries a second for each of the 8 requests in flight.
+    let per_second = f.served_429 as f64 / f.elapsed.as_secs_f64();
     assert!(
-        f.served_429 * 2 <= f.requests,
-        "429s are retried after waiting, not in a storm: {f:?}"
+        per_second <= 24.0,
+        "429s are retried after waiting, not in a storm: {per_second:.1}/s, {f:?}"
     );
 }
 
@@ -614,6 +616,47 @@ async fn apply_converges_when_tokens_expire_mid_run() {
     );
 }
 
+/// Three clean 503s in a row on an invite ("nothing changed"): the idempotent calls are
+/// tried up to 8 times with backoff, so one apply should ride this out too. The
+/// executor gives an invite 3 rounds, back to back, then reports it failed — which is
+/// why the seeded runs above fail to converge now and then (an invite batch meets a
+/// 500/503/drop three times running: about 0.2% a batch, a few percent an apply).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: executor::invite gives up after 3 back-to-back rounds of 5xx (no backoff); apply does not converge in one run"]
+async fn an_invite_refused_three_times_with_503_still_lands_in_one_apply() {
+    let state = secrets_state();
+    let emu = emulator::start(state.clone(), Options::default())
+        .await
+        .expect("emulator starts");
+    let proxy = faulty_proxy(emu.base_url(), 3).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "version: 1\naccount_id: {}\ngroups:\n  rel-solo-team: {{}}\nusers:\n  newcomer@example.org:\n    groups: [rel-solo-team]\n",
+        state.account_id
+    );
+    std::fs::write(dir.path().join("org.yaml"), config).expect("config");
+    let run = orgsync(
+        dir.path(),
+        SECRET_KEY,
+        &["apply", "--yes", "--today", TODAY, "--endpoint", &proxy.url],
+        Duration::from_secs(120),
+    )
+    .await;
+    let stats = emu.stats();
+    proxy.task.abort();
+    emu.shutdown().await;
+    assert_eq!(
+        run.code, 0,
+        "a retryable refusal of an invite is retried like any other call: {}{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(
+        stats["invites_by_email"]["newcomer@example.org"].as_u64(),
+        Some(1),
+        "invited once: {stats}"
+    );
+}
+
 // ---- secrets ------------------------------------------------------------------------------
 
 /// A reverse proxy in front of the emulator that records every token the token endpoint
@@ -625,6 +668,12 @@ struct RecordingProxy {
 }
 
 async fn recording_proxy(upstream: String) -> RecordingProxy {
+    faulty_proxy(upstream, 0).await
+}
+
+/// [`recording_proxy`] that also answers the first `fail_invites` invite calls
+/// (`POST /v2/accounts/{id}/users`) itself with a 503 that changed nothing.
+async fn faulty_proxy(upstream: String, fail_invites: usize) -> RecordingProxy {
     use axum::body::{Body, Bytes};
     use axum::http::{HeaderMap, Method, StatusCode, Uri};
     use axum::response::Response;
@@ -636,11 +685,27 @@ async fn recording_proxy(upstream: String) -> RecordingProxy {
         .build()
         .expect("proxy client");
     let recorded = secrets.clone();
+    let invites_failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
         let client = client.clone();
         let upstream = upstream.clone();
         let recorded = recorded.clone();
+        let invites_failed = invites_failed.clone();
         async move {
+            let is_invite = method == Method::POST
+                && uri.path().starts_with("/v2/accounts/")
+                && uri.path().ends_with("/users");
+            if is_invite
+                && invites_failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < fail_invites
+            {
+                return Response::builder()
+                    .status(StatusCode::SERVICE_UNAVAILABLE)
+                    .header("content-type", "application/json")
+                    .body(Body::from(
+                        r#"{"errors":[{"code":"service_unavailable","message":"try again"}],"status_code":503,"trace":"proxy-503"}"#,
+                    ))
+                    .unwrap_or_default();
+            }
             let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
             let mut req = client.request(method, format!("{upstream}{path}"));
             for (name, value) in &headers {
@@ -986,15 +1051,20 @@ async fn a_rejected_api_key_is_not_echoed_at_any_verbosity() {
     emu.shutdown().await;
 }
 
-#[test]
-fn debug_of_client_options_client_and_emulator_keys_redacts_the_key() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_of_client_options_client_and_emulator_keys_redacts_key_and_token() {
     use orgsync::iam::{Client, ClientOptions, Endpoints};
+    let state = secrets_state();
+    let emu = emulator::start(state.clone(), Options::default())
+        .await
+        .expect("emulator starts");
+    let proxy = recording_proxy(emu.base_url()).await;
     let options = ClientOptions {
-        endpoints: Endpoints::resolve(Some("http://127.0.0.1:9"), "", "").expect("endpoint"),
+        endpoints: Endpoints::resolve(Some(&proxy.url), "", "").expect("endpoint"),
         api_key: secrecy::SecretString::from(SECRET_KEY.to_string()),
         parallelism: 2,
-        timeout: Duration::from_secs(1),
-        deadline: Duration::from_secs(1),
+        timeout: Duration::from_secs(10),
+        deadline: Duration::from_secs(10),
         progress: false,
     };
     let shown = format!("{options:?} {options:#?}");
@@ -1004,10 +1074,27 @@ fn debug_of_client_options_client_and_emulator_keys_redacts_the_key() {
         "Debug still shows the rest: {shown}"
     );
     let client = Client::new(options).expect("client");
-    let shown = format!("{client:?} {client:#?}");
-    assert!(!shown.contains(SECRET_KEY), "{shown}");
-    let state = secrets_state();
+    // Holding a token now: Debug must hide it as well as the key.
+    let identity = tokio::time::timeout(Duration::from_secs(30), client.whoami())
+        .await
+        .expect("whoami is bounded")
+        .expect("the key is accepted");
+    let secrets = proxy
+        .secrets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    assert!(!secrets.is_empty(), "the proxy saw the token");
+    let needles = needles(&secrets, SECRET_KEY);
+    assert_no_secret(
+        "Debug of Client",
+        &format!("{client:?} {client:#?}"),
+        &needles,
+    );
+    assert_no_secret("Debug of Identity", &format!("{identity:?}"), &needles);
     let shown = format!("{:?} {:#?} {state:?}", state.api_keys, state.api_keys);
     assert!(!shown.contains(SECRET_KEY), "{shown}");
     assert!(shown.contains(emulator::SYNTHETIC_ADMIN_IAM_ID));
+    proxy.task.abort();
+    emu.shutdown().await;
 }
