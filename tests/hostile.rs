@@ -1057,3 +1057,66 @@ async fn a_401_on_every_call_refreshes_once_then_fails_clearly() {
         "one fresh token after the 401, not a storm: {issued}"
     );
 }
+
+// ---- throttling that never ends ---------------------------------------------------------------
+
+#[tokio::test]
+async fn a_429_asking_for_a_day_fails_at_once_instead_of_sleeping() {
+    let server = serve(
+        users_ok(),
+        get(|| async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "86400"), ("content-type", "text/plain")],
+                "Too Many Requests",
+            )
+        }),
+        members_ok(),
+    )
+    .await;
+    // The default retry policy, as the binary uses it: Retry-After is capped, and a wait
+    // that would pass the call's deadline is not started.
+    let client = Client::new(ClientOptions {
+        endpoints: Endpoints::resolve(Some(&server.url), "", "").expect("endpoint"),
+        api_key: secrecy::SecretString::from(API_KEY.to_string()),
+        parallelism: 4,
+        timeout: Duration::from_secs(2),
+        deadline: Duration::from_secs(5),
+        progress: false,
+    })
+    .expect("client");
+    let started = Instant::now();
+    let err = bounded("Retry-After: 86400", acquire(&client))
+        .await
+        .expect_err("endless throttling is an error")
+        .to_string();
+    assert!(
+        err.contains("429") && err.contains("GET /v2/groups"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "no sleep past the deadline: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_429_with_a_garbage_retry_after_backs_off_and_fails_clearly() {
+    let server = serve(
+        users_ok(),
+        get(|| async {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "soon-ish")],
+                "slow down",
+            )
+        }),
+        members_ok(),
+    )
+    .await;
+    fails_clearly("Retry-After garbage", &server, &["GET /v2/groups", "429"]).await;
+    let calls = server.log.calls.load(Ordering::Relaxed);
+    // Token + users + 3 attempts on groups (the test policy's max_attempts).
+    assert!(calls <= 6, "max_attempts bounds the retries: {calls}");
+}
