@@ -93,7 +93,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Plan as of this date (YYYY-MM-DD) for expiries; default today in UTC.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", env = "ORGSYNC_TODAY")]
     pub today: Option<Date>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -113,11 +113,14 @@ pub struct ApplyArgs {
     /// Allow up to N removals even above `policy.max_removals`.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<u32>,
+    /// Emails per invitation call (users with identical groups share a call).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub invite_batch: u16,
     /// Append one JSON line per executed change to this file.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
     /// Plan as of this date (YYYY-MM-DD) for expiries; default today in UTC.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", env = "ORGSYNC_TODAY")]
     pub today: Option<Date>,
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -51,3 +51,35 @@ pub fn init_logging(cli: &Cli) {
         .with(filter);
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
+
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Writes the command's result to stdout. A closed pipe (`orgsync plan | head`) is not an
+/// error worth a panic or a message: the reader has what it wanted.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Asks on stderr and reads one line from stdin; true only for "yes".
+pub fn confirm(question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} Only 'yes' will be accepted: ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    answer.trim() == "yes"
+}

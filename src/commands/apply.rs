@@ -1,8 +1,234 @@
-//! `orgsync apply`.
+//! `orgsync apply`: plan afresh (or check a saved plan is still true), guard, confirm,
+//! execute, verify, report, audit.
 
-use crate::cli::{ApplyArgs, Cli};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::Path;
+
+use super::session::{Session, tokio_runtime};
+use super::validate::load_config;
+use crate::cli::{ApplyArgs, Cli, ReportFormat};
 use crate::error::{Error, Exit, Result};
+use crate::executor::{self, ApplyReport, Status};
+use crate::model::{AccountId, Date, IamId};
+use crate::plan::{self, Plan};
+use crate::ui;
 
-pub fn run(_cli: &Cli, _args: &ApplyArgs) -> Result<Exit> {
-    Err(Error::Runtime("`orgsync apply` is not built yet".into()))
+pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
+    let loaded = load_config(cli)?;
+    let desired = &loaded.desired;
+    let today = args.today.unwrap_or_else(Date::today_utc);
+    let saved = args.plan.as_deref().map(read_plan).transpose()?;
+    // Open the audit log before anything changes: a bad path must fail with nothing done.
+    let mut audit = args.audit_log.as_deref().map(open_audit).transpose()?;
+
+    tokio_runtime()?.block_on(async {
+        let session = Session::open(cli, &args.connection).await?;
+        let result = async {
+            let (fresh, live) = session.fresh_plan(desired, today).await?;
+            let plan = match saved {
+                Some(saved) => check_saved(saved, &fresh)?,
+                None => fresh,
+            };
+            if plan.is_empty() {
+                ui::print_stdout(&plan::render_text(&plan, ui::stdout_color(cli.color)))
+                    .map_err(stdout_error)?;
+                return Ok(Exit::Success);
+            }
+            guard_removals(&plan, desired.policy.max_removals, args.allow_removals)?;
+            show_plan(cli, args, &plan)?;
+            if !args.yes {
+                confirm(&plan, &desired.account_id)?;
+            }
+            let group_ids: BTreeMap<_, _> = live
+                .groups
+                .iter()
+                .map(|g| (g.name.clone(), g.id.clone()))
+                .collect();
+            let options = executor::Options {
+                invite_batch: usize::from(args.invite_batch),
+                verify: true,
+            };
+            let report = executor::apply(
+                &plan,
+                &desired.account_id,
+                &group_ids,
+                &session.client,
+                &options,
+            )
+            .await;
+            if let Some(audit) = audit.as_mut() {
+                audit.record(&report, &desired.account_id, &session.identity.iam_id)?;
+            }
+            let text = match args.format {
+                ReportFormat::Text => report.render_text(ui::stdout_color(cli.color)),
+                ReportFormat::Json => report.to_json(),
+            };
+            ui::print_stdout(&text).map_err(stdout_error)?;
+            Ok(if report.has_failures() {
+                Exit::Failure
+            } else {
+                Exit::Success
+            })
+        }
+        .await;
+        session.close().await;
+        result
+    })
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::Runtime(format!("cannot write to stdout: {e}"))
+}
+
+fn read_plan(path: &Path) -> Result<Plan> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read the saved plan {}: {e}; pass a file written by `orgsync plan --out`",
+            path.display()
+        ))
+    })?;
+    Plan::from_json(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+}
+
+/// SPEC §6: what was reviewed is what is applied. The saved plan must be for this config
+/// and still be exactly what planning now yields.
+fn check_saved(saved: Plan, fresh: &Plan) -> Result<Plan> {
+    if saved.account_id != fresh.account_id {
+        return Err(Error::Refused(format!(
+            "the saved plan is for account {}, but the file governs account {}; plan again with this file",
+            saved.account_id, fresh.account_id
+        )));
+    }
+    if saved.config_digest != fresh.config_digest {
+        return Err(Error::Refused(
+            "the config file changed since the plan was saved; nothing was changed. Run `orgsync plan --out PLANFILE` again and review it".into(),
+        ));
+    }
+    let moved = plan::what_moved(&saved, fresh);
+    if !moved.is_empty() {
+        return Err(Error::Refused(format!(
+            "the account changed since the plan was saved; nothing was changed. What moved:\n{}\nRun `orgsync plan --out PLANFILE` again and review it",
+            moved
+                .iter()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )));
+    }
+    // The fresh plan carries the rosters for display; its changes equal the saved ones.
+    Ok(Plan {
+        rosters: fresh.rosters.clone(),
+        ..saved
+    })
+}
+
+fn guard_removals(plan: &Plan, max_removals: u32, allowed: Option<u32>) -> Result<()> {
+    let removals = plan.removals();
+    let limit = max_removals.max(allowed.unwrap_or(0)) as usize;
+    if removals > limit {
+        return Err(Error::Refused(format!(
+            "the plan removes {removals} memberships or users, more than policy.max_removals ({max_removals}){}; nothing was changed. Review the removals, then pass --allow-removals {removals}",
+            allowed
+                .map(|n| format!(" and --allow-removals {n}"))
+                .unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// The plan goes to stdout with a text report; with a JSON report, stdout carries the
+/// report alone and the plan goes to stderr.
+fn show_plan(cli: &Cli, args: &ApplyArgs, plan: &Plan) -> Result<()> {
+    match args.format {
+        ReportFormat::Text => {
+            ui::print_stdout(&plan::render_text(plan, ui::stdout_color(cli.color)))
+                .map_err(stdout_error)?;
+            ui::print_stdout("\n").map_err(stdout_error)
+        }
+        ReportFormat::Json => {
+            let text = plan::render_text(plan, ui::stderr_color(cli.color));
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+fn confirm(plan: &Plan, account: &AccountId) -> Result<()> {
+    if !ui::stdin_is_terminal() {
+        return Err(Error::Refused(
+            "apply needs confirmation, and there is no terminal to ask on; nothing was changed. Review the plan, then pass --yes".into(),
+        ));
+    }
+    let question = format!(
+        "Apply these {} changes to account {account}?",
+        plan.changes.len()
+    );
+    if ui::confirm(&question) {
+        Ok(())
+    } else {
+        Err(Error::Refused("not confirmed; nothing was changed".into()))
+    }
+}
+
+/// `--audit-log FILE`: one JSON line per executed change (SPEC §7).
+struct AuditLog {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+    note: Option<String>,
+}
+
+fn open_audit(path: &Path) -> Result<AuditLog> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            Error::Runtime(format!(
+                "cannot open the audit log {}: {e}; nothing was changed. Check the path and its permissions",
+                path.display()
+            ))
+        })?;
+    Ok(AuditLog {
+        file,
+        path: path.to_path_buf(),
+        note: std::env::var("ORGSYNC_AUDIT_NOTE")
+            .ok()
+            .filter(|n| !n.is_empty()),
+    })
+}
+
+impl AuditLog {
+    fn record(&mut self, report: &ApplyReport, account: &AccountId, actor: &IamId) -> Result<()> {
+        let mut lines = String::new();
+        for entry in report
+            .entries
+            .iter()
+            .filter(|e| e.status != Status::Skipped)
+        {
+            let line = serde_json::json!({
+                "time": entry.at.map(executor::rfc3339),
+                "account_id": account,
+                "actor": actor,
+                "action": entry.change.kind().as_str(),
+                "target": entry.change.to_string(),
+                "change": entry.change,
+                "result": entry.status,
+                "error": entry.error,
+                "transaction_id": entry.error.as_ref().and_then(|e| e.transaction_id.clone()),
+                "note": self.note,
+            });
+            lines.push_str(&line.to_string());
+            lines.push('\n');
+        }
+        self.file
+            .write_all(lines.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(|e| {
+                Error::Runtime(format!(
+                    "the changes were applied, but writing the audit log {} failed: {e}",
+                    self.path.display()
+                ))
+            })
+    }
 }

@@ -1,8 +1,62 @@
-//! `orgsync emulator`.
+//! `orgsync emulator`: serve the IBM Cloud emulator (SPEC §9) until Ctrl-C.
+//!
+//! Scripts read the one stdout line `listening on http://ADDR`; everything else (the base
+//! URL, the admin key of an empty account) goes to stderr.
+
+use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::cli::{Cli, EmulatorArgs};
+use crate::emulator::{self, Options, State};
 use crate::error::{Error, Exit, Result};
 
-pub fn run(_cli: &Cli, _args: &EmulatorArgs) -> Result<Exit> {
-    Err(Error::Runtime("`orgsync emulator` is not built yet".into()))
+/// The account an emulator without `--state` serves, and its admin key. Not a secret:
+/// the emulator is a local test double and the key is documented here.
+const EMPTY_ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+const EMPTY_ADMIN_KEY: &str = "emulator-admin-key";
+
+pub fn run(_cli: &Cli, args: &EmulatorArgs) -> Result<Exit> {
+    let addr: SocketAddr = args
+        .listen
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--listen {:?} is not an address to listen on; give HOST:PORT, e.g. 127.0.0.1:8080",
+                args.listen
+            ))
+        })?;
+    let state = match &args.state {
+        Some(path) => State::load(path).map_err(Error::Runtime)?,
+        None => {
+            eprintln!(
+                "no --state given: serving an empty account {EMPTY_ACCOUNT}; admin API key: {EMPTY_ADMIN_KEY}"
+            );
+            State::empty(EMPTY_ACCOUNT, EMPTY_ADMIN_KEY)
+        }
+    };
+    let options = Options::from_args(args);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let server = emulator::bind(addr, state, options).await.map_err(|e| {
+            Error::Runtime(format!(
+                "cannot start the emulator on {addr}: {e}; choose another --listen address or free the port"
+            ))
+        })?;
+        eprintln!(
+            "IBM Cloud emulator at {} (token, User Management v2, Access Groups v2; admin under /__admin); Ctrl-C stops it",
+            server.base_url()
+        );
+        println!("listening on {}", server.base_url());
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| Error::Runtime(format!("cannot wait for Ctrl-C: {e}")))?;
+        server.shutdown().await;
+        Ok(Exit::Success)
+    })
 }

@@ -1,8 +1,193 @@
-//! `orgsync export`.
+//! `orgsync export`: write a config file from the live account, so that adopting orgsync
+//! on an existing account starts from a file that changes nothing.
+//!
+//! Wiring only: the session reads the account, `config::export` writes the text, and
+//! before anything is written the text is validated and planned against the very state it
+//! was written from. A file that would not validate, or whose plan holds anything but the
+//! removals the export already names, is a bug and is refused rather than handed over.
 
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::plan::write_atomically;
+use super::session::{Session, runtime, tokio_runtime};
 use crate::cli::{Cli, ExportArgs};
+use crate::config::{self, export};
 use crate::error::{Error, Exit, Result};
+use crate::model::{AccountId, Date, IamId, LiveState};
+use crate::plan::{self, Change, Plan};
+use crate::{iam, ui};
 
-pub fn run(_cli: &Cli, _args: &ExportArgs) -> Result<Exit> {
-    Err(Error::Runtime("`orgsync export` is not built yet".into()))
+pub fn run(cli: &Cli, args: &ExportArgs) -> Result<Exit> {
+    let requested = args.account_id.as_deref().map(parse_account).transpose()?;
+    let started = Instant::now();
+    let (live, chosen) = tokio_runtime()?.block_on(async {
+        let session = Session::open(cli, &args.connection).await?;
+        let result = read_account(&session, requested, args).await;
+        session.close().await;
+        result
+    })?;
+
+    let export = export::render(&live, &chosen);
+    let plan = self_check(&export, &live)?;
+
+    match &args.out {
+        Some(path) => write_atomically(path, &export.text)?,
+        None => ui::print_stdout(&export.text)
+            .map_err(|e| Error::Runtime(format!("cannot write the export to stdout: {e}")))?,
+    }
+    if !cli.quiet {
+        report(&export, &plan, &live, args, started.elapsed());
+    }
+    Ok(Exit::Success)
+}
+
+/// `--account-id` as given: the format `account_id` must have in the file.
+fn parse_account(raw: &str) -> Result<AccountId> {
+    let id = raw.trim();
+    if id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(AccountId::new(id))
+    } else {
+        Err(Error::Usage(format!(
+            "--account-id `{raw}` is not an IBM Cloud account id (32 lower-case hex characters); \
+             find it in the console under Manage → Account → Account settings"
+        )))
+    }
+}
+
+async fn read_account(
+    session: &Session,
+    requested: Option<AccountId>,
+    args: &ExportArgs,
+) -> Result<(LiveState, Vec<crate::model::GroupName>)> {
+    let account = match requested {
+        Some(account) => {
+            session.check_account(&account)?;
+            account
+        }
+        None => session.identity.account_id.clone().ok_or_else(|| {
+            Error::Usage(
+                "the API key's token names no account (no `account.bss` claim), so the account \
+                 to export is unknown; pass --account-id ID (Manage → Account → Account \
+                 settings shows it)"
+                    .into(),
+            )
+        })?,
+    };
+    // The group listing comes first so that a wrong --groups fails before the (larger)
+    // user listing is read; it costs ⌈groups/100⌉ requests more than a plan.
+    let groups = session
+        .client
+        .list_groups(&account)
+        .await
+        .map_err(runtime)?;
+    let wanted = if args.all_groups {
+        None
+    } else {
+        args.groups.as_deref()
+    };
+    let chosen = export::choose_groups(&groups, wanted)
+        .map_err(|e| Error::Runtime(format!("cannot export account {account}: {e}")))?;
+    let live = iam::acquire(&session.client, &account, &chosen)
+        .await
+        .map_err(runtime)?;
+    Ok((live, chosen))
+}
+
+/// Proves the export before handing it over: it validates, and planning it against the
+/// state it was written from changes nothing but the memberships the file names as
+/// unlistable.
+fn self_check(export: &export::Export, live: &LiveState) -> Result<Plan> {
+    let bug = |what: String| {
+        Error::Runtime(format!(
+            "the exported config {what}; this is a bug in orgsync, please report it (nothing was written)"
+        ))
+    };
+    let desired = config::parse_str("export", &export.text)
+        .map_err(|diags| bug(format!("does not validate:\n{}", diags.render(false))))?;
+    let plan = plan::plan(
+        &desired,
+        live,
+        &plan::Options {
+            today: Date::today_utc(),
+        },
+    )
+    .map_err(|e| bug(format!("cannot be planned: {e}")))?;
+    let expected: BTreeSet<&IamId> = export.unlistable_members();
+    let unexpected: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c, Change::RemoveMember { iam_id, .. } if expected.contains(iam_id)))
+        .collect();
+    if !unexpected.is_empty() {
+        let list = unexpected
+            .iter()
+            .map(|c| format!("  {}", serde_json::to_string(c).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(bug(format!(
+            "would change the account it was read from:\n{list}\n"
+        )));
+    }
+    Ok(plan)
+}
+
+/// The summary on stderr (stdout may be the file itself).
+fn report(
+    export: &export::Export,
+    plan: &Plan,
+    live: &LiveState,
+    args: &ExportArgs,
+    elapsed: std::time::Duration,
+) {
+    let target = match &args.out {
+        Some(path) => path.display().to_string(),
+        None => "stdout".into(),
+    };
+    anstream::eprintln!(
+        "Exported account {}: {} groups, {} users ({} in exported groups), in {:.1}s, to {target}.",
+        live.account_id,
+        export.groups,
+        export.users,
+        export.users_in_groups,
+        elapsed.as_secs_f64()
+    );
+    match export.unmanaged_members {
+        0 => {}
+        1 => anstream::eprintln!(
+            "1 service ID or trusted profile in exported groups is noted in a comment; orgsync never changes it."
+        ),
+        n => anstream::eprintln!(
+            "{n} service IDs and trusted profiles in exported groups are noted in comments; orgsync never changes them."
+        ),
+    }
+    if plan.is_empty() {
+        anstream::eprintln!("Planning this file against the account finds no changes.");
+        return;
+    }
+    let (count, them) = match plan.changes.len() {
+        1 => ("1 membership".to_string(), "it"),
+        n => (format!("{n} memberships"), "them"),
+    };
+    anstream::eprintln!(
+        "note: {count} in exported groups cannot be expressed in the file (written as comments), so `orgsync plan` will propose removing {them}:"
+    );
+    for change in &plan.changes {
+        if let Change::RemoveMember { group, iam_id, .. } = change {
+            let why = export
+                .unlistable
+                .iter()
+                .find(|u| &u.iam_id == iam_id)
+                .map(|u| match &u.email {
+                    Some(email) => format!("{email}: {}", u.reason),
+                    None => u.reason.to_string(),
+                })
+                .unwrap_or_default();
+            anstream::eprintln!("  - {iam_id} from {group} ({why})");
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod emulator;
 mod export;
 mod plan;
 mod schema;
+mod session;
 mod validate;
 
 use crate::cli::{Cli, Command};

@@ -16,6 +16,7 @@
 //! Problems are [`Diagnostics`]: `file:line:column`, a snippet, a hint.
 
 mod diagnostics;
+pub mod export;
 pub mod raw;
 mod validate;
 pub mod yaml;

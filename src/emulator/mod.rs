@@ -1,1 +1,351 @@
-//! An emulator of IBM's token, User Management v2 and Access Groups v2 APIs (SPEC §9).
+//! An emulator of IBM Cloud's token service, User Management v2 and IAM Access Groups v2
+//! (SPEC §9), in IBM's wire format.
+//!
+//! Why it exists: IBM Cloud cannot be reached from tests, CI or a newcomer's laptop, and
+//! nobody may rehearse membership changes on a production account. Every end-to-end test,
+//! the benchmark and `--sandbox` stand on this module, so it must speak IBM's dialect, not
+//! ours: its wire types ([`wire`]) are its own, and IBM's official Python SDK drives it in
+//! CI (`tests/sdk/`).
+//!
+//! Layout: [`state`] is the state file, [`store`] the account and IBM's rules over it,
+//! [`routes`] the HTTP surface, [`faults`] fault injection and statistics, [`token`] the
+//! JWTs. This file holds the public API and the accept loop.
+//!
+//! The accept loop is hyper's, not `axum::serve`: `--drop-rate` must close a connection
+//! without answering, which needs a service that can fail (hyper then drops the
+//! connection without writing a response).
+//!
+//! Decisions on the open questions of ibm-iam-api.md §8 (strict, but plausible):
+//! 1. At most 100 users per invite request; more → 400.
+//! 2. Error codes are the emulator's own (`not_found`, `conflict`, ...) in the platform
+//!    envelope. Group names are unique case-insensitively (duplicate → 409). `PATCH`
+//!    without `If-Match` → 428, stale → 412. Delete of a group with members without
+//!    `force=true` → 409. Removing a non-member → 404.
+//! 3. Adding a user to a group requires the user to be in the account (any state,
+//!    `PENDING` included): an unknown IBMid gets a per-member 404 in the 207 body. Service
+//!    IDs and profiles are accepted on their prefix alone. A `type` that disagrees with the
+//!    iam_id's prefix is a per-member 400, even for an existing member; an existing member
+//!    of the right type is an idempotent per-member 200.
+//! 4. `total_results` is the number of users matching the query in the whole account (not
+//!    the page); `limit` is 1..=100 (default 100); `next_url` is a relative path with an
+//!    opaque `_start=` cursor that stays valid when users are added or removed.
+//! 5. `include_settings` is accepted and adds nothing.
+//! 6. Emails are stored and returned as invited (trimmed), compared case-insensitively.
+//! 7. Inviting an email already in the account (not `PROCESSING`) is a 202 no-op echoing
+//!    its id and state; `PROCESSING` → IBM's verbatim 409 `Conflict` body and nothing
+//!    changes. `access_groups` are applied at invite time. Accepted invites are counted per
+//!    email in the stats (`invites_by_email`), no-ops included, so double invites show.
+//! 8. Removing a user removes their memberships synchronously; reads never lag writes.
+//! 9. 429 bodies are plain text (as IBM's IAM services have been seen to send) with an
+//!    integer `Retry-After`; the rate limit is a token bucket over all API calls.
+//! 10. The ETag is returned on create, get and update, a quoted digest of the revision.
+//! 11. Public Access is listed and readable (no static members, so `HEAD` on it is 404);
+//!     every write to it → 403, and its name is reserved (409 on create or rename).
+//! 12. Invite and remove with a service-ID token → 403.
+//!
+//! `--persist` rewrites the state file as pretty JSON (which YAML readers accept too) after
+//! each change, never at start-up, so an untouched hand-written YAML file keeps its comments.
+//!
+//! Also: bearer tokens are HS256 JWTs signed with a key derived from the account id, so
+//! they stay valid across a restart with the same state, and a token for another account is
+//! refused (401). Missing `account_id` on list/create → 400; another account's id → 403.
+
+mod clock;
+mod faults;
+mod routes;
+pub mod state;
+mod store;
+mod token;
+mod wire;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use state::{
+    ApiKey, Group, KeyType, Member, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME, SYNTHETIC_ADMIN_IAM_ID,
+    SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, ServiceId, State, Synthetic, User, synthetic,
+};
+
+use faults::{Faults, Stats};
+use store::{ApiError, Store};
+
+/// How the emulator misbehaves and persists (the flags of `orgsync emulator`).
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Seed of every random fault decision.
+    pub seed: u64,
+    /// Added to every API response.
+    pub latency: Duration,
+    /// Random extra latency, uniform in `0..=jitter`.
+    pub jitter: Duration,
+    /// Probability of answering 500/503 before any change.
+    pub fail_rate: f64,
+    /// Probability of closing the connection without answering (half of them after the
+    /// request's write was applied).
+    pub drop_rate: f64,
+    /// API requests per second before 429; 0 is unlimited.
+    pub rate_limit: f64,
+    /// Lifetime of issued tokens.
+    pub token_ttl: Duration,
+    /// How long an invitee stays `PROCESSING` before turning `PENDING`.
+    pub processing: Duration,
+    /// Write the state here (atomically) after every change.
+    pub persist: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: 0,
+            latency: Duration::ZERO,
+            jitter: Duration::ZERO,
+            fail_rate: 0.0,
+            drop_rate: 0.0,
+            rate_limit: 0.0,
+            token_ttl: Duration::from_secs(3600),
+            processing: Duration::ZERO,
+            persist: None,
+        }
+    }
+}
+
+impl Options {
+    pub fn from_args(args: &crate::cli::EmulatorArgs) -> Options {
+        Options {
+            seed: args.seed,
+            latency: Duration::from_millis(args.latency_ms),
+            jitter: Duration::from_millis(args.jitter_ms),
+            fail_rate: args.fail_rate,
+            drop_rate: args.drop_rate,
+            rate_limit: args.rate_limit,
+            token_ttl: Duration::from_secs(args.token_ttl),
+            processing: Duration::from_millis(args.processing_ms),
+            persist: if args.persist {
+                args.state.clone()
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// Everything the handlers share.
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    stats: Stats,
+    faults: Faults,
+    options: Options,
+    traces: std::sync::atomic::AtomicU64,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        // A handler never panics while holding the lock; if one did, the store is still
+        // consistent (every operation validates before it mutates), so keep serving.
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the settled store and persists any change before the answer goes out,
+    /// so a 2xx is never lost by a restart.
+    fn with_store<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut store = self.lock();
+        store.settle(clock::now_ms());
+        let result = f(&mut store);
+        if store.dirty {
+            store.dirty = false;
+            if let Some(path) = &self.options.persist
+                && let Err(e) = persist(path, &store.to_state())
+            {
+                tracing::error!("{e}");
+                return Err(ApiError::new(500, "persist_failed", e));
+            }
+        }
+        result
+    }
+
+    fn replace(&self, state: State) -> Result<(), String> {
+        let mut store = self.lock();
+        *store = Store::from_state(state, clock::now_ms());
+        if let Some(path) = &self.options.persist {
+            persist(path, &store.to_state())?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> State {
+        // Settling may change states; `with_store` persists that too.
+        self.with_store(|s| Ok(s.to_state()))
+            .unwrap_or_else(|_| self.lock().to_state())
+    }
+}
+
+/// Writes the state as JSON to a temporary file beside `path`, then renames it over `path`:
+/// a reader (or a crash) sees the old file or the new one, never half of one.
+fn persist(path: &std::path::Path, state: &State) -> Result<(), String> {
+    let text = serde_json::to_vec_pretty(state)
+        .map_err(|e| format!("cannot serialize the emulator state: {e}"))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, &text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            format!(
+                "cannot persist the emulator state to {}: {e}; check that its directory is writable",
+                path.display()
+            )
+        })
+}
+
+/// A running emulator. Dropping it without [`Emulator::shutdown`] leaves the server
+/// running until the runtime ends.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// Starts an emulator on a free loopback port.
+pub async fn start(state: State, options: Options) -> std::io::Result<Emulator> {
+    bind(SocketAddr::from(([127, 0, 0, 1], 0)), state, options).await
+}
+
+/// Starts an emulator on `addr`. The state is checked first (`State::validate`).
+pub async fn bind(addr: SocketAddr, state: State, options: Options) -> std::io::Result<Emulator> {
+    state
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        store: Mutex::new(Store::from_state(state, clock::now_ms())),
+        stats: Stats::default(),
+        faults: Faults::new(
+            options.seed,
+            options.fail_rate,
+            options.drop_rate,
+            options.latency,
+            options.jitter,
+            options.rate_limit,
+        ),
+        options,
+        traces: std::sync::atomic::AtomicU64::new(0),
+    });
+    let router = routes::router(shared.clone());
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(serve(listener, router, stopped));
+    Ok(Emulator {
+        addr,
+        shared,
+        stop,
+        task,
+    })
+}
+
+/// Marks a response that must not be sent: the connection is closed instead.
+#[derive(Clone, Copy)]
+pub(crate) struct DropConnection;
+
+async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::Receiver<bool>) {
+    use tower::ServiceExt;
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped.changed() => break,
+        };
+        let (stream, _) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                tracing::warn!("emulator accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let router = router.clone();
+                async move {
+                    let response = router
+                        .oneshot(req.map(axum::body::Body::new))
+                        .await
+                        .unwrap_or_else(|never| match never {});
+                    if response.extensions().get::<DropConnection>().is_some() {
+                        Err(std::io::Error::other("fault injection: connection dropped"))
+                    } else {
+                        Ok(response)
+                    }
+                }
+            });
+        connections.spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while connections.try_join_next().is_some() {}
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+impl Emulator {
+    /// `http://127.0.0.1:PORT`: every API (token, User Management, Access Groups) and the
+    /// admin endpoints live under it.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The account the emulator serves (its tokens carry it in `account.bss`).
+    pub fn account_id(&self) -> String {
+        self.shared.lock().account_id().to_string()
+    }
+
+    /// The account now (as `GET /__admin/state`).
+    pub fn state(&self) -> State {
+        self.shared.snapshot()
+    }
+
+    /// Replaces the account (as `POST /__admin/state`). An invalid state is loaded as far
+    /// as it goes (duplicates keep their first occurrence); check it with
+    /// `State::validate` first when that matters.
+    pub fn set_state(&self, state: State) {
+        if let Err(e) = self.shared.replace(state) {
+            tracing::error!("{e}");
+        }
+    }
+
+    /// The request statistics, the same JSON as `GET /__admin/stats`.
+    pub fn stats(&self) -> serde_json::Value {
+        self.shared.stats.to_json()
+    }
+
+    pub fn reset_stats(&self) {
+        self.shared.stats.reset();
+    }
+
+    /// Stops accepting, closes every connection and waits for the server task.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,89 @@
+//! Wall-clock time for the emulator, formatted the way IBM's APIs format it.
+//!
+//! A tiny civil-date conversion instead of a date crate: the emulator only ever needs
+//! "now" as epoch seconds/milliseconds and as ISO-8601 UTC (`2026-01-05T10:00:00.000Z`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+struct Parts {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u64,
+    minute: u64,
+    second: u64,
+    milli: u64,
+}
+
+fn parts(epoch_ms: u64) -> Parts {
+    let secs = epoch_ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (year, month, day) = civil_from_days(days);
+    let rem = secs % 86_400;
+    Parts {
+        year,
+        month,
+        day,
+        hour: rem / 3600,
+        minute: rem % 3600 / 60,
+        second: rem % 60,
+        milli: epoch_ms % 1000,
+    }
+}
+
+/// ISO-8601 UTC with milliseconds, as in IBM's Access Groups responses.
+pub fn iso(epoch_ms: u64) -> String {
+    let p = parts(epoch_ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        p.year, p.month, p.day, p.hour, p.minute, p.second, p.milli
+    )
+}
+
+/// The token service's own time format in error contexts: `30.05.2025 15:46:38:151 UTC`.
+pub fn iam_context(epoch_ms: u64) -> String {
+    let p = parts(epoch_ms);
+    format!(
+        "{:02}.{:02}.{:04} {:02}:{:02}:{:02}:{:03} UTC",
+        p.day, p.month, p.year, p.hour, p.minute, p.second, p.milli
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+        // 2024-02-29T23:59:59.123Z: a leap day, end of day.
+        assert_eq!(iso(1_709_251_199_123), "2024-02-29T23:59:59.123Z");
+        assert_eq!(iso(1_767_607_200_000), "2026-01-05T10:00:00.000Z");
+        assert_eq!(
+            iam_context(1_748_619_998_151),
+            "30.05.2025 15:46:38:151 UTC"
+        );
+    }
+}

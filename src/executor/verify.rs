@@ -1,0 +1,126 @@
+//! After apply: re-read what was touched and report any change that did not take effect
+//! (SPEC §7). A change IBM answered 2xx for but that the account does not show is a
+//! failure, not a success.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tokio::task::JoinSet;
+
+use super::{ApplyReport, Status, note};
+use crate::iam::Client;
+use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, UserState};
+use crate::plan::Change;
+
+pub(super) async fn verify(
+    report: &mut ApplyReport,
+    account: &AccountId,
+    ids: &BTreeMap<GroupName, AccessGroupId>,
+    client: &Client,
+) {
+    let applied = || {
+        report
+            .entries
+            .iter()
+            .filter(|e| e.status == Status::Applied)
+            .map(|e| &e.change)
+    };
+    let mut groups: BTreeSet<AccessGroupId> = BTreeSet::new();
+    let mut read_users = false;
+    for change in applied() {
+        match change {
+            Change::CreateGroup { group, .. } => groups.extend(ids.get(group).cloned()),
+            Change::AddMember {
+                group, group_id, ..
+            } => groups.extend(group_id.clone().or_else(|| ids.get(group).cloned())),
+            Change::RemoveMember { group_id, .. } => {
+                groups.insert(group_id.clone());
+            }
+            Change::InviteUser { .. } | Change::RemoveUser { .. } => read_users = true,
+            Change::UpdateGroup { .. } => {}
+        }
+    }
+
+    let mut tasks = JoinSet::new();
+    for id in groups {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let members = client.list_members(&id).await;
+            (id, members)
+        });
+    }
+    let users = if read_users {
+        match client.list_users(account).await {
+            Ok(users) => Some(
+                users
+                    .into_iter()
+                    .map(|u| (u.email, (u.iam_id, u.state)))
+                    .collect::<BTreeMap<Email, (IamId, UserState)>>(),
+            ),
+            Err(e) => {
+                report.warnings.push(format!(
+                    "could not re-read the users to verify the apply: {e}"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let mut members: BTreeMap<AccessGroupId, BTreeSet<IamId>> = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((id, result)) = joined else { continue };
+        match result {
+            Ok(list) => {
+                members.insert(id, list.into_iter().map(|m| m.iam_id).collect());
+            }
+            Err(e) => report.warnings.push(format!(
+                "could not re-read group {id} to verify the apply: {e}"
+            )),
+        }
+    }
+
+    for entry in report
+        .entries
+        .iter_mut()
+        .filter(|e| e.status == Status::Applied)
+    {
+        let group_members = |group: &GroupName, id: Option<&AccessGroupId>| {
+            id.or_else(|| ids.get(group)).and_then(|id| members.get(id))
+        };
+        let problem = match &entry.change {
+            Change::AddMember {
+                group,
+                group_id,
+                iam_id,
+                ..
+            } => group_members(group, group_id.as_ref())
+                .filter(|m| !m.contains(iam_id))
+                .map(|_| format!("{iam_id} is not a member of {group} after the add")),
+            Change::RemoveMember {
+                group,
+                group_id,
+                iam_id,
+                ..
+            } => group_members(group, Some(group_id))
+                .filter(|m| m.contains(iam_id))
+                .map(|_| format!("{iam_id} is still a member of {group} after the removal")),
+            Change::InviteUser { email, .. } => users.as_ref().and_then(|u| match u.get(email) {
+                None => Some(format!("{email} is not in the account after the invitation")),
+                Some((_, UserState::ErrorWhileProcessing)) => Some(format!(
+                    "IBM could not process the invitation of {email} (ERROR_WHILE_PROCESSING); apply again to re-invite"
+                )),
+                Some(_) => None,
+            }),
+            Change::RemoveUser { iam_id, email, .. } => users.as_ref().and_then(|u| {
+                u.values()
+                    .any(|(id, _)| id == iam_id)
+                    .then(|| format!("{email} ({iam_id}) is still in the account after the removal"))
+            }),
+            Change::CreateGroup { .. } | Change::UpdateGroup { .. } => None,
+        };
+        if let Some(problem) = problem {
+            entry.status = Status::Failed;
+            entry.error = Some(note(format!("did not take effect: {problem}")));
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The plan as a pull-request comment: the summary first, a table per access group, long
+//! sections folded into `<details>`.
+//!
+//! Names come from the file and the account, so they are escaped for markdown and HTML:
+//! a group called `@org/admins` must not ping a team, and a `|` must not break a table.
+
+use std::fmt::Write as _;
+
+use super::{DiffLine, Sections, Sign, as_lines, roster_diff, summary_line};
+use crate::plan::render::text::escape_controls;
+use crate::plan::types::Plan;
+
+/// Sections longer than this many rows are folded.
+const FOLD_AFTER: usize = 10;
+
+/// Renders the plan as GitHub-flavoured markdown.
+pub fn render_markdown(plan: &Plan) -> String {
+    let mut md = String::new();
+    let sections = Sections::of(plan);
+    let _ = writeln!(md, "**{}**", md_escape(&summary_line(plan)));
+    let _ = writeln!(md);
+    let _ = writeln!(md, "Account `{}`", code_escape(plan.account_id.as_str()));
+
+    for group in &sections.groups {
+        let _ = writeln!(md);
+        let what = if group.created.is_some() {
+            "new access group"
+        } else {
+            "access group"
+        };
+        let _ = writeln!(md, "#### {} ({what})", md_escape(group.name.as_str()));
+        let _ = writeln!(md);
+        if let Some(description) = group.created {
+            match description {
+                Some(d) => {
+                    let _ = writeln!(md, "Description: {}", md_escape(d));
+                }
+                None => {
+                    let _ = writeln!(md, "No description.");
+                }
+            }
+            let _ = writeln!(md);
+        }
+        if let Some((old, new)) = group.updated {
+            let _ = writeln!(
+                md,
+                "Description: ~~{}~~ → {}",
+                md_escape(old),
+                md_escape(new)
+            );
+            let _ = writeln!(md);
+        }
+        if !group.members.is_empty() {
+            let mut table = String::new();
+            let _ = writeln!(table, "| Change | Member | Note |");
+            let _ = writeln!(table, "|---|---|---|");
+            for m in &group.members {
+                let change = match m.sign {
+                    Sign::Add => "➕ add",
+                    Sign::Remove => "➖ remove",
+                };
+                let _ = writeln!(
+                    table,
+                    "| {change} | {} | {} |",
+                    md_escape(&m.who),
+                    md_escape(m.note)
+                );
+            }
+            fold(
+                &mut md,
+                &format!("{} membership changes", group.members.len()),
+                group.members.len(),
+                &table,
+            );
+        }
+        if let Some(roster) = group.roster {
+            let mut diff = String::new();
+            roster_diff(
+                &as_lines(&roster.before),
+                &as_lines(&roster.after),
+                |line| {
+                    let _ = match line {
+                        DiffLine::Hunk(h) => writeln!(diff, "{h}"),
+                        DiffLine::Same(l) => writeln!(diff, " {}", escape_controls(l)),
+                        DiffLine::Added(l) => writeln!(diff, "+{}", escape_controls(l)),
+                        DiffLine::Removed(l) => writeln!(diff, "-{}", escape_controls(l)),
+                    };
+                },
+            );
+            let fence = fence_for(&diff);
+            let _ = writeln!(
+                md,
+                "<details><summary>Members: {} before, {} after</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>",
+                roster.before.len(),
+                roster.after.len()
+            );
+        }
+    }
+
+    if !sections.account.is_empty() {
+        let _ = writeln!(md);
+        let _ = writeln!(md, "#### Account users");
+        let _ = writeln!(md);
+        let mut list = String::new();
+        for line in &sections.account {
+            let sign = match line.sign {
+                Sign::Add => "➕",
+                Sign::Remove => "➖",
+            };
+            let _ = writeln!(list, "- {sign} {}", md_escape(&line.text));
+        }
+        fold(
+            &mut md,
+            &format!("{} account changes", sections.account.len()),
+            sections.account.len(),
+            &list,
+        );
+    }
+
+    if !plan.warnings.is_empty() {
+        let _ = writeln!(md);
+        let _ = writeln!(md, "#### ⚠️ Warnings");
+        let _ = writeln!(md);
+        let mut list = String::new();
+        for w in &plan.warnings {
+            let _ = writeln!(list, "- {}", md_escape(w));
+        }
+        fold(
+            &mut md,
+            &format!("{} warnings", plan.warnings.len()),
+            plan.warnings.len(),
+            &list,
+        );
+    }
+
+    let unmanaged = &plan.unmanaged;
+    if unmanaged.users > 0 || !unmanaged.members.is_empty() {
+        let _ = writeln!(md);
+        let _ = writeln!(md, "#### Unmanaged (left alone)");
+        let _ = writeln!(md);
+        let _ = writeln!(
+            md,
+            "- {} account {} the file does not list",
+            unmanaged.users,
+            if unmanaged.users == 1 {
+                "user"
+            } else {
+                "users"
+            }
+        );
+        if !unmanaged.members.is_empty() {
+            let _ = writeln!(
+                md,
+                "- {} service IDs or trusted profiles in managed groups",
+                unmanaged.members.len()
+            );
+            let _ = writeln!(md);
+            let mut table = String::from("| Group | Identity | Type |\n|---|---|---|\n");
+            for m in &unmanaged.members {
+                let _ = writeln!(
+                    table,
+                    "| {} | `{}` | {} |",
+                    md_escape(m.group.as_str()),
+                    code_escape(m.iam_id.as_str()),
+                    md_escape(&m.kind)
+                );
+            }
+            let _ = writeln!(
+                md,
+                "<details><summary>Unmanaged members</summary>\n\n{table}\n</details>"
+            );
+        }
+    }
+    md
+}
+
+/// Writes `body`, folded into `<details>` when it has more than [`FOLD_AFTER`] rows.
+fn fold(md: &mut String, title: &str, rows: usize, body: &str) {
+    if rows > FOLD_AFTER {
+        let _ = writeln!(
+            md,
+            "<details><summary>{title}</summary>\n\n{body}\n</details>\n"
+        );
+    } else {
+        let _ = writeln!(md, "{body}");
+    }
+}
+
+/// Escapes text for markdown prose and table cells: markdown punctuation is
+/// backslash-escaped, HTML-significant characters and `@` (mentions) become entities.
+fn md_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in escape_controls(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '@' => out.push_str("&#64;"),
+            // Parentheses need no escape: no `[` survives to open a link.
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inline code cannot hold a backtick or a table's `|`; ids never contain either, but the
+/// value is replaced rather than trusted.
+fn code_escape(s: &str) -> String {
+    escape_controls(s).replace(['`', '|'], "?")
+}
+
+/// A code fence longer than any run of backticks in `body`.
+fn fence_for(body: &str) -> String {
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}

@@ -1,0 +1,202 @@
+//! The plan for a terminal or a CI log.
+//!
+//! Colour is decided by the caller (`--color`, `NO_COLOR`, TTY) and passed in, so this
+//! stays pure. Every name and description comes from the account or the file and may hold
+//! control characters; they are shown escaped, so no value can move the cursor, recolour
+//! the terminal or forge a line of the plan.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{AccountLine, DiffLine, Sections, Sign, as_lines, roster_diff, summary_line};
+use crate::plan::types::Plan;
+
+const GREEN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
+const RED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
+const YELLOW: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Yellow)));
+const CYAN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Cyan)));
+const PLAIN: Style = Style::new();
+
+/// Renders the plan as text; ANSI colours only when `color` is true.
+pub fn render_text(plan: &Plan, color: bool) -> String {
+    let mut out = Out {
+        text: String::new(),
+        color,
+    };
+    let sections = Sections::of(plan);
+
+    for group in &sections.groups {
+        let (sign, style, what) = if group.created.is_some() {
+            ("+", GREEN, "new access group")
+        } else {
+            ("~", YELLOW, "access group")
+        };
+        out.line(style, &format!("{sign} {what} {}", group.name), 0, true);
+        if let Some(description) = group.created {
+            match description {
+                Some(d) => out.line(GREEN, &format!("+ description: {d:?}"), 4, false),
+                None => out.line(PLAIN, "  (no description)", 4, false),
+            }
+        }
+        if let Some((old, new)) = group.updated {
+            out.line(
+                YELLOW,
+                &format!("~ description: {old:?} -> {new:?}"),
+                4,
+                false,
+            );
+        }
+        for m in &group.members {
+            let (sign, style) = sign_style(m.sign);
+            let note = if m.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", m.note)
+            };
+            out.line(style, &format!("{sign} {}{note}", m.who), 4, false);
+        }
+        if let Some(roster) = group.roster {
+            out.line(
+                PLAIN,
+                &format!(
+                    "members: {} before, {} after",
+                    roster.before.len(),
+                    roster.after.len()
+                ),
+                4,
+                true,
+            );
+            roster_diff(
+                &as_lines(&roster.before),
+                &as_lines(&roster.after),
+                |line| match line {
+                    DiffLine::Hunk(h) => out.line(CYAN, &h, 6, false),
+                    DiffLine::Same(l) => out.line(PLAIN, &format!(" {l}"), 6, false),
+                    DiffLine::Added(l) => out.line(GREEN, &format!("+{l}"), 6, false),
+                    DiffLine::Removed(l) => out.line(RED, &format!("-{l}"), 6, false),
+                },
+            );
+        }
+        out.blank();
+    }
+
+    if !sections.account.is_empty() {
+        out.line(PLAIN, "Account users:", 0, true);
+        for AccountLine { sign, text } in &sections.account {
+            let (s, style) = sign_style(*sign);
+            out.line(style, &format!("{s} {text}"), 2, false);
+        }
+        out.blank();
+    }
+
+    if !plan.warnings.is_empty() {
+        out.line(YELLOW, "Warnings:", 0, true);
+        for w in &plan.warnings {
+            out.line(YELLOW, &format!("! {w}"), 2, false);
+        }
+        out.blank();
+    }
+
+    let unmanaged = &plan.unmanaged;
+    if unmanaged.users > 0 || !unmanaged.members.is_empty() {
+        out.line(PLAIN, "Unmanaged (left alone):", 0, true);
+        out.line(
+            PLAIN,
+            &format!(
+                "{} account {} the file does not list",
+                unmanaged.users,
+                if unmanaged.users == 1 {
+                    "user"
+                } else {
+                    "users"
+                }
+            ),
+            2,
+            false,
+        );
+        if !unmanaged.members.is_empty() {
+            out.line(
+                PLAIN,
+                &format!(
+                    "{} service {} or trusted {} in managed groups:",
+                    unmanaged.members.len(),
+                    if unmanaged.members.len() == 1 {
+                        "ID"
+                    } else {
+                        "IDs"
+                    },
+                    if unmanaged.members.len() == 1 {
+                        "profile"
+                    } else {
+                        "profiles"
+                    },
+                ),
+                2,
+                false,
+            );
+            for m in &unmanaged.members {
+                out.line(
+                    PLAIN,
+                    &format!("{}: {} ({})", m.group, m.iam_id, m.kind),
+                    4,
+                    false,
+                );
+            }
+        }
+        out.blank();
+    }
+
+    out.line(PLAIN, &summary_line(plan), 0, true);
+    out.text
+}
+
+fn sign_style(sign: Sign) -> (&'static str, Style) {
+    match sign {
+        Sign::Add => ("+", GREEN),
+        Sign::Remove => ("-", RED),
+    }
+}
+
+struct Out {
+    text: String,
+    color: bool,
+}
+
+impl Out {
+    fn line(&mut self, style: Style, content: &str, indent: usize, bold: bool) {
+        let content = escape_controls(content);
+        let style = if bold { style.bold() } else { style };
+        let _ = if self.color && style != PLAIN {
+            writeln!(self.text, "{:indent$}{style}{content}{style:#}", "")
+        } else {
+            writeln!(self.text, "{:indent$}{content}", "")
+        };
+    }
+
+    fn blank(&mut self) {
+        self.text.push('\n');
+    }
+}
+
+/// Control characters (ESC, CR, newlines, ...) and bidirectional overrides (which can make
+/// a line read differently from what it says) shown as `\u{..}` escapes.
+pub(crate) fn escape_controls(s: &str) -> String {
+    if !s.chars().any(is_unsafe) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if is_unsafe(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}

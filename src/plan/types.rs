@@ -1,0 +1,425 @@
+//! The plan as data: what `plan` decides, what reviewers read, what `apply` executes.
+//!
+//! These types serialise to exactly the JSON of SPEC §5 and read it back, because a saved
+//! plan (`plan --out`) is the reviewed artifact that `apply PLANFILE` executes. Anything
+//! only the renderers need (the rosters) is carried beside the data and never serialised,
+//! so a plan read back from a file compares equal in its serialised fields only.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId};
+
+/// The only plan format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A complete plan (SPEC §5).
+///
+/// `==` compares every field, the rosters included (two fresh plans of the same inputs
+/// are equal). To check a saved plan against a fresh one, use [`super::what_moved`],
+/// which looks only at what is serialised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Always [`FORMAT_VERSION`]; [`Plan::from_json`] refuses anything else.
+    pub format_version: u32,
+    pub account_id: AccountId,
+    /// `sha256:<hex>` of the normalized desired state.
+    pub config_digest: String,
+    /// `sha256:<hex>` of the live state the plan was computed from.
+    pub live_digest: String,
+    /// In execution order (SPEC §3): creates, updates, invites, adds, member removals,
+    /// user removals.
+    pub changes: Vec<Change>,
+    pub summary: Summary,
+    pub warnings: Vec<String>,
+    pub unmanaged: Unmanaged,
+    /// Each changed group's members before and after, for the text diff. Empty for a plan
+    /// read back from a file: renderers then show the changes without rosters.
+    #[serde(skip)]
+    pub rosters: BTreeMap<GroupName, Roster>,
+}
+
+/// One change to the account. Tagged by `action`, with exactly the fields of SPEC §5.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// A declared group the account lacks.
+    CreateGroup {
+        group: GroupName,
+        /// `None` when the file does not declare one.
+        description: Option<String>,
+    },
+    /// A declared description that differs from the live one.
+    UpdateGroup {
+        group: GroupName,
+        group_id: AccessGroupId,
+        description: String,
+        old_description: String,
+    },
+    /// Invite a listed user; the invitation puts them into `groups` (sorted).
+    InviteUser {
+        email: Email,
+        groups: Vec<GroupName>,
+        /// The failed (`ERROR_WHILE_PROCESSING`) invitation that apply removes first.
+        replaces_iam_id: Option<IamId>,
+    },
+    /// Put an account user into a managed group.
+    AddMember {
+        group: GroupName,
+        /// `None` when this plan creates the group (apply learns the id then).
+        group_id: Option<AccessGroupId>,
+        email: Email,
+        iam_id: IamId,
+    },
+    /// Take a user-type member out of a managed group.
+    RemoveMember {
+        group: GroupName,
+        group_id: AccessGroupId,
+        /// `None` for a member whose iam_id User Management does not know.
+        email: Option<Email>,
+        iam_id: IamId,
+    },
+    /// Remove an unlisted user from the account (`policy.unlisted_users: remove`).
+    RemoveUser {
+        email: Email,
+        iam_id: IamId,
+        /// The managed groups the user leaves (sorted).
+        groups: Vec<GroupName>,
+    },
+}
+
+/// The kinds of [`Change`], in execution order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    CreateGroup,
+    UpdateGroup,
+    InviteUser,
+    AddMember,
+    RemoveMember,
+    RemoveUser,
+}
+
+impl ChangeKind {
+    /// The `action` tag of SPEC §5.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::CreateGroup => "create_group",
+            ChangeKind::UpdateGroup => "update_group",
+            ChangeKind::InviteUser => "invite_user",
+            ChangeKind::AddMember => "add_member",
+            ChangeKind::RemoveMember => "remove_member",
+            ChangeKind::RemoveUser => "remove_user",
+        }
+    }
+}
+
+impl Change {
+    pub fn kind(&self) -> ChangeKind {
+        match self {
+            Change::CreateGroup { .. } => ChangeKind::CreateGroup,
+            Change::UpdateGroup { .. } => ChangeKind::UpdateGroup,
+            Change::InviteUser { .. } => ChangeKind::InviteUser,
+            Change::AddMember { .. } => ChangeKind::AddMember,
+            Change::RemoveMember { .. } => ChangeKind::RemoveMember,
+            Change::RemoveUser { .. } => ChangeKind::RemoveUser,
+        }
+    }
+
+    /// The single group this change is about, if it is about one.
+    pub fn group(&self) -> Option<&GroupName> {
+        match self {
+            Change::CreateGroup { group, .. }
+            | Change::UpdateGroup { group, .. }
+            | Change::AddMember { group, .. }
+            | Change::RemoveMember { group, .. } => Some(group),
+            Change::InviteUser { .. } | Change::RemoveUser { .. } => None,
+        }
+    }
+
+    /// Whether this change takes someone away: counted against `policy.max_removals`.
+    pub fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            Change::RemoveMember { .. } | Change::RemoveUser { .. }
+        )
+    }
+}
+
+/// One line per change, for reports and "what moved" messages, e.g.
+/// `add_member alice@example.com to quantum-x`.
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::CreateGroup { group, .. } => write!(f, "create_group {group}"),
+            Change::UpdateGroup {
+                group,
+                description,
+                old_description,
+                ..
+            } => write!(
+                f,
+                "update_group {group} description {old_description:?} -> {description:?}"
+            ),
+            Change::InviteUser {
+                email,
+                groups,
+                replaces_iam_id,
+            } => {
+                write!(f, "invite_user {email}")?;
+                if !groups.is_empty() {
+                    write!(f, " into {}", join_groups(groups))?;
+                }
+                if let Some(old) = replaces_iam_id {
+                    write!(f, " (replacing failed invitation {old})")?;
+                }
+                Ok(())
+            }
+            Change::AddMember {
+                group,
+                email,
+                iam_id,
+                ..
+            } => write!(f, "add_member {email} ({iam_id}) to {group}"),
+            Change::RemoveMember {
+                group,
+                email,
+                iam_id,
+                ..
+            } => match email {
+                Some(email) => write!(f, "remove_member {email} ({iam_id}) from {group}"),
+                None => write!(f, "remove_member {iam_id} from {group}"),
+            },
+            Change::RemoveUser {
+                email,
+                iam_id,
+                groups,
+            } => {
+                if email.as_str().is_empty() {
+                    write!(f, "remove_user {iam_id}")?;
+                } else {
+                    write!(f, "remove_user {email} ({iam_id})")?;
+                }
+                if !groups.is_empty() {
+                    write!(f, " leaving {}", join_groups(groups))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn join_groups(groups: &[GroupName]) -> String {
+    groups
+        .iter()
+        .map(GroupName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Counts per kind (SPEC §5 `summary`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub create_group: usize,
+    pub update_group: usize,
+    pub invite_user: usize,
+    pub add_member: usize,
+    pub remove_member: usize,
+    pub remove_user: usize,
+    pub total: usize,
+}
+
+impl Summary {
+    pub fn of(changes: &[Change]) -> Summary {
+        let mut s = Summary::default();
+        for change in changes {
+            match change.kind() {
+                ChangeKind::CreateGroup => s.create_group += 1,
+                ChangeKind::UpdateGroup => s.update_group += 1,
+                ChangeKind::InviteUser => s.invite_user += 1,
+                ChangeKind::AddMember => s.add_member += 1,
+                ChangeKind::RemoveMember => s.remove_member += 1,
+                ChangeKind::RemoveUser => s.remove_user += 1,
+            }
+        }
+        s.total = changes.len();
+        s
+    }
+}
+
+/// What the file does not govern (SPEC §5 `unmanaged`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unmanaged {
+    /// Account users the file does not list (or whose entry expired) that this plan leaves
+    /// in the account.
+    pub users: usize,
+    /// Non-user members (service IDs, trusted profiles, ...) of managed groups: left alone.
+    pub members: Vec<UnmanagedMember>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnmanagedMember {
+    pub group: GroupName,
+    pub iam_id: IamId,
+    /// The member `type` as IBM reports it: `service`, `profile`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A changed group's members as display lines (sorted), before and after the plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roster {
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+/// Why a saved plan cannot be read.
+#[derive(Debug)]
+pub enum PlanFileError {
+    /// Not JSON of the plan format.
+    Malformed(serde_json::Error),
+    /// A `format_version` this build does not know.
+    UnsupportedVersion(u32),
+}
+
+impl fmt::Display for PlanFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanFileError::Malformed(e) => write!(
+                f,
+                "the saved plan is not a valid orgsync plan ({e}); write it again with `orgsync plan --out PLANFILE`"
+            ),
+            PlanFileError::UnsupportedVersion(v) => write!(
+                f,
+                "the saved plan has format_version {v}, but this orgsync reads only version {FORMAT_VERSION}; write it again with this orgsync's `plan --out PLANFILE`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for PlanFileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PlanFileError::Malformed(e) => Some(e),
+            PlanFileError::UnsupportedVersion(_) => None,
+        }
+    }
+}
+
+impl Plan {
+    /// No change at all (warnings do not count).
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Removals as `policy.max_removals` counts them: `remove_member` + `remove_user`.
+    pub fn removals(&self) -> usize {
+        self.changes.iter().filter(|c| c.is_removal()).count()
+    }
+
+    /// Reads a saved plan (the text of a PLANFILE). The rosters are absent.
+    pub fn from_json(text: &str) -> Result<Plan, PlanFileError> {
+        // Look at the version first, so a future format gets the version message rather
+        // than a complaint about some field it added.
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: Option<u32>,
+        }
+        if let Ok(Version {
+            format_version: Some(v),
+        }) = serde_json::from_str::<Version>(text)
+            && v != FORMAT_VERSION
+        {
+            return Err(PlanFileError::UnsupportedVersion(v));
+        }
+        serde_json::from_str(text).map_err(PlanFileError::Malformed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of SPEC §5, verbatim (with concrete ids).
+    const SPEC_EXAMPLE: &str = r#"{
+  "format_version": 1,
+  "account_id": "0123456789abcdef0123456789abcdef",
+  "config_digest": "sha256:aa",
+  "live_digest": "sha256:bb",
+  "changes": [
+    {"action": "create_group",  "group": "quantum-chemistry", "description": "..."},
+    {"action": "update_group",  "group": "quantum-algorithms", "group_id": "AccessGroupId-1", "description": "new", "old_description": "old"},
+    {"action": "invite_user",   "email": "carol@example.com", "groups": ["quantum-algorithms"], "replaces_iam_id": null},
+    {"action": "add_member",    "group": "quantum-algorithms", "group_id": "AccessGroupId-1", "email": "bob@example.com", "iam_id": "IBMid-bob"},
+    {"action": "remove_member", "group": "quantum-chemistry", "group_id": "AccessGroupId-2", "email": "dave@example.com", "iam_id": "IBMid-dave"},
+    {"action": "remove_user",   "email": "eve@example.com", "iam_id": "IBMid-eve", "groups": ["quantum-chemistry"]}
+  ],
+  "summary": {"create_group": 1, "update_group": 1, "invite_user": 1, "add_member": 1, "remove_member": 1, "remove_user": 1, "total": 6},
+  "warnings": ["..."],
+  "unmanaged": {"users": 12, "members": [{"group": "quantum-chemistry", "iam_id": "iam-ServiceId-1", "type": "service"}]}
+}"#;
+
+    #[test]
+    fn spec_example_round_trips_to_identical_json() {
+        let plan = Plan::from_json(SPEC_EXAMPLE).expect("the SPEC example parses");
+        assert_eq!(plan.changes.len(), 6);
+        assert_eq!(plan.summary, Summary::of(&plan.changes));
+        assert_eq!(plan.removals(), 2);
+        let written = serde_json::to_value(&plan).expect("serialises");
+        let original: serde_json::Value = serde_json::from_str(SPEC_EXAMPLE).expect("json");
+        assert_eq!(written, original);
+    }
+
+    #[test]
+    fn null_group_id_and_null_email_survive_the_round_trip() {
+        let changes = vec![
+            Change::AddMember {
+                group: GroupName::new("new-group"),
+                group_id: None,
+                email: Email::new("a@x.org"),
+                iam_id: IamId::new("IBMid-a"),
+            },
+            Change::RemoveMember {
+                group: GroupName::new("g"),
+                group_id: AccessGroupId::new("AccessGroupId-g"),
+                email: None,
+                iam_id: IamId::new("IBMid-ghost"),
+            },
+        ];
+        let json = serde_json::to_value(&changes).expect("serialises");
+        assert_eq!(json[0]["group_id"], serde_json::Value::Null);
+        assert_eq!(json[1]["email"], serde_json::Value::Null);
+        let back: Vec<Change> = serde_json::from_value(json).expect("parses");
+        assert_eq!(back, changes);
+    }
+
+    #[test]
+    fn saved_plan_with_unknown_action_or_field_is_refused() {
+        let unknown_action = SPEC_EXAMPLE.replace("\"remove_user\",", "\"delete_account\",");
+        assert!(matches!(
+            Plan::from_json(&unknown_action),
+            Err(PlanFileError::Malformed(_))
+        ));
+        let extra_field = SPEC_EXAMPLE.replace(
+            "\"description\": \"new\",",
+            "\"description\": \"new\", \"policy\": \"x\",",
+        );
+        assert!(matches!(
+            Plan::from_json(&extra_field),
+            Err(PlanFileError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn saved_plan_of_another_format_version_names_the_version() {
+        let v2 = SPEC_EXAMPLE.replace("\"format_version\": 1", "\"format_version\": 2");
+        let err = Plan::from_json(&v2).expect_err("version 2 is refused");
+        assert!(matches!(err, PlanFileError::UnsupportedVersion(2)));
+        assert!(err.to_string().contains("format_version 2"));
+    }
+}

@@ -1,0 +1,1280 @@
+//! The emulator's behaviour over HTTP (SPEC §9): the invitation lifecycle, authorization,
+//! IBM's limits and paging shapes, every fault flag as `/__admin/stats` reports it,
+//! concurrency without lost updates, and `--persist` across a restart of the real binary.
+//! IBM's own SDK checks the wire format separately (tests/sdk/).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use orgsync::emulator::{
+    self, Options, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, State, Synthetic,
+};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Every test gets this long, then fails instead of hanging.
+async fn bounded<F: Future<Output = ()>>(f: F) {
+    tokio::time::timeout(Duration::from_secs(60), f)
+        .await
+        .expect("test exceeded its 60 s bound");
+}
+
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+fn small() -> State {
+    emulator::synthetic(&Synthetic {
+        users: 120,
+        groups: 7,
+        memberships: 200,
+        service_ids_in_groups: 3,
+        pending_users: 5,
+        seed: 1,
+    })
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    account: String,
+}
+
+impl Api {
+    async fn new(base: &str, key: &str, account: &str) -> Api {
+        let http = http();
+        let token = token(&http, base, key).await;
+        Api {
+            http,
+            base: base.to_string(),
+            token,
+            account: account.to_string(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn invite(&self, emails: &[&str], groups: &[&str]) -> (StatusCode, Value) {
+        let users: Vec<Value> = emails
+            .iter()
+            .map(|e| json!({"email": e, "account_role": "Member"}))
+            .collect();
+        self.call(
+            Method::POST,
+            &format!("/v2/accounts/{}/users", self.account),
+            Some(json!({"users": users, "access_groups": groups})),
+        )
+        .await
+    }
+
+    async fn user(&self, iam_id: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::GET,
+            &format!("/v2/accounts/{}/users/{iam_id}", self.account),
+            None,
+        )
+        .await
+    }
+}
+
+async fn token(http: &reqwest::Client, base: &str, key: &str) -> String {
+    let resp = http
+        .post(format!("{base}/identity/token"))
+        .form(&[
+            ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
+            ("apikey", key),
+            ("response_type", "cloud_iam"),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(resp.status(), StatusCode::OK, "token for a known key");
+    let body: Value = resp.json().await.expect("token json");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+fn members_of(state: &State, group_id: &str) -> Vec<String> {
+    state
+        .groups
+        .iter()
+        .find(|g| g.id == group_id)
+        .map(|g| g.members.iter().map(|m| m.iam_id.clone()).collect())
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------- lifecycle
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitee_is_processing_then_pending_and_reinvite_while_processing_conflicts() {
+    bounded(async {
+        let state = small();
+        let group = state.groups[0].id.clone();
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                processing: Duration::from_millis(1000),
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+
+        let (status, body) = api.invite(&["New.Person@Example.org"], &[&group]).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        let invitee = &body["resources"][0];
+        let iam_id = invitee["id"].as_str().expect("id").to_string();
+        assert!(iam_id.starts_with("IBMid-"), "{iam_id}");
+        assert_eq!(invitee["state"], "PROCESSING");
+        assert_eq!(invitee["email"], "New.Person@Example.org");
+        assert!(members_of(&emu.state(), &group).contains(&iam_id), "access_groups applied");
+
+        let (status, body) = api.invite(&["new.person@example.org"], &[]).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(
+            body,
+            json!({
+                "trace": body["trace"],
+                "errors": [{
+                    "code": "Conflict",
+                    "message": "Invite request blocked : new.person@example.org",
+                    "more_info": "the following user(s) are already in processing state, please try again after one minute"
+                }],
+                "status_code": 409
+            })
+        );
+        assert!(body["trace"].as_str().is_some_and(|t| !t.is_empty()));
+        assert_eq!(api.user(&iam_id).await.1["state"], "PROCESSING");
+
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(api.user(&iam_id).await.1["state"], "PENDING");
+
+        // Decision: inviting a PENDING user again is a 202 no-op echoing the invitation.
+        let (status, body) = api.invite(&["NEW.person@example.org"], &[]).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(body["resources"][0]["id"], iam_id.as_str());
+        assert_eq!(body["resources"][0]["state"], "PENDING");
+        let users = emu.state().users;
+        assert_eq!(
+            users
+                .iter()
+                .filter(|u| u.email.eq_ignore_ascii_case("new.person@example.org"))
+                .count(),
+            1
+        );
+        assert_eq!(emu.stats()["invites_by_email"]["new.person@example.org"], 2);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_id_key_cannot_invite_or_remove_users_but_can_read() {
+    bounded(async {
+        let state = small();
+        let victim = state.users[3].iam_id.clone();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let api = Api::new(&emu.base_url(), SYNTHETIC_SERVICE_KEY, &state.account_id).await;
+        let (status, body) = api.invite(&["robot@example.org"], &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["status_code"], 403);
+        let (status, _) = api
+            .call(
+                Method::DELETE,
+                &format!("/v2/accounts/{}/users/{victim}", state.account_id),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(api.user(&victim).await.0, StatusCode::OK);
+        let (status, page) = api
+            .call(
+                Method::GET,
+                &format!("/v2/accounts/{}/users?limit=5", state.account_id),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "a service ID may read users");
+        assert_eq!(page["resources"].as_array().map(Vec::len), Some(5));
+        assert_eq!(emu.state(), state, "nothing changed");
+        assert!(
+            emu.stats()["invites_by_email"]
+                .as_object()
+                .is_some_and(|m| m.is_empty())
+        );
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_user_removes_their_memberships() {
+    bounded(async {
+        let state = small();
+        let (victim, groups) = state
+            .users
+            .iter()
+            .skip(1)
+            .map(|u| {
+                let groups: Vec<String> = state
+                    .groups
+                    .iter()
+                    .filter(|g| g.members.iter().any(|m| m.iam_id == u.iam_id))
+                    .map(|g| g.id.clone())
+                    .collect();
+                (u.iam_id.clone(), groups)
+            })
+            .find(|(_, g)| g.len() >= 2)
+            .expect("a user in two groups");
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let path = format!("/v2/accounts/{}/users/{victim}", state.account_id);
+        assert_eq!(
+            api.call(Method::DELETE, &path, None).await.0,
+            StatusCode::NO_CONTENT
+        );
+        assert_eq!(api.user(&victim).await.0, StatusCode::NOT_FOUND);
+        let after = emu.state();
+        for g in &groups {
+            assert!(!members_of(&after, g).contains(&victim), "still in {g}");
+            let (status, _) = api
+                .call(
+                    Method::HEAD,
+                    &format!("/v2/groups/{g}/members/{victim}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+        let others: usize = state.groups.iter().map(|g| g.members.len()).sum();
+        let left: usize = after.groups.iter().map(|g| g.members.len()).sum();
+        assert_eq!(
+            left,
+            others - groups.len(),
+            "only the victim's memberships went"
+        );
+        assert_eq!(
+            api.call(Method::DELETE, &path, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+// ------------------------------------------------------------------------ limits, shapes
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_exactly_as_ibm_does() {
+    bounded(async {
+        let state = emulator::synthetic(&Synthetic {
+            users: 250,
+            groups: 120,
+            memberships: 400,
+            service_ids_in_groups: 0,
+            pending_users: 0,
+            seed: 3,
+        });
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let a = &state.account_id;
+
+        // Users: default page 100, relative next_url with an opaque _start, total of all.
+        let (_, first) = api
+            .call(Method::GET, &format!("/v2/accounts/{a}/users"), None)
+            .await;
+        assert_eq!(first["limit"], 100);
+        assert_eq!(first["total_results"], 250);
+        assert_eq!(first["resources"].as_array().map(Vec::len), Some(100));
+        let next = first["next_url"].as_str().expect("next_url").to_string();
+        assert!(
+            next.starts_with(&format!("/v2/accounts/{a}/users?")) && next.contains("_start="),
+            "{next}"
+        );
+        let (_, second) = api.call(Method::GET, &next, None).await;
+        let (_, third) = api
+            .call(
+                Method::GET,
+                second["next_url"].as_str().expect("next"),
+                None,
+            )
+            .await;
+        assert_eq!(third["resources"].as_array().map(Vec::len), Some(50));
+        assert!(
+            third.get("next_url").is_none(),
+            "no next_url on the last page"
+        );
+        assert_eq!(
+            third["resources"][49]["iam_id"],
+            state.users[249].iam_id.as_str()
+        );
+        let (status, _) = api
+            .call(
+                Method::GET,
+                &format!("/v2/accounts/{a}/users?_start=garbage"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Groups: default 50, integer offsets, first/previous/next/last, Public Access first.
+        let (_, page) = api
+            .call(
+                Method::GET,
+                &format!("/v2/groups?account_id={a}&offset=50"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (
+                page["limit"].as_u64(),
+                page["offset"].as_u64(),
+                page["total_count"].as_u64()
+            ),
+            (Some(50), Some(50), Some(121))
+        );
+        let href = |k: &str| page[k]["href"].as_str().unwrap_or("").to_string();
+        assert!(
+            href("first").ends_with(&format!("?account_id={a}&limit=50&offset=0")),
+            "{}",
+            href("first")
+        );
+        assert!(
+            href("previous").ends_with("&limit=50&offset=0"),
+            "{}",
+            href("previous")
+        );
+        assert!(
+            href("next").ends_with("&limit=50&offset=100"),
+            "{}",
+            href("next")
+        );
+        assert!(
+            href("last").ends_with("&limit=50&offset=100"),
+            "{}",
+            href("last")
+        );
+        let (_, hidden) = api
+            .call(
+                Method::GET,
+                &format!("/v2/groups?account_id={a}&hide_public_access=true&limit=100&offset=100"),
+                None,
+            )
+            .await;
+        assert_eq!(hidden["total_count"], 120);
+        assert_eq!(hidden["groups"].as_array().map(Vec::len), Some(20));
+        assert!(hidden.get("next").is_none());
+        assert!(
+            hidden["first"]["href"]
+                .as_str()
+                .unwrap_or("")
+                .contains("hide_public_access=true&limit=100&offset=0")
+        );
+        let (_, with_pa) = api
+            .call(Method::GET, &format!("/v2/groups?account_id={a}"), None)
+            .await;
+        assert_eq!(with_pa["groups"][0]["id"], "AccessGroupId-PublicAccess");
+        for bad in [
+            "limit=101",
+            "limit=-1",
+            "offset=x",
+            "hide_public_access=yes",
+        ] {
+            let (status, body) = api
+                .call(
+                    Method::GET,
+                    &format!("/v2/groups?account_id={a}&{bad}"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(body["status_code"], 400);
+        }
+        let (status, _) = api.call(Method::GET, "/v2/groups", None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "account_id is required");
+
+        // Members: default 50, list key present even when empty.
+        let busiest = state
+            .groups
+            .iter()
+            .max_by_key(|g| g.members.len())
+            .expect("group");
+        let (_, members) = api
+            .call(
+                Method::GET,
+                &format!("/v2/groups/{}/members?limit=2", busiest.id),
+                None,
+            )
+            .await;
+        assert_eq!(
+            members["total_count"].as_u64(),
+            Some(busiest.members.len() as u64)
+        );
+        assert_eq!(
+            members["members"][0]["iam_id"],
+            busiest.members[0].iam_id.as_str()
+        );
+        assert_eq!(members["members"][0]["membership_type"], "static");
+        let (_, empty) = api
+            .call(
+                Method::GET,
+                &format!("/v2/groups/{}/members?type=service", busiest.id),
+                None,
+            )
+            .await;
+        assert_eq!(empty["members"], json!([]));
+        assert_eq!(empty["total_count"], 0);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_writes_enforce_ibm_limits_and_preconditions() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let a = &state.account_id;
+        let group = state.groups[1].id.clone();
+
+        let too_many: Vec<Value> = state.users[1..52]
+            .iter()
+            .map(|u| json!({"iam_id": u.iam_id, "type": "user"}))
+            .collect();
+        let (status, _) = api
+            .call(
+                Method::PUT,
+                &format!("/v2/groups/{group}/members"),
+                Some(json!({"members": too_many})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "51 members in one call");
+
+        // PATCH needs the current ETag: missing → 428, stale → 412.
+        let resp = api
+            .http
+            .get(format!("{}/v2/groups/{group}", api.base))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .expect("get");
+        let etag = resp.headers()["etag"].to_str().expect("etag").to_string();
+        let patch = |tag: Option<String>, name: &str| {
+            let mut req = api
+                .http
+                .patch(format!("{}/v2/groups/{group}", api.base))
+                .bearer_auth(&api.token)
+                .json(&json!({"name": name}));
+            if let Some(t) = tag {
+                req = req.header("If-Match", t);
+            }
+            req.send()
+        };
+        assert_eq!(
+            patch(None, "renamed").await.expect("patch").status(),
+            StatusCode::PRECONDITION_REQUIRED
+        );
+        let ok = patch(Some(etag.clone()), "renamed").await.expect("patch");
+        assert_eq!(ok.status(), StatusCode::OK);
+        assert_ne!(
+            ok.headers()["etag"].to_str().ok(),
+            Some(etag.as_str()),
+            "ETag moves"
+        );
+        assert_eq!(
+            patch(Some(etag), "again").await.expect("patch").status(),
+            StatusCode::PRECONDITION_FAILED
+        );
+
+        // Duplicate names, case-insensitively, and the reserved Public Access.
+        for name in ["RENAMED", "public access"] {
+            let (status, _) = api
+                .call(
+                    Method::POST,
+                    &format!("/v2/groups?account_id={a}"),
+                    Some(json!({"name": name})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CONFLICT, "{name}");
+        }
+
+        // Bulk delete: 404 naming the group when none is a member; 207 otherwise.
+        let (status, body) = api
+            .call(
+                Method::POST,
+                &format!("/v2/groups/{group}/members/delete"),
+                Some(json!({"members": ["IBMid-NOBODY"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&group)
+        );
+        // _allgroups delete: 404 naming the member when it is in no group.
+        let loner = "IBMid-NOBODY";
+        let (status, body) = api
+            .call(
+                Method::DELETE,
+                &format!("/v2/groups/_allgroups/members/{loner}?account_id={a}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(loner)
+        );
+
+        // 50 groups per iam_id: the 51st membership fails per member, inside a 207.
+        let user = state.users[7].iam_id.clone();
+        let mut created = Vec::new();
+        for i in 0..52 {
+            let (status, body) = api
+                .call(
+                    Method::POST,
+                    &format!("/v2/groups?account_id={a}"),
+                    Some(json!({"name": format!("bulk-{i}")})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+            created.push(body["id"].as_str().expect("id").to_string());
+        }
+        let before = emu
+            .state()
+            .groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m.iam_id == user))
+            .count();
+        let mut statuses = Vec::new();
+        for g in &created {
+            let (status, body) = api
+                .call(
+                    Method::PUT,
+                    &format!("/v2/groups/{g}/members"),
+                    Some(json!({"members": [{"iam_id": user, "type": "user"}]})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::MULTI_STATUS);
+            statuses.push(body["members"][0]["status_code"].as_u64().unwrap_or(0));
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 50 - before);
+        assert!(statuses.iter().skip(50 - before).all(|s| *s == 400));
+
+        // Public Access is read-only.
+        let (status, _) = api
+            .call(
+                Method::DELETE,
+                &format!("/v2/groups/AccessGroupId-PublicAccess/members/{user}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        // Deleting a group with members needs force.
+        let (status, _) = api
+            .call(Method::DELETE, &format!("/v2/groups/{group}"), None)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, _) = api
+            .call(
+                Method::DELETE,
+                &format!("/v2/groups/{group}?force=true"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_required_checked_and_expire() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                // Claims are whole seconds, so a 2 s token lives at least 1 s.
+                token_ttl: Duration::from_secs(2),
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let http = http();
+        let base = emu.base_url();
+        let url = format!("{base}/v2/groups?account_id={}", state.account_id);
+        let resp = http.get(&url).send().await.expect("no auth");
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let resp = http
+            .post(format!("{base}/identity/token"))
+            .form(&[
+                ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
+                ("apikey", "wrong"),
+            ])
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["errorCode"], "BXNIM0415E");
+        assert_eq!(body["errorMessage"], "Provided API key could not be found.");
+        assert!(body["context"]["requestId"].is_string());
+
+        let resp = http
+            .post(format!("{base}/identity/token"))
+            .form(&[
+                ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
+                ("apikey", SYNTHETIC_ADMIN_KEY),
+            ])
+            .send()
+            .await
+            .expect("token");
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["expires_in"], 2);
+        assert_eq!(body["token_type"], "Bearer");
+        let token = body["access_token"].as_str().expect("token").to_string();
+        // The payload carries IBM's claims, and `expiration` equals `exp`.
+        let payload = token.split('.').nth(1).expect("3 segments");
+        use base64::Engine;
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .expect("b64"),
+        )
+        .expect("claims");
+        assert_eq!(claims["exp"], body["expiration"]);
+        assert_eq!(claims["account"]["bss"], state.account_id.as_str());
+        assert_eq!(claims["iam_id"], emulator::SYNTHETIC_ADMIN_IAM_ID);
+        assert!(claims["iat"].is_u64());
+
+        let ok = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("auth");
+        assert_eq!(ok.status(), StatusCode::OK);
+        let forged = format!("{token}x");
+        let bad = http
+            .get(&url)
+            .bearer_auth(&forged)
+            .send()
+            .await
+            .expect("forged");
+        assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+        tokio::time::sleep(Duration::from_millis(3100)).await;
+        let expired = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("expired");
+        assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = expired.json().await.expect("json");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("expired")
+        );
+        assert_eq!(emu.stats()["by_status"]["401"], 3);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+// -------------------------------------------------------------------------------- faults
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_rate_answers_5xx_before_any_change_and_is_deterministic() {
+    bounded(async {
+        let state = small();
+        let run = |seed: u64| {
+            let state = state.clone();
+            async move {
+                let emu = emulator::start(
+                    state.clone(),
+                    Options {
+                        seed,
+                        fail_rate: 0.5,
+                        ..Options::default()
+                    },
+                )
+                .await
+                .expect("start");
+                let http = http();
+                let base = emu.base_url();
+                // The token may fail too: retry it until it succeeds.
+                let mut token = None;
+                for _ in 0..50 {
+                    let resp = http
+                        .post(format!("{base}/identity/token"))
+                        .form(&[
+                            ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
+                            ("apikey", SYNTHETIC_ADMIN_KEY),
+                        ])
+                        .send()
+                        .await
+                        .expect("token");
+                    if resp.status() == StatusCode::OK {
+                        let body: Value = resp.json().await.expect("json");
+                        token = body["access_token"].as_str().map(str::to_string);
+                        break;
+                    }
+                }
+                let token = token.expect("a token within 50 tries");
+                let mut statuses = Vec::new();
+                for i in 0..30 {
+                    let resp = http
+                        .post(format!("{base}/v2/groups?account_id={}", state.account_id))
+                        .bearer_auth(&token)
+                        .json(&json!({"name": format!("faulty-{i}")}))
+                        .send()
+                        .await
+                        .expect("create");
+                    statuses.push(resp.status().as_u16());
+                }
+                let created = emu.state().groups.len() - state.groups.len();
+                let stats = emu.stats();
+                emu.shutdown().await;
+                (statuses, created, stats)
+            }
+        };
+        let (statuses, created, stats) = run(42).await;
+        let failed = statuses.iter().filter(|s| **s >= 500).count();
+        assert!(failed > 0 && failed < 30, "{statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [201, 500, 503].contains(s)),
+            "{statuses:?}"
+        );
+        assert_eq!(
+            created,
+            statuses.iter().filter(|s| **s == 201).count(),
+            "a 5xx changed nothing"
+        );
+        assert_eq!(
+            stats["served_5xx"].as_u64(),
+            Some(
+                stats["by_status"]["500"].as_u64().unwrap_or(0)
+                    + stats["by_status"]["503"].as_u64().unwrap_or(0)
+            )
+        );
+        assert!(stats["served_5xx"].as_u64().unwrap_or(0) >= failed as u64);
+        let (again, _, _) = run(42).await;
+        assert_eq!(statuses, again, "same seed, same faults");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_rate_closes_connections_and_half_the_drops_apply_the_write() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        // Take a token while nothing drops, then turn drops on for everything.
+        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        emu.shutdown().await;
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                seed: 7,
+                drop_rate: 1.0,
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let base = emu.base_url();
+        let mut errors = 0;
+        for i in 0..20 {
+            let sent = api
+                .http
+                .post(format!("{base}/v2/groups?account_id={}", state.account_id))
+                .bearer_auth(&api.token)
+                .json(&json!({"name": format!("dropped-{i}")}))
+                .send()
+                .await;
+            if sent.is_err() {
+                errors += 1;
+            }
+        }
+        assert_eq!(errors, 20, "every request lost its answer");
+        let stats = emu.stats();
+        assert_eq!(stats["drops"], 20);
+        assert_eq!(stats["by_status"], json!({}));
+        let landed = emu.state().groups.len() - state.groups.len();
+        assert!(
+            landed > 0 && landed < 20,
+            "some drops came after the write: {landed}"
+        );
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_429_with_integer_retry_after() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                rate_limit: 2.0,
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let http = http();
+        let url = format!("{}/identity/token", emu.base_url());
+        let mut limited = 0;
+        for _ in 0..20 {
+            let resp = http
+                .post(&url)
+                .form(&[
+                    ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
+                    ("apikey", SYNTHETIC_ADMIN_KEY),
+                ])
+                .send()
+                .await
+                .expect("send");
+            if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+                limited += 1;
+                let retry: u64 = resp.headers()["retry-after"]
+                    .to_str()
+                    .expect("ascii")
+                    .parse()
+                    .expect("integer seconds");
+                assert!(retry >= 1);
+                assert!(
+                    resp.headers()["content-type"]
+                        .to_str()
+                        .unwrap_or("")
+                        .starts_with("text/plain")
+                );
+            }
+        }
+        assert!(
+            limited >= 10,
+            "a burst of 20 at 2 RPS is mostly refused: {limited}"
+        );
+        let stats = emu.stats();
+        assert_eq!(stats["served_429"], limited);
+        assert_eq!(stats["by_status"]["429"], limited);
+        assert_eq!(stats["total"], 20);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_and_jitter_delay_answers_and_admin_calls_are_neither_delayed_nor_counted() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                latency: Duration::from_millis(400),
+                jitter: Duration::from_millis(300),
+                seed: 11,
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let http = http();
+        let mut took = Vec::new();
+        for _ in 0..6 {
+            let started = Instant::now();
+            let resp = http
+                .post(format!("{}/identity/token", emu.base_url()))
+                .form(&[
+                    ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
+                    ("apikey", SYNTHETIC_ADMIN_KEY),
+                ])
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(resp.status(), StatusCode::OK);
+            took.push(started.elapsed());
+        }
+        assert!(
+            took.iter().all(|t| *t >= Duration::from_millis(400)),
+            "{took:?}"
+        );
+        // Jitter is drawn per request: the delays are not all alike.
+        let spread = took.iter().max().copied().unwrap_or_default()
+            - took.iter().min().copied().unwrap_or_default();
+        assert!(spread >= Duration::from_millis(20), "{took:?}");
+        let started = Instant::now();
+        let stats: Value = http
+            .get(format!("{}/__admin/stats", emu.base_url()))
+            .send()
+            .await
+            .expect("stats")
+            .json()
+            .await
+            .expect("json");
+        assert!(
+            started.elapsed() < Duration::from_millis(400),
+            "admin is not delayed"
+        );
+        assert_eq!(stats["total"], 6);
+        assert_eq!(stats["by_route"], json!({"POST /identity/token": 6}));
+        let reset = http
+            .post(format!("{}/__admin/stats/reset", emu.base_url()))
+            .send()
+            .await
+            .expect("reset");
+        assert_eq!(reset.status(), StatusCode::NO_CONTENT);
+        assert_eq!(emu.stats()["total"], 0);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+// --------------------------------------------------------------------------- concurrency
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_writes_lose_no_update() {
+    bounded(async {
+        let state = emulator::synthetic(&Synthetic {
+            users: 401,
+            groups: 4,
+            memberships: 0,
+            service_ids_in_groups: 0,
+            pending_users: 0,
+            seed: 5,
+        });
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                latency: Duration::from_millis(5),
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let api = std::sync::Arc::new(
+            Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await,
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        // 400 users, one PUT each, spread over 4 groups, plus 40 invites — all at once.
+        for (i, user) in state.users.iter().skip(1).enumerate() {
+            let api = api.clone();
+            let group = state.groups[i % 4].id.clone();
+            let iam_id = user.iam_id.clone();
+            tasks.spawn(async move {
+                let (status, body) = api
+                    .call(
+                        Method::PUT,
+                        &format!("/v2/groups/{group}/members"),
+                        Some(json!({"members": [{"iam_id": iam_id, "type": "user"}]})),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::MULTI_STATUS);
+                assert_eq!(body["members"][0]["status_code"], 200);
+            });
+        }
+        for i in 0..40 {
+            let api = api.clone();
+            tasks.spawn(async move {
+                let email = format!("parallel-{i}@example.org");
+                let (status, _) = api.invite(&[&email], &[]).await;
+                assert_eq!(status, StatusCode::ACCEPTED);
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("task");
+        }
+        let after = emu.state();
+        for (g, group) in state.groups.iter().enumerate() {
+            let want: Vec<&str> = state
+                .users
+                .iter()
+                .skip(1)
+                .enumerate()
+                .filter(|(i, _)| i % 4 == g)
+                .map(|(_, u)| u.iam_id.as_str())
+                .collect();
+            let mut got = members_of(&after, &group.id);
+            got.sort();
+            let mut want: Vec<String> = want.into_iter().map(str::to_string).collect();
+            want.sort();
+            assert_eq!(got, want, "members of group {g}");
+        }
+        assert_eq!(after.users.len(), state.users.len() + 40);
+        let stats = emu.stats();
+        assert!(stats["max_in_flight"].as_u64().unwrap_or(0) > 1, "{stats}");
+        assert_eq!(stats["by_status"]["207"], 400);
+        assert_eq!(
+            stats["invites_by_email"].as_object().map(|m| m.len()),
+            Some(40)
+        );
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+// --------------------------------------------------------------------------- admin, persist
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_state_round_trips_and_rejects_invalid_states() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let http = http();
+        let url = format!("{}/__admin/state", emu.base_url());
+        let got: State = http
+            .get(&url)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("state");
+        assert_eq!(got, state);
+        let other = emulator::synthetic(&Synthetic {
+            seed: 99,
+            ..Synthetic::default()
+        });
+        let resp = http.post(&url).json(&other).send().await.expect("post");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        assert_eq!(emu.state(), other);
+        let resp = http
+            .post(&url)
+            .body("account_id: nope\n")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body: Value = resp.json().await.expect("json");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("account_id")
+        );
+        assert_eq!(emu.state(), other, "a rejected state changes nothing");
+        // The benchmark's account size goes through the admin endpoint too.
+        let big = emulator::synthetic(&Synthetic {
+            users: 10_000,
+            groups: 300,
+            memberships: 30_000,
+            service_ids_in_groups: 10,
+            pending_users: 100,
+            seed: 4,
+        });
+        let resp = http.post(&url).json(&big).send().await.expect("post big");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        assert_eq!(emu.state().users.len(), 10_000);
+        assert_eq!(emu.stats()["total"], 0, "admin calls are not counted");
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+/// The real binary, started on a free port; killed when dropped.
+struct Binary(std::process::Child, String);
+
+impl Binary {
+    fn start(args: &[&str]) -> Binary {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+            .arg("emulator")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn orgsync emulator");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Binary(child, base)
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persist_keeps_every_acknowledged_write_across_a_restart() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("account.yaml");
+        let state = small();
+        // Start from YAML (JSON is YAML): the file the binary reads and rewrites.
+        std::fs::write(&path, serde_json::to_string_pretty(&state).expect("json")).expect("write");
+        let file = path.to_str().expect("utf-8 path");
+
+        let first = tokio::task::spawn_blocking({
+            let file = file.to_string();
+            move || Binary::start(&["--state", &file, "--persist"])
+        })
+        .await
+        .expect("start");
+        let api = Api::new(&first.1, SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let (status, created) = api
+            .call(
+                Method::POST,
+                &format!("/v2/groups?account_id={}", state.account_id),
+                Some(json!({"name": "survivor"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, invited) = api
+            .invite(
+                &["kept@example.org"],
+                &[created["id"].as_str().expect("id")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        drop(first); // killed: no chance to flush anything on the way out
+
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+        let second = tokio::task::spawn_blocking({
+            let file = file.to_string();
+            move || Binary::start(&["--state", &file, "--persist"])
+        })
+        .await
+        .expect("restart");
+        let api = Api::new(&second.1, SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let (status, group) = api
+            .call(
+                Method::GET,
+                &format!("/v2/groups/{}", created["id"].as_str().expect("id")),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(group["name"], "survivor");
+        let iam_id = invited["resources"][0]["id"].as_str().expect("id");
+        let (status, user) = api.user(iam_id).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(user["email"], "kept@example.org");
+        let (status, _) = api
+            .call(
+                Method::HEAD,
+                &format!(
+                    "/v2/groups/{}/members/{iam_id}",
+                    created["id"].as_str().expect("id")
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_the_spec_yaml_example_and_refuses_a_broken_state_file() {
+    bounded(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sandbox.yaml");
+        std::fs::write(
+            &path,
+            r#"# SPEC §9's example, comments and all
+account_id: 0123456789abcdef0123456789abcdef
+api_keys:
+  - {apikey: sandbox-admin-key, iam_id: IBMid-ADMIN00001, type: user}   # type: user | service
+users:
+  - {email: alice@example.com, iam_id: IBMid-ALICE0001, state: ACTIVE, firstname: Alice, lastname: Liddell}
+groups:
+  - id: AccessGroupId-5f0c0d57-0000-4000-8000-000000000001
+    name: quantum-algorithms
+    description: Algorithms research
+    members:
+      - {iam_id: IBMid-ALICE0001, type: user}
+"#,
+        )
+        .expect("write");
+        let file = path.to_str().expect("utf-8 path").to_string();
+        let bin = tokio::task::spawn_blocking(move || Binary::start(&["--state", &file]))
+            .await
+            .expect("start");
+        let api = Api::new(&bin.1, "sandbox-admin-key", "0123456789abcdef0123456789abcdef").await;
+        let (status, members) = api
+            .call(
+                Method::GET,
+                "/v2/groups/AccessGroupId-5f0c0d57-0000-4000-8000-000000000001/members",
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(members["members"][0]["iam_id"], "IBMid-ALICE0001");
+        assert_eq!(api.user("IBMid-ALICE0001").await.1["firstname"], "Alice");
+        drop(bin);
+
+        let broken = dir.path().join("broken.yaml");
+        std::fs::write(&broken, "account_id: 0123456789abcdef0123456789abcdef\nuserz: []\n")
+            .expect("write");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+            .arg(&broken)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("broken.yaml") && stderr.contains("userz"), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing on stdout when it cannot start");
+    })
+    .await;
+}

@@ -1,0 +1,533 @@
+//! `orgsync export` end to end: the real binary against the in-process emulator.
+//!
+//! The promise under test is the one an administrator adopting orgsync relies on: the
+//! exported file validates, and planning it against the account it came from changes
+//! nothing — except the memberships the file cannot express (a failed invitation, a
+//! member User Management does not know), which the export names up front and which are
+//! then the plan's only changes.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use orgsync::emulator::{self, Member, State, Synthetic, User};
+use serde_json::Value;
+
+/// Every run of the binary is bounded: a hang fails the test instead of the CI job.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+fn orgsync(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        .args(args)
+        .env("IBMCLOUD_API_KEY", emulator::SYNTHETIC_ADMIN_KEY)
+        .env_remove("IC_API_KEY")
+        .env_remove("ORGSYNC_ENDPOINT")
+        .env_remove("ORGSYNC_CONFIG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the orgsync binary starts");
+    // Read the pipes on threads so a large export cannot block on a full pipe.
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut buf).map(|_| buf)
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for orgsync") {
+            break status;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            panic!("orgsync {args:?} ran longer than {RUN_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().expect("stdout reader").expect("stdout"),
+        stderr: err.join().expect("stderr reader").expect("stderr"),
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The emulator on a runtime of its own, serving while the test thread runs the binary.
+struct Account {
+    runtime: tokio::runtime::Runtime,
+    emulator: Option<emulator::Emulator>,
+}
+
+impl Account {
+    fn start(state: State) -> Account {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let emulator = runtime
+            .block_on(emulator::start(state, emulator::Options::default()))
+            .expect("the emulator starts");
+        Account {
+            runtime,
+            emulator: Some(emulator),
+        }
+    }
+
+    fn emulator(&self) -> &emulator::Emulator {
+        self.emulator.as_ref().expect("running")
+    }
+
+    fn url(&self) -> String {
+        self.emulator().base_url()
+    }
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            self.runtime.block_on(emulator.shutdown());
+        }
+    }
+}
+
+fn user(email: &str, iam_id: &str, state: &str) -> User {
+    User {
+        email: email.into(),
+        iam_id: iam_id.into(),
+        state: state.into(),
+        firstname: String::new(),
+        lastname: String::new(),
+        added_on: Some("2026-01-05T10:00:00.000Z".into()),
+        processing_until: None,
+    }
+}
+
+fn member(iam_id: &str, kind: &str) -> Member {
+    Member {
+        iam_id: iam_id.into(),
+        kind: kind.into(),
+        created_at: None,
+        created_by_id: None,
+    }
+}
+
+const FAILED_IAM_ID: &str = "IBMid-FAILED0001";
+const GHOST_IAM_ID: &str = "IBMid-GHOST00001";
+const NAME_NEEDING_QUOTES: &str = "Quantum Team: Zürich #1";
+const DESCRIPTION_NEEDING_QUOTES: &str = "Research: phase #2 — \"Qiskit\" & 量子, it's [beta]";
+
+/// 1,000 users and 50 groups with everything an export must get right: pending invitees,
+/// a failed invitation, service IDs in groups, a member unknown to User Management, users
+/// in no group, an upper-case email, and a name and descriptions that need quoting.
+fn big_account() -> State {
+    let mut state = emulator::synthetic(&Synthetic {
+        users: 975,
+        groups: 50,
+        memberships: 2_500,
+        service_ids_in_groups: 3,
+        pending_users: 20,
+        seed: 7,
+    });
+    // 25 users in the account but in no group (synthetic gives every user a membership).
+    for i in 0..24 {
+        state.users.push(user(
+            &format!("alumnus{i:02}@example.org"),
+            &format!("IBMid-ALUMNUS{i:04}"),
+            "ACTIVE",
+        ));
+    }
+    state.users.push(user(
+        "Failed.Invite@Example.com",
+        FAILED_IAM_ID,
+        "ERROR_WHILE_PROCESSING",
+    ));
+    assert_eq!(state.users.len(), 1_000);
+    if let Some(u) = state.users.get_mut(5) {
+        u.email = "Mixed.Case@Example.COM".into();
+    }
+    let groups = &mut state.groups;
+    groups[0].description = DESCRIPTION_NEEDING_QUOTES.into();
+    groups[1].description = "Billing (ask first); it's: fine?".into();
+    groups[2].description = String::new();
+    groups[3].name = NAME_NEEDING_QUOTES.into();
+    groups[4].description = "yes".into();
+    groups[4].members.push(member(FAILED_IAM_ID, "user"));
+    groups[6].members.push(member(GHOST_IAM_ID, "user"));
+    state
+}
+
+fn plan_json(config: &Path, account: &Account) -> (Output, Value) {
+    let out = orgsync(&[
+        "plan",
+        "-c",
+        &config.display().to_string(),
+        "--endpoint",
+        &account.url(),
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ]);
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("plan printed no JSON ({e}); stderr:\n{}", text(&out.stderr)));
+    (out, json)
+}
+
+fn validate(config: &Path) {
+    let out = orgsync(&["validate", "-c", &config.display().to_string()]);
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "validate failed:\n{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_names() {
+    let account = Account::start(big_account());
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("org.yaml");
+
+    let started = Instant::now();
+    let out = orgsync(&["export", "--endpoint", &account.url()]);
+    let elapsed = started.elapsed();
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "export failed:\n{stderr}");
+    eprintln!("export of 1,000 users and 50 groups took {elapsed:?} (debug build)");
+    let exported = text(&out.stdout);
+    std::fs::write(&config, &exported).expect("write the export");
+
+    // It validates, and holds the whole account.
+    validate(&config);
+    let desired = orgsync::config::parse_str("org.yaml", &exported).expect("valid");
+    assert_eq!(desired.groups.len(), 50);
+    assert_eq!(
+        desired.users.len(),
+        999,
+        "every user but the failed invitation"
+    );
+    assert_eq!(
+        desired.policy.unlisted_users,
+        orgsync::model::UnlistedUsers::Ignore
+    );
+    let no_group = desired
+        .users
+        .values()
+        .filter(|u| u.groups.is_empty())
+        .count();
+    assert_eq!(no_group, 24, "the alumni are listed with groups: []");
+    assert!(
+        desired
+            .users
+            .keys()
+            .any(|e| e.as_str() == "mixed.case@example.com")
+    );
+    assert!(exported.contains("  mixed.case@example.com:\n"));
+    let described = |name: &str| {
+        desired.groups[&orgsync::model::GroupName::new(name)]
+            .description
+            .clone()
+    };
+    assert_eq!(
+        described("project-000").as_deref(),
+        Some(DESCRIPTION_NEEDING_QUOTES)
+    );
+    assert_eq!(
+        described("project-001").as_deref(),
+        Some("Billing (ask first); it's: fine?")
+    );
+    assert_eq!(
+        described("project-002"),
+        None,
+        "an empty description is not governed"
+    );
+    assert_eq!(described("project-004").as_deref(), Some("yes"));
+    assert!(
+        desired
+            .groups
+            .contains_key(&orgsync::model::GroupName::new(NAME_NEEDING_QUOTES))
+    );
+    // Pending invitees are entries (never invited again), marked as such.
+    assert_eq!(
+        exported
+            .matches("# PENDING: invited, not accepted yet")
+            .count(),
+        20
+    );
+    // What the file cannot list is a comment, not an entry.
+    assert!(
+        !desired
+            .users
+            .keys()
+            .any(|e| e.as_str() == "failed.invite@example.com")
+    );
+    assert!(exported.contains(&format!(
+        "#   failed.invite@example.com ({FAILED_IAM_ID}), member of project-004:\n#     its invitation failed"
+    )));
+    assert!(exported.contains(&format!("    #   {GHOST_IAM_ID}\n")));
+    assert_eq!(exported.matches("(service ID)\n").count(), 3);
+
+    // The export names the two memberships the file cannot express ...
+    assert!(
+        stderr.contains(&format!("  - {FAILED_IAM_ID} from project-004 (failed.invite@example.com: its invitation failed"))
+            && stderr.contains(&format!("  - {GHOST_IAM_ID} from project-006 (a user-type member that User Management does not list")),
+        "{stderr}"
+    );
+    // ... and they are exactly the plan's changes.
+    let (out, plan) = plan_json(&config, &account);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let changes: Vec<(String, String, String)> = plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap_or_default().to_string(),
+                c["group"].as_str().unwrap_or_default().to_string(),
+                c["iam_id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                "remove_member".into(),
+                "project-004".into(),
+                FAILED_IAM_ID.into()
+            ),
+            (
+                "remove_member".into(),
+                "project-006".into(),
+                GHOST_IAM_ID.into()
+            ),
+        ]
+    );
+    assert_eq!(
+        plan["unmanaged"]["members"].as_array().map(Vec::len),
+        Some(3)
+    );
+
+    // Once those two are cleaned up in the console, the same file plans empty.
+    let mut state = account.emulator().state();
+    for group in &mut state.groups {
+        group
+            .members
+            .retain(|m| m.iam_id != FAILED_IAM_ID && m.iam_id != GHOST_IAM_ID);
+    }
+    account.emulator().set_state(state);
+    let (out, plan) = plan_json(&config, &account);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(plan["changes"], serde_json::json!([]));
+    assert_eq!(plan["summary"]["total"], 0);
+
+    // An export of that account says so itself, and is what was exported before minus the
+    // comments about the two memberships.
+    let again = orgsync(&["export", "--endpoint", &account.url()]);
+    assert!(again.status.success());
+    assert!(
+        text(&again.stderr).contains("Planning this file against the account finds no changes."),
+        "{}",
+        text(&again.stderr)
+    );
+    let strip = |t: &str| -> String {
+        t.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&text(&again.stdout)), strip(&exported));
+}
+
+#[test]
+fn export_of_a_subset_of_groups_round_trips_through_out_file() {
+    let mut state = emulator::synthetic(&Synthetic {
+        users: 120,
+        groups: 10,
+        memberships: 300,
+        service_ids_in_groups: 2,
+        pending_users: 5,
+        seed: 3,
+    });
+    // A failed invitation in none of the exported groups changes nothing.
+    state.users.push(user(
+        "failed@example.com",
+        FAILED_IAM_ID,
+        "ERROR_WHILE_PROCESSING",
+    ));
+    let account = Account::start(state);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("subset.yaml");
+
+    let out = orgsync(&[
+        "export",
+        "--groups",
+        "project-003, PROJECT-007",
+        "--out",
+        &config.display().to_string(),
+        "--endpoint",
+        &account.url(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "--out leaves stdout empty");
+    assert!(
+        text(&out.stderr).contains("2 groups, 120 users"),
+        "{}",
+        text(&out.stderr)
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        leftovers,
+        ["subset.yaml"],
+        "no temporary file is left behind"
+    );
+
+    validate(&config);
+    let exported = std::fs::read_to_string(&config).expect("the export was written");
+    let desired = orgsync::config::parse_str("subset.yaml", &exported).expect("valid");
+    let names: Vec<_> = desired.groups.keys().map(|g| g.as_str()).collect();
+    assert_eq!(
+        names,
+        ["project-003", "project-007"],
+        "spelled as the account spells them"
+    );
+    assert_eq!(desired.users.len(), 120);
+    let state = account.emulator().state();
+    for live in &state.users {
+        let Some(entry) = desired.users.get(&orgsync::model::Email::new(&live.email)) else {
+            assert_eq!(
+                live.iam_id, FAILED_IAM_ID,
+                "only the failed invitation is left out"
+            );
+            continue;
+        };
+        let expected: Vec<&str> = state
+            .groups
+            .iter()
+            .filter(|g| g.name == "project-003" || g.name == "project-007")
+            .filter(|g| g.members.iter().any(|m| m.iam_id == live.iam_id))
+            .map(|g| g.name.as_str())
+            .collect();
+        let got: Vec<&str> = entry.groups.iter().map(|g| g.as_str()).collect();
+        assert_eq!(got, expected, "groups of {}", live.email);
+    }
+
+    let (out, plan) = plan_json(&config, &account);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(plan["changes"], serde_json::json!([]));
+}
+
+#[test]
+fn unknown_group_names_fail_listing_the_available_groups_and_write_nothing() {
+    let account = Account::start(emulator::synthetic(&Synthetic {
+        users: 5,
+        groups: 3,
+        ..Synthetic::default()
+    }));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("org.yaml");
+    let out = orgsync(&[
+        "export",
+        "--groups",
+        "project-001,physics,chem",
+        "--out",
+        &config.display().to_string(),
+        "--endpoint",
+        &account.url(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(!config.exists(), "nothing is written");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "--groups names access groups `physics`, `chem` that the account does not have \
+             (names are compared ignoring case); the account has: project-000, project-001, \
+             project-002. Fix --groups, or use --all-groups"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn account_id_must_be_well_formed_and_match_the_api_key() {
+    let state = emulator::synthetic(&Synthetic::default());
+    let own = state.account_id.clone();
+    let account = Account::start(state);
+
+    let out = orgsync(&[
+        "export",
+        "--account-id",
+        "ACCOUNT",
+        "--endpoint",
+        &account.url(),
+    ]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--account-id `ACCOUNT` is not an IBM Cloud account id"));
+
+    let other = "ffffffffffffffffffffffffffffffff";
+    let out = orgsync(&[
+        "export",
+        "--account-id",
+        other,
+        "--endpoint",
+        &account.url(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&format!("the API key belongs to account {own}")),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = orgsync(&["export", "--account-id", &own, "--endpoint", &account.url()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&format!("account_id: \"{own}\"\n")));
+}
+
+#[test]
+fn export_from_the_sandbox_plans_empty_against_the_sandbox() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("sandbox.yaml");
+    let out = orgsync(&[
+        "export",
+        "--sandbox",
+        "--out",
+        &config.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    validate(&config);
+    let exported = std::fs::read_to_string(&config).expect("written");
+    assert!(
+        exported
+            .contains("    #   iam-ServiceId-5b1d2c3e-0000-4000-8000-00000000c1c1 (service ID)\n")
+    );
+
+    let out = orgsync(&[
+        "plan",
+        "--sandbox",
+        "-c",
+        &config.display().to_string(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("No changes."),
+        "{}",
+        text(&out.stdout)
+    );
+}
