@@ -281,7 +281,10 @@ impl Client {
             Err(e) if e.is_ambiguous() => e,
             Err(e) => return Err(e),
         };
-        for _ in 0..2 {
+        // Each round waits out the same capped, jittered backoff as a retried read, so a
+        // short outage is ridden out within one run rather than three quick refusals.
+        for round in 1..self.inner.policy.max_attempts {
+            self.backoff_pause(round).await;
             match self.find_group(account, name).await {
                 Ok(Some(found)) => return Ok(found),
                 Ok(None) => {}

@@ -407,8 +407,46 @@ impl Client {
         if key.len() >= 4 && info.message.contains(key) {
             info.message = info.message.replace(key, "[redacted]");
         }
+        // A server that echoes the bearer token (or any other JWT) must not put it on
+        // stderr either: tokens are as secret as the key while they live.
+        info.message = redact_jwts(&info.message);
         info
     }
+
+    /// Waits the backoff of retry `attempt` (1-based) of this client's policy: for callers
+    /// that re-check and re-send a non-idempotent write themselves (invite, create group).
+    pub async fn backoff_pause(&self, attempt: u32) {
+        tokio::time::sleep(backoff(&self.inner.policy, attempt, fastrand::f64())).await;
+    }
+
+    /// How many times a call is attempted at most.
+    pub fn max_attempts(&self) -> u32 {
+        self.inner.policy.max_attempts
+    }
+}
+
+/// Replaces every JWT-shaped word (three base64url segments joined by dots, the first a
+/// JSON header `eyJ...`) with `[redacted]`.
+pub(crate) fn redact_jwts(text: &str) -> String {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '=';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        let candidate = &rest[start..];
+        let end = candidate
+            .find(|c: char| !(is_b64(c) || c == '.'))
+            .unwrap_or(candidate.len());
+        let word = &candidate[..end];
+        out.push_str(&rest[..start]);
+        if word.split('.').filter(|s| !s.is_empty()).count() >= 2 && word.contains('.') {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+        rest = &candidate[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn host_of(url: &Url) -> String {
@@ -432,6 +470,17 @@ fn innermost_reason(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jwts_in_error_text_are_redacted() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJpYW1faWQiOiJ4In0.c2lnbmF0dXJl";
+        assert_eq!(
+            redact_jwts(&format!("rejected Bearer {jwt}, try again")),
+            "rejected Bearer [redacted], try again"
+        );
+        assert_eq!(redact_jwts("eyJ alone is fine"), "eyJ alone is fine");
+        assert_eq!(redact_jwts("no token here"), "no token here");
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_and_stops_at_the_cap() {
