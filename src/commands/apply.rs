@@ -26,18 +26,26 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
         let session = Session::open(cli, &args.connection).await?;
         let result = async {
             let (fresh, live) = session.fresh_plan(desired, today).await?;
+            let reviewed = saved.is_some();
             let plan = match saved {
                 Some(saved) => check_saved(saved, &fresh)?,
                 None => fresh,
             };
             if plan.is_empty() {
-                ui::print_stdout(&plan::render_text(&plan, ui::stdout_color(cli.color)))
-                    .map_err(stdout_error)?;
+                let text = match args.format {
+                    ReportFormat::Text => plan::render_text(&plan, ui::stdout_color(cli.color)),
+                    // A consumer of the JSON report gets one even when there is nothing to do.
+                    ReportFormat::Json => ApplyReport::default().to_json(),
+                };
+                ui::print_stdout(&text).map_err(stdout_error)?;
                 return Ok(Exit::Success);
             }
-            guard_removals(&plan, desired.policy.max_removals, args.allow_removals)?;
+            // Shown before the guard, so a refusal can be judged from what it refers to.
             show_plan(cli, args, &plan)?;
-            if !args.yes {
+            guard_removals(&plan, desired.policy.max_removals, args.allow_removals)?;
+            // A saved plan was reviewed already (and is proven unchanged): like
+            // `terraform apply PLANFILE`, it needs no second confirmation.
+            if !reviewed && !args.yes {
                 confirm(&plan, &desired.account_id)?;
             }
             let group_ids: BTreeMap<_, _> = live

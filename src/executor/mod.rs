@@ -28,14 +28,14 @@ use tokio::task::JoinSet;
 pub use report::{ApplyReport, Entry, ReportSummary, Status, rfc3339};
 
 use crate::iam::{ApiErrorInfo, Client, IamError};
-use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, MemberKind, UserState};
+use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, MemberKind};
 use crate::plan::{Change, Plan};
 
 /// IBM's limit of members in one add or bulk-remove call.
 pub const MEMBERS_PER_CALL: usize = 50;
 /// How often one invitation batch is sent at most: the first time, and again only for
 /// emails that a re-read of the user list proved did not land.
-const INVITE_ROUNDS: usize = 3;
+const INVITE_ROUNDS: usize = 5;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -313,7 +313,8 @@ struct InviteItem {
 }
 
 /// Invites one batch (same groups). Never repeats an invitation that may have landed:
-/// after an ambiguous failure or a 409, the user list says which emails are there.
+/// after an ambiguous failure or a 409, the user list says which emails are there, and only
+/// the others are sent again.
 async fn invite(
     client: &Client,
     account: &AccountId,
@@ -323,12 +324,24 @@ async fn invite(
     let mut out = Vec::new();
     let mut remaining: Vec<InviteItem> = Vec::new();
     for item in batch {
-        match &item.replaces {
-            Some(old) => match client.remove_user(account, old).await {
-                Ok(_) => remaining.push(item),
-                Err(e) => out.push((item.index, Outcome::failed(e.info()))),
-            },
-            None => remaining.push(item),
+        let Some(old) = &item.replaces else {
+            remaining.push(item);
+            continue;
+        };
+        // IBM would answer a re-invitation of an email it still lists with a no-op, so
+        // the failed (ERROR_WHILE_PROCESSING) entry goes first.
+        match client.remove_user(account, old).await {
+            Ok(_) => remaining.push(item),
+            // Gone already (someone cancelled it in the console): nothing stands in the way.
+            Err(e) if e.status() == Some(404) => remaining.push(item),
+            Err(e) => {
+                let mut info = e.info();
+                info.message = format!(
+                    "removing the failed invitation {old} before inviting again failed: {}",
+                    info.message
+                );
+                out.push((item.index, Outcome::failed(info)));
+            }
         }
     }
     let mut last_error: Option<IamError> = None;
@@ -342,12 +355,11 @@ async fn invite(
                 out.extend(remaining.drain(..).map(|it| (it.index, Outcome::applied())));
             }
             Err(e) if e.is_ambiguous() || e.is_conflict() => {
-                let landed = match client.list_users(account).await {
+                let listed = match client.list_users(account).await {
                     Ok(users) => users
                         .into_iter()
-                        .filter(|u| u.state != UserState::ErrorWhileProcessing)
-                        .map(|u| u.email)
-                        .collect::<BTreeSet<Email>>(),
+                        .map(|u| (u.email, u.iam_id))
+                        .collect::<Vec<(Email, IamId)>>(),
                     Err(read) => {
                         let info = note(format!(
                             "the invitation may or may not have landed ({e}), and re-reading the users to find out failed too ({read}); run plan to see"
@@ -360,8 +372,13 @@ async fn invite(
                         break;
                     }
                 };
+                // Landed: the email is listed under an iam_id other than the failed
+                // invitation this one replaces (whatever its state: verification judges
+                // that, and inviting again would be a second invitation).
                 remaining.retain(|it| {
-                    let there = landed.contains(&it.email);
+                    let there = listed
+                        .iter()
+                        .any(|(email, id)| *email == it.email && Some(id) != it.replaces.as_ref());
                     if there {
                         out.push((it.index, Outcome::applied()));
                     }
