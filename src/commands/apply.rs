@@ -65,14 +65,18 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
                 &options,
             )
             .await;
-            if let Some(audit) = audit.as_mut() {
-                audit.record(&report, &desired.account_id, &session.identity.iam_id)?;
-            }
+            // The audit line is written first (it must survive a closed stdout), but a
+            // failure to write it must not swallow the report of what was done.
+            let audited = match audit.as_mut() {
+                Some(audit) => audit.record(&report, &desired.account_id, &session.identity.iam_id),
+                None => Ok(()),
+            };
             let text = match args.format {
                 ReportFormat::Text => report.render_text(ui::stdout_color(cli.color)),
                 ReportFormat::Json => report.to_json(),
             };
             ui::print_stdout(&text).map_err(stdout_error)?;
+            audited?;
             Ok(if report.has_failures() {
                 Exit::Failure
             } else {
