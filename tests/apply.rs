@@ -559,7 +559,8 @@ async fn apply_with_nothing_to_do_says_so_and_prints_an_empty_json_report() {
     .await;
 }
 
-/// The large scenario of the fault test: ~500 changes of every kind over 7 groups.
+/// The large scenario of the fault test: over 500 changes of every kind over 7 groups,
+/// failed invitations replaced included.
 struct Large {
     state: State,
     config: String,
@@ -628,6 +629,16 @@ fn large_scenario() -> Large {
             _ => vec![s("new0")],
         };
         users.push((email.clone(), gs));
+        invited.push(email);
+        changes += 1;
+    }
+    // 6 failed invitations (ERROR_WHILE_PROCESSING, stuck in g4) → removed, invited again.
+    for i in 0..6 {
+        let email = format!("err{i}@example.com");
+        let id = format!("IBMid-ERR{i:06}");
+        account = account.user(&email, &id, "ERROR_WHILE_PROCESSING");
+        members.entry(s("g4")).or_default().push(id);
+        users.push((email.clone(), vec![s("g3")]));
         invited.push(email);
         changes += 1;
     }
