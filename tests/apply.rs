@@ -1230,3 +1230,71 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neither_the_api_key_nor_a_token_appears_at_the_highest_verbosity() {
+    bounded(60, async {
+        let (state, config) = every_kind();
+        let emu = start(state, emulator::Options::default()).await;
+        let url = emu.base_url();
+        let w = Workdir::new(&config);
+        let out = w.path("plan.json").display().to_string();
+        let runs = [
+            orgsync(
+                &w.config(),
+                Some(&url),
+                &["-vvv", "plan", "--out", &out, "--today", TODAY],
+            )
+            .run()
+            .await,
+            orgsync(
+                &w.config(),
+                Some(&url),
+                &["-vvv", "apply", &out, "--today", TODAY],
+            )
+            .run()
+            .await,
+        ];
+        for run in &runs {
+            run.expect(0);
+            // -vvv did log the calls, so the check below looked at real traffic.
+            assert!(run.stderr.contains("IBM Cloud call"), "{}", run.stderr);
+            for text in [&run.stdout, &run.stderr] {
+                assert!(!text.contains(KEY), "the API key leaked");
+                // Every token the emulator issues is a JWT, whose header starts `eyJ`.
+                assert!(!text.contains("eyJ"), "a token leaked:\n{text}");
+                assert!(!text.to_lowercase().contains("bearer "), "{text}");
+            }
+        }
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_that_is_not_a_plan_is_refused_before_any_request() {
+    bounded(60, async {
+        let (state, config) = small_scenario(10);
+        let emu = start(state, emulator::Options::default()).await;
+        let w = Workdir::new(&config);
+        w.write(
+            "plan.json",
+            "{\"format_version\": 1, \"changes\": \"all of them\"}",
+        );
+        let plan = w.path("plan.json").display().to_string();
+        emu.reset_stats();
+        let run = orgsync(
+            &w.config(),
+            Some(&emu.base_url()),
+            &["apply", &plan, "--yes"],
+        )
+        .run()
+        .await;
+        run.expect(64);
+        assert!(run.stderr.contains("plan.json"), "{}", run.stderr);
+        assert!(run.stderr.contains("plan --out"), "{}", run.stderr);
+        assert_eq!(emu.stats()["total"], 0);
+        emu.shutdown().await;
+    })
+    .await;
+}
