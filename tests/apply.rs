@@ -1298,3 +1298,96 @@ async fn a_saved_plan_that_is_not_a_plan_is_refused_before_any_request() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_what_was_done() {
+    bounded(90, async {
+        // 20 unlisted users to remove, one call each; slow calls, one at a time.
+        let mut account = Account::new();
+        let users = vec![(s(ADMIN_EMAIL), vec![])];
+        for i in 0..20 {
+            account = account.user(
+                &format!("x{i:02}@example.com"),
+                &format!("IBMid-X{i:07}"),
+                "ACTIVE",
+            );
+        }
+        let config = config_yaml(
+            ACCOUNT,
+            "  unlisted_users: remove\n  max_removals: 50\n",
+            &[],
+            &users,
+        );
+        let options = emulator::Options {
+            latency: Duration::from_millis(150),
+            ..emulator::Options::default()
+        };
+        let emu = start(account.build(), options).await;
+        let url = emu.base_url();
+        let w = Workdir::new(&config);
+        let audit = w.path("audit.jsonl").display().to_string();
+        let args = [
+            "apply",
+            "--yes",
+            "--parallelism",
+            "1",
+            "--format",
+            "json",
+            "--audit-log",
+            &audit,
+            "--today",
+            TODAY,
+        ];
+        let running = orgsync(&w.config(), Some(&url), &args).spawn();
+        // Interrupt once the removals have begun (not while the account is being read).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while calls(
+            &emu.stats(),
+            "DELETE /v2/accounts/{account_id}/users/{iam_id}",
+        ) == 0
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the apply never started removing"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        running.interrupt();
+        let run = running.finish().await;
+        run.expect(1);
+        assert!(run.stderr.contains("Interrupted"), "{}", run.stderr);
+        let report = run.json();
+        let count = |status: &str| {
+            report["changes"]
+                .as_array()
+                .map_or(0, |c| c.iter().filter(|c| c["status"] == status).count())
+        };
+        let (applied, skipped) = (count("applied"), count("skipped"));
+        eprintln!("interrupted apply: {applied} applied, {skipped} skipped");
+        assert!(applied >= 1 && skipped >= 1, "{}", report["summary"]);
+        assert_eq!(applied + skipped, 20, "{}", report["summary"]);
+        let skipped_note = report["changes"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["status"] == "skipped"))
+            .map(|c| c["error"]["message"].to_string())
+            .unwrap_or_default();
+        assert!(skipped_note.contains("interrupted"), "{skipped_note}");
+        // What the report calls applied is exactly what happened, and the audit log has it.
+        let left = emu.state().users.len();
+        assert_eq!(left, 1 + 20 - applied, "admin plus the users not removed");
+        assert_eq!(w.read("audit.jsonl").lines().count(), applied);
+
+        // Running it again finishes the job.
+        orgsync(
+            &w.config(),
+            Some(&url),
+            &["apply", "--yes", "--allow-removals", "50", "--today", TODAY],
+        )
+        .run()
+        .await
+        .expect(0);
+        assert_eq!(emu.state().users.len(), 1);
+        emu.shutdown().await;
+    })
+    .await;
+}

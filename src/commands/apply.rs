@@ -53,10 +53,27 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
                 .iter()
                 .map(|g| (g.name.clone(), g.id.clone()))
                 .collect();
+            let (stop, interrupt) = tokio::sync::watch::channel(false);
             let options = executor::Options {
                 invite_batch: usize::from(args.invite_batch),
                 verify: true,
+                parallelism: args.connection.parallelism as usize,
+                interrupt: Some(interrupt),
             };
+            // From here on, Ctrl-C stops cleanly: what is in flight finishes, the rest is
+            // reported as skipped and the audit log records what was done. A second
+            // Ctrl-C stops at once.
+            let on_ctrl_c = tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = std::io::stderr().write_all(
+                        b"Interrupted: finishing the calls in flight and starting no new ones; press Ctrl-C again to stop at once.\n",
+                    );
+                    let _ = stop.send(true);
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            });
             let report = executor::apply(
                 &plan,
                 &desired.account_id,
@@ -65,6 +82,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
                 &options,
             )
             .await;
+            on_ctrl_c.abort();
             // The audit line is written first (it must survive a closed stdout), but a
             // failure to write it must not swallow the report of what was done.
             let audited = match audit.as_mut() {

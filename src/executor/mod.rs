@@ -60,6 +60,13 @@ pub struct Options {
     pub invite_batch: usize,
     /// Re-read the touched groups and users afterwards and report what did not take effect.
     pub verify: bool,
+    /// Jobs (calls, or invitation batches) running at once: `--parallelism`. The client
+    /// bounds requests in flight too; bounding jobs as well keeps the rest unstarted, so
+    /// an interruption can still leave them out.
+    pub parallelism: usize,
+    /// Turns `true` to stop: calls in flight finish, nothing new starts, and the changes
+    /// not started are reported as skipped (`apply` sets it on Ctrl-C).
+    pub interrupt: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for Options {
@@ -67,6 +74,8 @@ impl Default for Options {
         Options {
             invite_batch: 10,
             verify: true,
+            parallelism: 8,
+            interrupt: None,
         }
     }
 }
@@ -144,13 +153,31 @@ pub async fn apply(
 
     let mut tasks: JoinSet<Done> = JoinSet::new();
     let mut running: HashMap<tokio::task::Id, Running> = HashMap::new();
+    let slots = options.parallelism.max(1);
+    let mut interrupt = options.interrupt.clone();
+    let mut stopping = interrupt.as_ref().is_some_and(|rx| *rx.borrow());
     loop {
-        // Start every job whose dependencies are settled; skipping one may settle others.
+        if stopping {
+            let why = Outcome::skipped(
+                "not started: the apply was interrupted; run apply again to finish".into(),
+            );
+            for job in waiting.drain(..) {
+                let skipped = job.indices().into_iter().map(|i| (i, why.clone()));
+                record(&mut report, skipped.collect());
+            }
+        }
+        // Start every job whose dependencies are settled, while slots are free; skipping
+        // one may settle others.
         loop {
             let mut progressed = false;
             let mut still = Vec::with_capacity(waiting.len());
             for job in waiting {
-                match deps.readiness(&job) {
+                let readiness = if tasks.len() < slots {
+                    deps.readiness(&job)
+                } else {
+                    Readiness::Wait
+                };
+                match readiness {
                     Readiness::Wait => still.push(job),
                     Readiness::Skip(why) => {
                         let skipped = job.indices().into_iter().map(|i| (i, why.clone()));
@@ -177,7 +204,17 @@ pub async fn apply(
                 break;
             }
         }
-        let Some(joined) = tasks.join_next_with_id().await else {
+        let next = match interrupt.as_mut().filter(|_| !stopping) {
+            Some(rx) => tokio::select! {
+                joined = tasks.join_next_with_id() => joined,
+                Ok(_) = rx.wait_for(|stop| *stop) => {
+                    stopping = true;
+                    continue;
+                }
+            },
+            None => tasks.join_next_with_id().await,
+        };
+        let Some(joined) = next else {
             break;
         };
         let (id, done) = match joined {

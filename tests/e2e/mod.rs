@@ -254,16 +254,14 @@ impl Orgsync {
         self
     }
 
-    /// Runs the binary on a blocking thread (the emulator keeps serving on the runtime's
-    /// other threads), with stdin closed: never a terminal. Killed at the timeout.
+    /// Runs the binary to the end (see [`Orgsync::spawn`]).
     pub async fn run(self) -> Run {
-        match tokio::task::spawn_blocking(move || self.run_blocking()).await {
-            Ok(run) => run,
-            Err(e) => panic!("the runner thread failed: {e}"),
-        }
+        self.spawn().finish().await
     }
 
-    fn run_blocking(self) -> Run {
+    /// Starts the binary with stdin closed (never a terminal); the emulator keeps serving
+    /// on the runtime's threads meanwhile.
+    pub fn spawn(self) -> Spawned {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orgsync"));
         cmd.args(&self.args)
             .stdin(Stdio::null())
@@ -294,12 +292,54 @@ impl Orgsync {
         };
         let stdout = child.stdout.take().map(drain);
         let stderr = child.stderr.take().map(drain);
+        Spawned {
+            child,
+            stdout,
+            stderr,
+            started,
+            timeout: self.timeout,
+            args: self.args,
+        }
+    }
+}
+
+/// A running binary.
+pub struct Spawned {
+    child: std::process::Child,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    started: Instant,
+    timeout: Duration,
+    args: Vec<String>,
+}
+
+impl Spawned {
+    /// Sends SIGINT, as Ctrl-C in a terminal would.
+    pub fn interrupt(&self) {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "cannot send SIGINT: {sent:?}"
+        );
+    }
+
+    /// Waits for the exit on a blocking thread; kills the process at the timeout.
+    pub async fn finish(self) -> Run {
+        match tokio::task::spawn_blocking(move || self.wait()).await {
+            Ok(run) => run,
+            Err(e) => panic!("the runner thread failed: {e}"),
+        }
+    }
+
+    fn wait(mut self) -> Run {
         let status = loop {
-            match child.try_wait() {
+            match self.child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if started.elapsed() > self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                Ok(None) if self.started.elapsed() > self.timeout => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
                     panic!(
                         "orgsync {:?} did not finish within {:?}",
                         self.args, self.timeout
@@ -309,14 +349,14 @@ impl Orgsync {
                 Err(e) => panic!("waiting for orgsync failed: {e}"),
             }
         };
-        let took = started.elapsed();
+        let took = self.started.elapsed();
         let collect = |h: Option<std::thread::JoinHandle<String>>| {
             h.and_then(|h| h.join().ok()).unwrap_or_default()
         };
         Run {
             code: status.code().unwrap_or(-1),
-            stdout: collect(stdout),
-            stderr: collect(stderr),
+            stdout: collect(self.stdout),
+            stderr: collect(self.stderr),
             took,
         }
     }
