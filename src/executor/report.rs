@@ -92,10 +92,13 @@ impl ApplyReport {
                 v
             })
             .collect();
+        // `warnings` goes beyond SPEC §5's fields: consumers that know only those ignore
+        // it, and a verification that could not read back must not be invisible in CI.
         let doc = serde_json::json!({
             "format_version": 1,
             "changes": changes,
             "summary": self.summary(),
+            "warnings": self.warnings,
         });
         let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
         out.push('\n');
