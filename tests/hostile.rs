@@ -1003,7 +1003,6 @@ async fn an_error_body_that_echoes_the_api_key_does_not_reach_the_message() {
 }
 
 #[tokio::test]
-#[ignore = "bug: iam::http scrub() removes only the API key; a bearer token echoed in an error body reaches the error message"]
 async fn an_error_body_that_echoes_the_bearer_token_does_not_reach_the_message() {
     let server = serve(
         users_ok(),

@@ -171,8 +171,8 @@ impl Client {
         let started = Instant::now();
         let deadline = started + inner.deadline;
         let mut attempt: u32 = 0;
-        // 429s are IBM saying "not now", not a failure of this call: they do not use up
-        // the attempt budget (the deadline still bounds them).
+        // 429s with a Retry-After are IBM saying "not now", not a failure of this call: they
+        // do not use up the attempt budget (the deadline still bounds them).
         let mut rate_limited: u32 = 0;
         let mut refreshed = false;
         loop {
@@ -233,7 +233,9 @@ impl Client {
                 }
             };
             let is_429 = err.status() == Some(429);
-            if is_429 {
+            // Only a 429 that says when to come back is "not now"; without a usable
+            // Retry-After it is a failure like a 503 and spends the attempt budget.
+            if is_429 && wait.is_some() {
                 rate_limited += 1;
             }
             if !retryable || attempt - rate_limited >= inner.policy.max_attempts {
