@@ -427,6 +427,28 @@ pub struct LiveUser {
     pub added_on: Option<Date>,
 }
 
+impl LiveUser {
+    /// Orders conflicting entries of one iam_id (IBM does not make them, but nothing may
+    /// depend on input order if it ever does): the smallest key wins.
+    pub fn dedup_key(&self) -> (&IamId, &Email, &UserState, Option<Date>) {
+        (&self.iam_id, &self.email, &self.state, self.added_on)
+    }
+
+    /// When one email has several account entries, the smallest key stands for the
+    /// person: working states first (ACTIVE, PROCESSING, PENDING, then any other), a
+    /// failed invitation last; ties by iam_id. The planner and export both decide so.
+    pub fn standing_key(&self) -> (u8, &IamId) {
+        let rank = match self.state {
+            UserState::Active => 0,
+            UserState::Processing => 1,
+            UserState::Pending => 2,
+            UserState::ErrorWhileProcessing => 4,
+            _ => 3,
+        };
+        (rank, &self.iam_id)
+    }
+}
+
 /// The kind of identity a group member is, from the member's `type`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum MemberKind {
