@@ -165,12 +165,31 @@ pub struct Date {
 }
 
 impl Date {
+    /// 1970-01-01.
+    pub const UNIX_EPOCH: Date = Date {
+        year: 1970,
+        month: 1,
+        day: 1,
+    };
+
     pub fn from_ymd(year: i32, month: u8, day: u8) -> Option<Date> {
         let valid = (1..=9999).contains(&year)
             && (1..=12).contains(&month)
             && day >= 1
             && day <= days_in_month(year, month);
         valid.then_some(Date { year, month, day })
+    }
+
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    pub fn day(self) -> u8 {
+        self.day
     }
 
     /// Parses exactly `YYYY-MM-DD`.
@@ -425,6 +444,28 @@ pub struct LiveUser {
     pub state: UserState,
     /// When the user was added (invited) to the account, if IBM said.
     pub added_on: Option<Date>,
+}
+
+impl LiveUser {
+    /// Orders conflicting entries of one iam_id (IBM does not make them, but nothing may
+    /// depend on input order if it ever does): the smallest key wins.
+    pub fn dedup_key(&self) -> (&IamId, &Email, &UserState, Option<Date>) {
+        (&self.iam_id, &self.email, &self.state, self.added_on)
+    }
+
+    /// When one email has several account entries, the smallest key stands for the
+    /// person: working states first (ACTIVE, PROCESSING, PENDING, then any other), a
+    /// failed invitation last; ties by iam_id. The planner and export both decide so.
+    pub fn standing_key(&self) -> (u8, &IamId) {
+        let rank = match self.state {
+            UserState::Active => 0,
+            UserState::Processing => 1,
+            UserState::Pending => 2,
+            UserState::ErrorWhileProcessing => 4,
+            _ => 3,
+        };
+        (rank, &self.iam_id)
+    }
 }
 
 /// The kind of identity a group member is, from the member's `type`.

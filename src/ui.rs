@@ -28,6 +28,13 @@ fn color_for(choice: ColorChoice, is_terminal: bool) -> bool {
 /// Sets up `tracing` on stderr: -q errors only; default warnings; -v info; -vv debug (one
 /// line per API call); -vvv trace. Secrets are never passed to `tracing`, at any level.
 pub fn init_logging(cli: &Cli) {
+    // Diagnostics go through anstream, which strips colour from a pipe on its own; an
+    // explicit --color wins over that guess.
+    anstream::ColorChoice::write_global(match cli.color {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    });
     use tracing_subscriber::filter::LevelFilter;
     let crate_level = match (cli.quiet, cli.verbose) {
         (true, _) => LevelFilter::ERROR,

@@ -296,6 +296,8 @@ fn the_strict_serde_types_agree_with_the_walk_on_shape() {
         "wrong_type_groups_is_a_list",
         "wrong_type_user_groups_is_a_string",
         "wrong_type_protected_is_a_string",
+        "wrong_type_users_is_empty",
+        "wrong_type_group_value_is_null",
         "missing_users",
         "missing_account_id",
         "missing_user_groups",

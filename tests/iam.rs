@@ -27,6 +27,7 @@ const KEY: &str = "stub-secret-api-key-0001";
 
 #[derive(Clone, Debug)]
 struct Seen {
+    at: Instant,
     method: String,
     path: String,
     query: String,
@@ -141,6 +142,7 @@ async fn handle(
             .map(String::from)
     };
     let seen = Seen {
+        at: Instant::now(),
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().unwrap_or("").to_string(),
@@ -540,7 +542,7 @@ async fn wrong_api_key_is_one_clear_line_without_the_key() {
     let line = assert_one_clean_line(&err, &[KEY]);
     assert_eq!(
         line,
-        "IBM Cloud rejected the API key (HTTP 400 Bad Request, code BXNIM0415E: Provided API key could not be found. (transaction id req-1)); check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
+        "IBM Cloud rejected the API key: HTTP 400 Bad Request, code BXNIM0415E: Provided API key could not be found. (transaction id req-1); check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
     );
     assert_eq!(stub.count("POST", "/identity/token"), 1);
 }
@@ -613,6 +615,86 @@ async fn parallelism_bounds_requests_in_flight() {
     assert_eq!(stub.count("GET", "/v2/groups"), 10);
     assert_eq!(stub.state.max_in_flight.load(Ordering::SeqCst), 3);
     assert_eq!(client.request_count(), 11);
+}
+
+/// Collects everything `tracing` writes, at every level and from every crate.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
+    let bearer = jwt("IBMid-CALLER", 3600);
+    let b = bearer.clone();
+    let stub = Stub::start(move |seen, n| {
+        if seen.path == "/identity/token" {
+            return Reply::json(200, json!({"access_token": b, "expires_in": 3600}));
+        }
+        if seen.path == "/v2/groups" && n == 0 {
+            // Forces a token refresh and a retry.
+            return Reply::json(
+                401,
+                json!({"errors": [{"code": "invalid_access_token", "message": "expired"}]}),
+            );
+        }
+        if seen.path == "/v2/groups" {
+            return Reply::json(200, groups_page(0..1, 1, None));
+        }
+        if seen.path.ends_with("/members") {
+            return Reply::text(503, "busy");
+        }
+        Reply::json(
+            200,
+            json!({"total_results": 0, "limit": 100, "resources": []}),
+        )
+    })
+    .await;
+    // Other tests run on other threads with no subscriber. While only one dispatcher is
+    // registered, tracing computes a callsite's interest from the registering thread's
+    // own default, so a callsite first reached by another test would be cached as "nobody
+    // listens". A second registered dispatcher makes tracing consult all of them.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    stub.client().whoami().await.unwrap();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::callsite::rebuild_interest_cache();
+    let err = iam::acquire(&stub.client(), &account(), &[GroupName::new("g0")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!log.contains(KEY), "the API key leaked into the log");
+    assert!(!log.contains(&bearer), "the token leaked into the log");
+    let bearer_payload = bearer.split('.').nth(1).unwrap();
+    assert!(
+        !log.contains(bearer_payload),
+        "the token leaked into the log"
+    );
+    // One event per call: method, route, status and duration are all there.
+    assert!(
+        log.contains("method=GET path=\"/v2/groups\" status=401"),
+        "{log}"
+    );
+    assert!(
+        log.contains("method=GET path=\"/v2/groups/{access_group_id}/members\" status=503"),
+        "{log}"
+    );
+    assert!(log.contains("ms="), "{log}");
 }
 
 // ---------------------------------------------------------------------------
@@ -766,6 +848,18 @@ async fn a_users_page_without_resources_is_malformed() {
     assert!(err.to_string().contains("resources"), "{err}");
 }
 
+#[tokio::test]
+async fn an_endless_answer_is_cut_off_not_buffered() {
+    let stub = Stub::start(|seen, n| {
+        token_reply(seen, n).unwrap_or_else(|| Reply::text(200, &" ".repeat(40 << 20)))
+    })
+    .await;
+    let err = stub.client().list_groups(&account()).await.unwrap_err();
+    assert!(matches!(err, IamError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
+    assert_eq!(stub.count("GET", "/v2/groups"), 1);
+}
+
 // ---------------------------------------------------------------------------
 // Stub tests: writes.
 
@@ -869,6 +963,45 @@ async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating
 }
 
 #[tokio::test]
+async fn create_group_that_did_not_land_is_sent_again_only_after_looking() {
+    let stub = Stub::start(|seen, n| {
+        if let Some(r) = token_reply(seen, n) {
+            return r;
+        }
+        match (seen.method.as_str(), n) {
+            // The first create fails before landing; the listing shows no such group.
+            ("POST", 0) => Reply::text(503, "unavailable"),
+            ("POST", _) => Reply::json(
+                201,
+                json!({"id": "AccessGroupId-2", "name": "quantum", "description": "d"}),
+            ),
+            _ => Reply::json(200, groups_page(0..1, 1, None)),
+        }
+    })
+    .await;
+    let group = stub
+        .client()
+        .create_group(&account(), &GroupName::new("quantum"), "d")
+        .await
+        .unwrap();
+    assert_eq!(group.id.as_str(), "AccessGroupId-2");
+    let order: Vec<String> = stub
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/v2/groups")
+        .map(|s| s.method.clone())
+        .collect();
+    assert_eq!(order, ["POST", "GET", "POST"]);
+    let body: Value = serde_json::from_str(&stub.seen()[1].body).unwrap();
+    assert_eq!(body, json!({"name": "quantum", "description": "d"}));
+    assert!(
+        stub.seen()[1]
+            .query
+            .contains(&format!("account_id={ACCOUNT}"))
+    );
+}
+
+#[tokio::test]
 async fn add_members_splits_beyond_fifty_and_keeps_request_order() {
     let stub = Stub::start(|seen, n| {
         if let Some(r) = token_reply(seen, n) {
@@ -900,4 +1033,512 @@ async fn add_members_splits_beyond_fifty_and_keeps_request_order() {
             .all(|(o, (id, _))| &o.iam_id == id && o.error.is_none())
     );
     assert_eq!(stub.count("PUT", "/v2/groups/AccessGroupId-1/members"), 3);
+}
+
+#[tokio::test]
+async fn a_token_url_that_is_not_ibms_token_service_says_which_flag_to_fix() {
+    let stub = Stub::start(|_, _| Reply::text(404, "")).await;
+    let err = stub.client().whoami().await.unwrap_err();
+    let line = assert_one_clean_line(&err, &[KEY]);
+    assert_eq!(
+        line,
+        "POST /identity/token failed: HTTP 404 Not Found; this is not IBM's token service: check --iam-endpoint (or --endpoint)"
+    );
+}
+
+#[tokio::test]
+async fn after_a_429_no_request_leaves_until_retry_after_has_passed() {
+    let refused_once = std::sync::atomic::AtomicBool::new(false);
+    let stub = Stub::start(move |seen, n| {
+        if let Some(r) = token_reply(seen, n) {
+            return r;
+        }
+        let offset = offset_of(seen);
+        // Only the first request for this page is refused.
+        if offset == 100 && !refused_once.swap(true, Ordering::SeqCst) {
+            return Reply::text(429, "rate limited").header("retry-after", "1");
+        }
+        let end = (offset + 100).min(1_000);
+        Reply::json(200, groups_page(offset..end, 1_000, None)).after(Duration::from_millis(100))
+    })
+    .await;
+    let client = client_for(&stub.base, KEY, 4, fast_policy());
+    let groups = client.list_groups(&account()).await.unwrap();
+    assert_eq!(groups.len(), 1_000);
+    let seen = stub.seen();
+    let refused = seen
+        .iter()
+        .find(|s| offset_of(s) == 100)
+        .map(|s| s.at)
+        .unwrap();
+    // Requests already in flight with the refused one may arrive just after it; after
+    // that, silence until Retry-After has passed.
+    let early: Vec<_> = seen
+        .iter()
+        .filter(|s| s.path == "/v2/groups")
+        .map(|s| s.at.saturating_duration_since(refused))
+        .filter(|d| *d > Duration::from_millis(50) && *d < Duration::from_millis(950))
+        .collect();
+    assert!(
+        early.is_empty(),
+        "requests sent during the pause: {early:?}"
+    );
+    assert_eq!(stub.count("GET", "/v2/groups"), 11);
+}
+
+#[tokio::test]
+async fn the_user_cursor_does_not_queue_behind_member_pages() {
+    // 10 managed groups whose member pages are slow, and a user listing of 4 pages: the
+    // cursor is the critical path and must keep a slot of the parallelism to itself.
+    let stub = Stub::start(|seen, n| {
+        if let Some(r) = token_reply(seen, n) {
+            return r;
+        }
+        if seen.path == format!("/v2/accounts/{ACCOUNT}/users") {
+            let page: usize = seen
+                .query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("_start="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = json!({"total_results": 4, "limit": 100,
+                "resources": [{"iam_id": format!("IBMid-{page}"), "email": format!("u{page}@x.com")}]});
+            if page < 3 {
+                body["next_url"] = json!(format!("/v2/accounts/{ACCOUNT}/users?_start={}", page + 1));
+            }
+            return Reply::json(200, body).after(Duration::from_millis(20));
+        }
+        if seen.path == "/v2/groups" {
+            return Reply::json(200, groups_page(0..10, 10, None));
+        }
+        Reply::json(200, json!({"limit": 100, "offset": 0, "total_count": 0, "members": []}))
+            .after(Duration::from_millis(150))
+    })
+    .await;
+    let client = client_for(&stub.base, KEY, 2, fast_policy());
+    let managed: Vec<GroupName> = (0..10).map(|i| GroupName::new(format!("g{i}"))).collect();
+    let live = iam::acquire(&client, &account(), &managed).await.unwrap();
+    assert_eq!(live.users.len(), 4);
+    assert!(
+        live.groups
+            .iter()
+            .all(|g| g.members.as_deref() == Some(&[][..]))
+    );
+    let users_path = format!("/v2/accounts/{ACCOUNT}/users");
+    let times: Vec<Instant> = stub
+        .seen()
+        .iter()
+        .filter(|s| s.path == users_path)
+        .map(|s| s.at)
+        .collect();
+    let span = times[3].duration_since(times[0]);
+    // Four 20 ms pages in a row; queued behind 150 ms member pages it would take longer.
+    assert!(
+        span < Duration::from_millis(400),
+        "user pages took {span:?}"
+    );
+    assert!(stub.state.max_in_flight.load(Ordering::SeqCst) <= 2);
+}
+
+// ---------------------------------------------------------------------------
+// End to end, against the in-process emulator.
+
+mod e2e {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::time::{Duration, Instant};
+
+    use orgsync::emulator::{self, Options, State, Synthetic};
+    use orgsync::iam::{self, Client, ClientOptions, Endpoints, IamError, UserRemoval};
+    use orgsync::model::{
+        AccessGroupId, AccountId, Email, GroupName, IamId, LiveState, MemberKind, UserState,
+    };
+    use secrecy::SecretString;
+    use serde_json::Value;
+
+    fn client(base: &str, key: &str, parallelism: usize) -> Client {
+        Client::new(ClientOptions {
+            endpoints: Endpoints::resolve(Some(base), "", "").unwrap(),
+            api_key: SecretString::from(key.to_string()),
+            parallelism,
+            timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(60),
+            progress: false,
+        })
+        .unwrap()
+    }
+
+    fn synthetic(users: usize, groups: usize, memberships: usize, seed: u64) -> State {
+        emulator::synthetic(&Synthetic {
+            users,
+            groups,
+            memberships,
+            service_ids_in_groups: groups / 4,
+            pending_users: users / 20,
+            seed,
+        })
+    }
+
+    /// Every `step`-th group, by name: the managed ones.
+    fn managed_names(state: &State, step: usize) -> Vec<GroupName> {
+        state
+            .groups
+            .iter()
+            .step_by(step)
+            // Case must not matter when matching managed names.
+            .map(|g| GroupName::new(g.name.to_uppercase()))
+            .collect()
+    }
+
+    /// The live state must be exactly the emulator's account.
+    fn assert_exact(live: &LiveState, state: &State, managed: &[GroupName]) {
+        assert_eq!(live.account_id.as_str(), state.account_id);
+        let want_users: BTreeSet<(String, String, String)> = state
+            .users
+            .iter()
+            .map(|u| (u.iam_id.clone(), u.email.to_lowercase(), u.state.clone()))
+            .collect();
+        let got_users: BTreeSet<(String, String, String)> = live
+            .users
+            .iter()
+            .map(|u| {
+                (
+                    u.iam_id.to_string(),
+                    u.email.to_string(),
+                    u.state.as_str().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            live.users.len(),
+            state.users.len(),
+            "duplicate or missing users"
+        );
+        assert_eq!(got_users, want_users);
+        assert_eq!(live.groups.len(), state.groups.len());
+        let live_groups: BTreeMap<&str, _> =
+            live.groups.iter().map(|g| (g.id.as_str(), g)).collect();
+        let mut managed_seen = 0;
+        for g in &state.groups {
+            let lg = live_groups
+                .get(g.id.as_str())
+                .unwrap_or_else(|| panic!("group {} missing", g.name));
+            assert_eq!(lg.name.as_str(), g.name);
+            assert_eq!(lg.description, g.description);
+            let is_managed = managed.contains(&GroupName::new(g.name.clone()));
+            match &lg.members {
+                None => assert!(!is_managed, "managed group {} not read", g.name),
+                Some(members) => {
+                    assert!(is_managed, "unmanaged group {} was read", g.name);
+                    managed_seen += 1;
+                    let want: BTreeSet<(String, String)> = g
+                        .members
+                        .iter()
+                        .map(|m| (m.iam_id.clone(), m.kind.clone()))
+                        .collect();
+                    let got: BTreeSet<(String, String)> = members
+                        .iter()
+                        .map(|m| (m.iam_id.to_string(), m.kind.as_str().to_string()))
+                        .collect();
+                    assert_eq!(members.len(), g.members.len(), "group {}", g.name);
+                    assert_eq!(got, want, "group {}", g.name);
+                }
+            }
+        }
+        assert_eq!(managed_seen, managed.len());
+    }
+
+    /// SPEC §8: 1 token call + ⌈users/100⌉ + ⌈groups/100⌉ + Σ managed ⌈members/100⌉, where
+    /// an empty list still costs its one page.
+    fn minimal_requests(state: &State, managed: &[GroupName]) -> u64 {
+        let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+        let members: u64 = state
+            .groups
+            .iter()
+            .filter(|g| managed.contains(&GroupName::new(g.name.clone())))
+            .map(|g| pages(g.members.len()))
+            .sum();
+        1 + pages(state.users.len()) + pages(state.groups.len()) + members
+    }
+
+    fn stat(stats: &Value, path: &[&str]) -> u64 {
+        let mut v = stats;
+        for p in path {
+            v = &v[*p];
+        }
+        v.as_u64().unwrap_or(0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn acquiring_a_large_account_is_exact_and_costs_the_minimal_request_count() {
+        let state = synthetic(5_000, 200, 30_000, 11);
+        let managed = managed_names(&state, 4);
+        assert_eq!(managed.len(), 50);
+        // ~150 members a group: every managed group needs a second, concurrent offset page.
+        assert!(state.groups.iter().all(|g| g.members.len() > 100));
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
+        let account = AccountId::new(state.account_id.clone());
+        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        assert_exact(&live, &state, &managed);
+        assert_eq!(live.caller.as_str(), emulator::SYNTHETIC_ADMIN_IAM_ID);
+        let stats = emu.stats();
+        let minimal = minimal_requests(&state, &managed);
+        assert_eq!(stat(&stats, &["total"]), minimal, "{stats}");
+        assert_eq!(client.request_count(), minimal);
+        assert_eq!(
+            stat(&stats, &["by_route", "POST /identity/token"]),
+            1,
+            "{stats}"
+        );
+        assert_eq!(
+            stat(&stats, &["by_route", "GET /v2/accounts/{account_id}/users"]),
+            50,
+            "{stats}"
+        );
+        assert_eq!(stat(&stats, &["by_route", "GET /v2/groups"]), 2, "{stats}");
+        assert!(stat(&stats, &["max_in_flight"]) <= 8, "{stats}");
+        emu.shutdown().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn acquisition_is_exact_despite_server_errors_drops_and_rate_limits() {
+        // 60 managed groups read at once: well past the rate limit's burst of 20.
+        let state = synthetic(600, 60, 1_500, 23);
+        let managed = managed_names(&state, 1);
+        let options = Options {
+            seed: 5,
+            fail_rate: 0.2,
+            drop_rate: 0.05,
+            rate_limit: 20.0,
+            ..Options::default()
+        };
+        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
+        let account = AccountId::new(state.account_id.clone());
+        let started = Instant::now();
+        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        assert_exact(&live, &state, &managed);
+        let stats = emu.stats();
+        // The faults really happened, and were retried through.
+        assert!(stat(&stats, &["served_5xx"]) > 0, "{stats}");
+        assert!(stat(&stats, &["served_429"]) > 0, "{stats}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_stopped_emulator_is_one_clear_line_about_reaching_it() {
+        let state = synthetic(3, 1, 1, 1);
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let base = emu.base_url();
+        emu.shutdown().await;
+        let client = client(&base, emulator::SYNTHETIC_ADMIN_KEY, 2);
+        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
+            .await
+            .unwrap_err();
+        let line = err.to_string();
+        assert!(matches!(err, IamError::Unreachable { .. }), "{err:?}");
+        assert!(!line.contains('\n') && !line.contains(emulator::SYNTHETIC_ADMIN_KEY));
+        assert!(line.contains(base.trim_start_matches("http://")), "{line}");
+    }
+
+    #[tokio::test]
+    async fn a_wrong_api_key_is_one_clear_line_without_the_key() {
+        let state = synthetic(3, 1, 1, 1);
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let wrong = "wrong-key-Zq81x";
+        let client = client(&emu.base_url(), wrong, 2);
+        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
+            .await
+            .unwrap_err();
+        let line = err.to_string();
+        assert!(matches!(err, IamError::InvalidApiKey { .. }), "{err:?}");
+        assert!(!line.contains('\n') && !line.contains(wrong), "{line}");
+        assert!(line.contains("IBMCLOUD_API_KEY"), "{line}");
+        assert!(!format!("{err:?}").contains(wrong));
+        // One token call: a refused key is not retried.
+        assert_eq!(stat(&emu.stats(), &["total"]), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_token_expiring_mid_run_is_refreshed_not_failed() {
+        let state = synthetic(2_500, 10, 2_000, 3);
+        let managed = managed_names(&state, 1);
+        let options = Options {
+            token_ttl: Duration::from_secs(2),
+            latency: Duration::from_millis(100),
+            ..Options::default()
+        };
+        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
+        let account = AccountId::new(state.account_id.clone());
+        let started = Instant::now();
+        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        // 25 user pages in sequence at 100 ms: the run outlives the 2 s token.
+        assert!(started.elapsed() > Duration::from_secs(2));
+        assert_exact(&live, &state, &managed);
+        let stats = emu.stats();
+        assert!(
+            stat(&stats, &["by_route", "POST /identity/token"]) >= 2,
+            "{stats}"
+        );
+        // Refreshed before it expired: IBM never had to refuse it.
+        assert_eq!(stat(&stats, &["by_status", "401"]), 0, "{stats}");
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn write_calls_change_the_account_and_surface_per_member_failures() {
+        let state = synthetic(20, 3, 20, 9);
+        let options = Options {
+            processing: Duration::from_secs(60),
+            ..Options::default()
+        };
+        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
+        let account = AccountId::new(state.account_id.clone());
+
+        let me = client.whoami().await.unwrap();
+        assert_eq!(me.iam_id.as_str(), emulator::SYNTHETIC_ADMIN_IAM_ID);
+        assert_eq!(me.account_id.as_ref(), Some(&account));
+
+        // create_group, then a duplicate name (any case) is a conflict.
+        let created = client
+            .create_group(&account, &GroupName::new("quantum-new"), "fresh")
+            .await
+            .unwrap();
+        let err = client
+            .create_group(&account, &GroupName::new("Quantum-NEW"), "again")
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict(), "{err}");
+        let groups = client.list_groups(&account).await.unwrap();
+        assert_eq!(groups.len(), state.groups.len() + 1);
+
+        // update_group_description.
+        client
+            .update_group_description(&created.id, "Renamed project")
+            .await
+            .unwrap();
+        let now = emu.state();
+        let g = now
+            .groups
+            .iter()
+            .find(|g| g.id == created.id.as_str())
+            .unwrap();
+        assert_eq!(g.description, "Renamed project");
+
+        // add_members: a user of the account lands; an unknown IBMid fails per member.
+        let user = IamId::new(state.users[1].iam_id.clone());
+        let ghost = IamId::new("IBMid-NOSUCHUSER");
+        let out = client
+            .add_members(
+                &created.id,
+                &[
+                    (user.clone(), MemberKind::User),
+                    (ghost.clone(), MemberKind::User),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].iam_id, user);
+        assert!(out[0].error.is_none(), "{out:?}");
+        let failure = out[1].error.as_ref().expect("the unknown IBMid must fail");
+        assert_eq!(out[1].iam_id, ghost);
+        assert!(failure.status.is_some_and(|s| s >= 400), "{failure:?}");
+        let members = client.list_members(&created.id).await.unwrap();
+        assert_eq!(
+            members.iter().map(|m| &m.iam_id).collect::<Vec<_>>(),
+            [&user]
+        );
+
+        // remove_members: the member goes; a non-member is already gone.
+        let out = client
+            .remove_members(&created.id, &[user.clone(), ghost.clone()])
+            .await
+            .unwrap();
+        assert!(out.iter().all(|o| o.error.is_none()), "{out:?}");
+        assert!(!out[0].already && out[1].already, "{out:?}");
+        assert!(client.list_members(&created.id).await.unwrap().is_empty());
+        // Nobody left to remove: IBM's whole-call 404 is "already removed".
+        let out = client
+            .remove_members(&created.id, std::slice::from_ref(&user))
+            .await
+            .unwrap();
+        assert!(out[0].error.is_none() && out[0].already, "{out:?}");
+        // ... but not for a group that does not exist.
+        let err = client
+            .remove_members(
+                &AccessGroupId::new("AccessGroupId-nope"),
+                std::slice::from_ref(&user),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(404));
+
+        // invite_users: the invitee gets an iam_id, starts PROCESSING, lands in the group.
+        let email = Email::new("Newcomer@Example.com");
+        let invited = client
+            .invite_users(
+                &account,
+                std::slice::from_ref(&email),
+                std::slice::from_ref(&created.id),
+            )
+            .await
+            .unwrap();
+        assert_eq!(invited.len(), 1);
+        assert_eq!(invited[0].email, email);
+        assert_eq!(invited[0].state, UserState::Processing);
+        let new_id = invited[0].iam_id.clone().expect("an iam_id");
+        let users = client.list_users(&account).await.unwrap();
+        assert!(users.iter().any(|u| u.iam_id == new_id && u.email == email));
+        let members = client.list_members(&created.id).await.unwrap();
+        assert!(members.iter().any(|m| m.iam_id == new_id));
+        // Re-inviting while it is PROCESSING is IBM's 409: distinguishable, not ambiguous.
+        let err = client
+            .invite_users(&account, std::slice::from_ref(&email), &[])
+            .await
+            .unwrap_err();
+        assert!(err.is_conflict() && !err.is_ambiguous(), "{err}");
+        assert!(err.info().message.contains("processing"), "{err}");
+
+        // remove_user.
+        assert_eq!(
+            client.remove_user(&account, &new_id).await.unwrap(),
+            UserRemoval::Removed
+        );
+        let users = client.list_users(&account).await.unwrap();
+        assert!(!users.iter().any(|u| u.iam_id == new_id));
+        // A 404 on a first attempt is an error: the user was never there.
+        let err = client.remove_user(&account, &new_id).await.unwrap_err();
+        assert_eq!(err.status(), Some(404));
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_service_id_key_cannot_invite_and_the_error_says_why() {
+        let state = synthetic(3, 1, 1, 1);
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .unwrap();
+        let client = client(&emu.base_url(), emulator::SYNTHETIC_SERVICE_KEY, 2);
+        let err = client
+            .invite_users(
+                &AccountId::new(state.account_id.clone()),
+                &[Email::new("x@example.com")],
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(403));
+        assert!(err.to_string().contains("service ID"), "{err}");
+        emu.shutdown().await;
+    }
 }

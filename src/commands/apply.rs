@@ -26,18 +26,26 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
         let session = Session::open(cli, &args.connection).await?;
         let result = async {
             let (fresh, live) = session.fresh_plan(desired, today).await?;
+            let reviewed = saved.is_some();
             let plan = match saved {
                 Some(saved) => check_saved(saved, &fresh)?,
                 None => fresh,
             };
             if plan.is_empty() {
-                ui::print_stdout(&plan::render_text(&plan, ui::stdout_color(cli.color)))
-                    .map_err(stdout_error)?;
+                let text = match args.format {
+                    ReportFormat::Text => plan::render_text(&plan, ui::stdout_color(cli.color)),
+                    // A consumer of the JSON report gets one even when there is nothing to do.
+                    ReportFormat::Json => ApplyReport::default().to_json(),
+                };
+                ui::print_stdout(&text).map_err(stdout_error)?;
                 return Ok(Exit::Success);
             }
-            guard_removals(&plan, desired.policy.max_removals, args.allow_removals)?;
+            // Shown before the guard, so a refusal can be judged from what it refers to.
             show_plan(cli, args, &plan)?;
-            if !args.yes {
+            guard_removals(&plan, desired.policy.max_removals, args.allow_removals)?;
+            // A saved plan was reviewed already (and is proven unchanged): like
+            // `terraform apply PLANFILE`, it needs no second confirmation.
+            if !reviewed && !args.yes {
                 confirm(&plan, &desired.account_id)?;
             }
             let group_ids: BTreeMap<_, _> = live
@@ -45,10 +53,27 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
                 .iter()
                 .map(|g| (g.name.clone(), g.id.clone()))
                 .collect();
+            let (stop, interrupt) = tokio::sync::watch::channel(false);
             let options = executor::Options {
                 invite_batch: usize::from(args.invite_batch),
                 verify: true,
+                parallelism: args.connection.parallelism as usize,
+                interrupt: Some(interrupt),
             };
+            // From here on, Ctrl-C stops cleanly: what is in flight finishes, the rest is
+            // reported as skipped and the audit log records what was done. A second
+            // Ctrl-C stops at once.
+            let on_ctrl_c = tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = std::io::stderr().write_all(
+                        b"Interrupted: finishing the calls in flight and starting no new ones; press Ctrl-C again to stop at once.\n",
+                    );
+                    let _ = stop.send(true);
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            });
             let report = executor::apply(
                 &plan,
                 &desired.account_id,
@@ -57,14 +82,19 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
                 &options,
             )
             .await;
-            if let Some(audit) = audit.as_mut() {
-                audit.record(&report, &desired.account_id, &session.identity.iam_id)?;
-            }
+            on_ctrl_c.abort();
+            // The audit line is written first (it must survive a closed stdout), but a
+            // failure to write it must not swallow the report of what was done.
+            let audited = match audit.as_mut() {
+                Some(audit) => audit.record(&report, &desired.account_id, &session.identity.iam_id),
+                None => Ok(()),
+            };
             let text = match args.format {
                 ReportFormat::Text => report.render_text(ui::stdout_color(cli.color)),
                 ReportFormat::Json => report.to_json(),
             };
             ui::print_stdout(&text).map_err(stdout_error)?;
+            audited?;
             Ok(if report.has_failures() {
                 Exit::Failure
             } else {

@@ -228,7 +228,7 @@ pub fn render(live: &LiveState, chosen: &[GroupName]) -> Export {
         by_iam
             .entry(&user.iam_id)
             .and_modify(|kept| {
-                if user_key(user) < user_key(kept) {
+                if user.dedup_key() < kept.dedup_key() {
                     *kept = user;
                 }
             })
@@ -305,9 +305,7 @@ pub fn render(live: &LiveState, chosen: &[GroupName]) -> Export {
     }
     let mut entries: Vec<(&LiveUser, Vec<GroupName>)> = Vec::new();
     for (email, mut same) in by_email {
-        same.sort_by(|a, b| {
-            (state_rank(&a.state), &a.iam_id).cmp(&(state_rank(&b.state), &b.iam_id))
-        });
+        same.sort_by(|a, b| a.standing_key().cmp(&b.standing_key()));
         let Some((primary, others)) = same.split_first() else {
             continue;
         };
@@ -370,28 +368,6 @@ pub fn render(live: &LiveState, chosen: &[GroupName]) -> Export {
         users_in_groups: entries.iter().filter(|(_, g)| !g.is_empty()).count(),
         unmanaged_members: groups.iter().map(|g| g.unmanaged.len()).sum(),
         unlistable,
-    }
-}
-
-type UserKey<'a> = (
-    &'a IamId,
-    &'a Email,
-    &'a UserState,
-    Option<crate::model::Date>,
-);
-
-fn user_key(user: &LiveUser) -> UserKey<'_> {
-    (&user.iam_id, &user.email, &user.state, user.added_on)
-}
-
-/// Mirrors the planner's choice of the entry that stands for an email: working states first.
-fn state_rank(state: &UserState) -> u8 {
-    match state {
-        UserState::Active => 0,
-        UserState::Processing => 1,
-        UserState::Pending => 2,
-        UserState::ErrorWhileProcessing => 4,
-        _ => 3,
     }
 }
 

@@ -5,9 +5,10 @@
 //! problem: the file is read in stages that each report everything they find, and only a
 //! file without problems becomes a [`DesiredState`].
 //!
-//! 1. [`yaml`]: bytes → a YAML tree with line and column for every node, under limits on
-//!    size, depth, node count and alias expansion (a hostile file gets an error, never a
-//!    hang). Size, UTF-8 and emptiness are checked here before YAML sees the text.
+//! 1. [`yaml`]: text → a YAML tree with line and column for every node, under limits on
+//!    depth, node count and alias expansion (a hostile file gets an error, never a hang).
+//!    Before that, this module refuses files over [`MAX_FILE_BYTES`] without reading them
+//!    whole, and points at the first byte that is not UTF-8.
 //! 2. [`raw`]: tree → the raw types (every unknown key, wrong type and missing key).
 //!    `include:` files are read the same way.
 //! 3. [`validate`]: raw → [`DesiredState`] (every rule of SPEC §2).

@@ -237,12 +237,17 @@ impl Reader<'_> {
     }
 
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str, example: &str) {
+        let hint = match (&node.value, expected) {
+            (Value::Null, "a mapping") => format!("write `{{}}` for none, or like this: {example}"),
+            (Value::Null, "a list") => format!("write `[]` for none, or like this: {example}"),
+            _ => format!("write it like this: {example}"),
+        };
         let d = Diagnostic::new(
             format!("{what} must be {expected}, not {}", node.value.kind()),
             self.loc(node),
             format!("expected {expected}"),
         )
-        .hint(format!("write it like this: {example}"));
+        .hint(hint);
         self.diags.push(d);
     }
 
@@ -542,9 +547,6 @@ impl Reader<'_> {
     }
 
     fn groups(&mut self, node: &Node) -> Entries<RawGroup> {
-        if node.value == Value::Null {
-            return Entries::default();
-        }
         self.entries(
             node,
             "`groups`",
@@ -554,9 +556,6 @@ impl Reader<'_> {
     }
 
     fn users(&mut self, node: &Node) -> Entries<RawUser> {
-        if node.value == Value::Null {
-            return Entries::default();
-        }
         self.entries(
             node,
             "`users`",
@@ -635,9 +634,17 @@ impl Reader<'_> {
                 format!("`{name}` belongs in the main file; an included file holds only `groups` and `users`")
             })
         });
+        // Both are optional here, so an empty value means none (in the main file it is an
+        // error, as the schema says: `groups: {}` is the way to write none).
         RawIncluded {
-            groups: fields.get("groups").map(|n| self.groups(n)),
-            users: fields.get("users").map(|n| self.users(n)),
+            groups: fields
+                .get("groups")
+                .filter(|n| n.value != Value::Null)
+                .map(|n| self.groups(n)),
+            users: fields
+                .get("users")
+                .filter(|n| n.value != Value::Null)
+                .map(|n| self.users(n)),
         }
     }
 

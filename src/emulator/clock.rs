@@ -1,7 +1,7 @@
 //! Wall-clock time for the emulator, formatted the way IBM's APIs format it.
 //!
-//! A tiny civil-date conversion instead of a date crate: the emulator only ever needs
-//! "now" as epoch seconds/milliseconds and as ISO-8601 UTC (`2026-01-05T10:00:00.000Z`).
+//! No date crate: the emulator only ever needs "now" as epoch seconds/milliseconds and as
+//! ISO-8601 UTC (`2026-01-05T10:00:00.000Z`); the calendar is `model::Date`'s.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,20 +11,6 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 struct Parts {
@@ -40,7 +26,14 @@ struct Parts {
 fn parts(epoch_ms: u64) -> Parts {
     let secs = epoch_ms / 1000;
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (year, month, day) = civil_from_days(days);
+    // The model's calendar; days before year 1 or after 9999 cannot come from a u64 clock.
+    let date =
+        crate::model::Date::from_days_since_epoch(days).unwrap_or(crate::model::Date::UNIX_EPOCH);
+    let (year, month, day) = (
+        i64::from(date.year()),
+        u32::from(date.month()),
+        u32::from(date.day()),
+    );
     let rem = secs % 86_400;
     Parts {
         year,

@@ -773,15 +773,7 @@ async fn remove_user(
     call: Call,
     Path((account_id, iam_id)): Path<(String, String)>,
 ) -> Response {
-    let actor = tri!(call, call.actor(&shared));
-    tri!(
-        call,
-        shared.with_store(|store| {
-            store.check_account(&account_id)?;
-            store.remove_user(&actor, &iam_id)
-        })
-    );
-    empty(204)
+    remove_user_answering(shared, call, &account_id, &iam_id, 204)
 }
 
 /// `DELETE /v3/...`: IBM's asynchronous removal answers 202; the emulator removes at once.
@@ -790,15 +782,25 @@ async fn remove_user_v3(
     call: Call,
     Path((account_id, iam_id)): Path<(String, String)>,
 ) -> Response {
+    remove_user_answering(shared, call, &account_id, &iam_id, 202)
+}
+
+fn remove_user_answering(
+    shared: Shr,
+    call: Call,
+    account_id: &str,
+    iam_id: &str,
+    status: u16,
+) -> Response {
     let actor = tri!(call, call.actor(&shared));
     tri!(
         call,
         shared.with_store(|store| {
-            store.check_account(&account_id)?;
-            store.remove_user(&actor, &iam_id)
+            store.check_account(account_id)?;
+            store.remove_user(&actor, iam_id)
         })
     );
-    empty(202)
+    empty(status)
 }
 
 // ---- IAM Access Groups v2 ------------------------------------------------------------

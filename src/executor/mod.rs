@@ -1,10 +1,16 @@
 //! Runs a plan against the account (SPEC §7), deciding nothing new.
 //!
 //! The plan says what to change; the executor only chooses how to send it within IBM's
-//! limits: creates first (later steps need the new ids), then updates, invites and adds
-//! together, then removals (adding before removing means a partial apply never leaves a
-//! project emptier than either end state). Within a phase every call is independent and
-//! runs concurrently; the client's semaphore bounds requests in flight (`--parallelism`).
+//! limits, and in what order calls may overlap. Each call is a job, and a job starts as
+//! soon as what it depends on has finished, up to `--parallelism` requests in flight (the
+//! client's semaphore):
+//! - adds and invites naming a group this apply creates wait for its id (and are skipped
+//!   if the create failed);
+//! - removals from a group, and removals of users from the account, wait until every add
+//!   and invite into the groups they touch has finished: adding before removing means a
+//!   partial apply never leaves a project emptier than either end state;
+//! - everything else is independent. There are no phase barriers, so one slow or retried
+//!   call holds back only what truly depends on it.
 //!
 //! Batching: adds by `PUT /v2/groups/{id}/members` and removals by
 //! `POST /v2/groups/{id}/members/delete`, 50 members a call; invites grouped by identical
@@ -12,7 +18,9 @@
 //!
 //! The one write that is not idempotent is the invite. It is never blindly repeated: after
 //! an ambiguous failure (timeout, dropped connection, 5xx) or a 409 "already processing",
-//! the user list is re-read, and only the emails that did not land are invited again.
+//! the user list is re-read, and only the emails that did not land are invited again. A
+//! failed (`ERROR_WHILE_PROCESSING`) invitation is removed before its email is invited
+//! again, since IBM answers an invitation of a listed email with a no-op.
 //!
 //! After executing, [`verify`] re-reads what was touched and turns any "applied" change
 //! that did not take effect into a failure.
@@ -20,22 +28,31 @@
 mod report;
 mod verify;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::SystemTime;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinSet;
 
 pub use report::{ApplyReport, Entry, ReportSummary, Status, rfc3339};
 
 use crate::iam::{ApiErrorInfo, Client, IamError};
-use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, MemberKind, UserState};
+use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, MemberKind};
 use crate::plan::{Change, Plan};
 
 /// IBM's limit of members in one add or bulk-remove call.
 pub const MEMBERS_PER_CALL: usize = 50;
 /// How often one invitation batch is sent at most: the first time, and again only for
-/// emails that a re-read of the user list proved did not land.
-const INVITE_ROUNDS: usize = 3;
+/// emails that a re-read of the user list proved did not land. Each round is safe (it
+/// sends only what is proven absent), so the bound is about time, not harm: as many
+/// rounds as the client's own retries of an idempotent call.
+const INVITE_ROUNDS: u32 = 8;
+/// The pause before the second round, doubled per round up to [`INVITE_PAUSE_CAP`]: an
+/// invitation service that just failed is given time to recover, as a retry would.
+const INVITE_PAUSE: Duration = Duration::from_millis(250);
+const INVITE_PAUSE_CAP: Duration = Duration::from_secs(8);
+/// Rounds of a group create whose failures were ambiguous (each round is the client's
+/// create, itself up to three attempts).
+const CREATE_ROUNDS: u32 = 4;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -43,6 +60,13 @@ pub struct Options {
     pub invite_batch: usize,
     /// Re-read the touched groups and users afterwards and report what did not take effect.
     pub verify: bool,
+    /// Jobs (calls, or invitation batches) running at once: `--parallelism`. The client
+    /// bounds requests in flight too; bounding jobs as well keeps the rest unstarted, so
+    /// an interruption can still leave them out.
+    pub parallelism: usize,
+    /// Turns `true` to stop: calls in flight finish, nothing new starts, and the changes
+    /// not started are reported as skipped (`apply` sets it on Ctrl-C).
+    pub interrupt: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Default for Options {
@@ -50,6 +74,8 @@ impl Default for Options {
         Options {
             invite_batch: 10,
             verify: true,
+            parallelism: 8,
+            interrupt: None,
         }
     }
 }
@@ -111,176 +137,468 @@ pub async fn apply(
         entries: plan.changes.iter().cloned().map(Entry::pending).collect(),
         warnings: Vec::new(),
     };
-    let mut ids = group_ids.clone();
-    let mut lost_groups: BTreeSet<GroupName> = BTreeSet::new();
-
-    // Phase 1: create groups; everything that names a new group waits for its id.
-    let mut tasks = JoinSet::new();
-    for (i, change) in plan.changes.iter().enumerate() {
-        if let Change::CreateGroup { group, description } = change {
-            let (client, account, group) = (client.clone(), account.clone(), group.clone());
-            let description = description.clone().unwrap_or_default();
-            tasks.spawn(async move {
-                let result = client.create_group(&account, &group, &description).await;
-                (i, group, result)
-            });
+    let mut deps = Dependencies {
+        ids: group_ids.clone(),
+        ..Dependencies::default()
+    };
+    let mut waiting = jobs(plan, options.invite_batch.max(1));
+    for job in &waiting {
+        if let Job::Create { group, .. } = job {
+            deps.creating.insert(group.clone());
+        }
+        for group in job.fills() {
+            *deps.filling.entry(group.clone()).or_default() += 1;
         }
     }
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((i, group, result)) = joined else {
+
+    let mut tasks: JoinSet<Done> = JoinSet::new();
+    let mut running: HashMap<tokio::task::Id, Running> = HashMap::new();
+    let slots = options.parallelism.max(1);
+    let mut interrupt = options.interrupt.clone();
+    let mut stopping = interrupt.as_ref().is_some_and(|rx| *rx.borrow());
+    loop {
+        if stopping {
+            let why = Outcome::skipped(
+                "not started: the apply was interrupted; run apply again to finish".into(),
+            );
+            for job in waiting.drain(..) {
+                let skipped = job.indices().into_iter().map(|i| (i, why.clone()));
+                record(&mut report, skipped.collect());
+            }
+        }
+        // Start every job whose dependencies are settled, while slots are free; skipping
+        // one may settle others.
+        loop {
+            let mut progressed = false;
+            let mut still = Vec::with_capacity(waiting.len());
+            for job in waiting {
+                let readiness = if tasks.len() < slots {
+                    deps.readiness(&job)
+                } else {
+                    Readiness::Wait
+                };
+                match readiness {
+                    Readiness::Wait => still.push(job),
+                    Readiness::Skip(why) => {
+                        let skipped = job.indices().into_iter().map(|i| (i, why.clone()));
+                        record(&mut report, skipped.collect());
+                        deps.finished(&job.fills(), None);
+                        progressed = true;
+                    }
+                    Readiness::Ready(ids) => {
+                        let meta = Running {
+                            indices: job.indices(),
+                            fills: job.fills().into_iter().cloned().collect(),
+                            creates: match &job {
+                                Job::Create { group, .. } => Some(group.clone()),
+                                _ => None,
+                            },
+                        };
+                        let handle = tasks.spawn(run(job, ids, client.clone(), account.clone()));
+                        running.insert(handle.id(), meta);
+                    }
+                }
+            }
+            waiting = still;
+            if !progressed {
+                break;
+            }
+        }
+        let next = match interrupt.as_mut().filter(|_| !stopping) {
+            Some(rx) => tokio::select! {
+                joined = tasks.join_next_with_id() => joined,
+                Ok(_) = rx.wait_for(|stop| *stop) => {
+                    stopping = true;
+                    continue;
+                }
+            },
+            None => tasks.join_next_with_id().await,
+        };
+        let Some(joined) = next else {
+            break;
+        };
+        let (id, done) = match joined {
+            Ok((id, done)) => (id, Some(done)),
+            Err(e) => (e.id(), None),
+        };
+        let Some(meta) = running.remove(&id) else {
             continue;
         };
-        let outcome = match result {
-            Ok(created) => {
-                ids.insert(group, created.id);
-                Outcome::applied()
+        let created = match done {
+            Some(done) => {
+                record(&mut report, done.outcomes);
+                done.created
             }
-            Err(e) => {
-                lost_groups.insert(group);
-                Outcome::failed(e.info())
+            None => {
+                // A task that panicked: its changes are failures of unknown effect, and
+                // what depends on them is released (removals) or skipped (a lost create).
+                let info = note(
+                    "executing this change ended unexpectedly; run plan to see whether it took effect"
+                        .into(),
+                );
+                let failed = meta
+                    .indices
+                    .iter()
+                    .map(|i| (*i, Outcome::failed(info.clone())));
+                record(&mut report, failed.collect());
+                None
             }
         };
-        record(&mut report, vec![(i, outcome)]);
+        let fills: Vec<&GroupName> = meta.fills.iter().collect();
+        deps.finished(&fills, meta.creates.map(|g| (g, created)));
+    }
+    // Nothing left running, yet jobs wait: only possible if a dependency was never
+    // released. Say so rather than hang or pretend.
+    for job in waiting {
+        let why = Outcome::skipped("a change it depends on did not finish; plan again".into());
+        record(
+            &mut report,
+            job.indices()
+                .into_iter()
+                .map(|i| (i, why.clone()))
+                .collect(),
+        );
     }
 
-    // Phase 2: updates, invites and adds, all independent of one another.
-    let mut tasks: JoinSet<Outcomes> = JoinSet::new();
-    let mut skipped: Outcomes = Vec::new();
+    if options.verify {
+        verify::verify(&mut report, account, &deps.ids, client).await;
+    }
+    report
+}
+
+/// One call (or one invitation batch) of the apply, with the plan indices it serves.
+enum Job {
+    Create {
+        index: usize,
+        group: GroupName,
+        description: String,
+    },
+    Update {
+        index: usize,
+        group_id: AccessGroupId,
+        description: String,
+    },
+    /// Emails sharing one set of groups, at most `invite_batch` of them.
+    Invite {
+        groups: Vec<GroupName>,
+        items: Vec<InviteItem>,
+    },
+    /// At most [`MEMBERS_PER_CALL`] members into one group.
+    Add {
+        group: GroupName,
+        /// `None` for a group this apply creates.
+        group_id: Option<AccessGroupId>,
+        members: Vec<(usize, IamId)>,
+    },
+    /// At most [`MEMBERS_PER_CALL`] members out of one group.
+    Remove {
+        group: GroupName,
+        group_id: AccessGroupId,
+        members: Vec<(usize, IamId)>,
+    },
+    RemoveUser {
+        index: usize,
+        iam_id: IamId,
+        /// The managed groups the user leaves.
+        groups: Vec<GroupName>,
+    },
+}
+
+impl Job {
+    fn indices(&self) -> Vec<usize> {
+        match self {
+            Job::Create { index, .. }
+            | Job::Update { index, .. }
+            | Job::RemoveUser { index, .. } => {
+                vec![*index]
+            }
+            Job::Invite { items, .. } => items.iter().map(|it| it.index).collect(),
+            Job::Add { members, .. } | Job::Remove { members, .. } => {
+                members.iter().map(|(i, _)| *i).collect()
+            }
+        }
+    }
+
+    /// The groups this job puts people into. Removals from a group wait until every job
+    /// that fills it has finished: adding before removing means a partial apply never
+    /// leaves a project emptier than either end state (SPEC §3).
+    fn fills(&self) -> Vec<&GroupName> {
+        match self {
+            Job::Invite { groups, .. } => groups.iter().collect(),
+            Job::Add { group, .. } => vec![group],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The plan cut into calls: adds and removals per group in chunks of
+/// [`MEMBERS_PER_CALL`], invitations per identical group set in batches of `invite_batch`.
+fn jobs(plan: &Plan, invite_batch: usize) -> Vec<Job> {
+    let mut jobs = Vec::new();
     let mut invites: BTreeMap<Vec<GroupName>, Vec<InviteItem>> = BTreeMap::new();
-    let mut adds: BTreeMap<AccessGroupId, Vec<(usize, IamId)>> = BTreeMap::new();
-    for (i, change) in plan.changes.iter().enumerate() {
+    type Members = Vec<(usize, IamId)>;
+    let mut adds: BTreeMap<GroupName, (Option<AccessGroupId>, Members)> = BTreeMap::new();
+    let mut removals: BTreeMap<GroupName, (AccessGroupId, Members)> = BTreeMap::new();
+    for (index, change) in plan.changes.iter().enumerate() {
         match change {
+            Change::CreateGroup { group, description } => jobs.push(Job::Create {
+                index,
+                group: group.clone(),
+                description: description.clone().unwrap_or_default(),
+            }),
             Change::UpdateGroup {
                 group_id,
                 description,
                 ..
-            } => {
-                let (client, id, description) =
-                    (client.clone(), group_id.clone(), description.clone());
-                tasks.spawn(async move {
-                    let outcome = match client.update_group_description(&id, &description).await {
-                        Ok(()) => Outcome::applied(),
-                        Err(e) => Outcome::failed(e.info()),
-                    };
-                    vec![(i, outcome)]
-                });
-            }
+            } => jobs.push(Job::Update {
+                index,
+                group_id: group_id.clone(),
+                description: description.clone(),
+            }),
             Change::InviteUser {
                 email,
                 groups,
                 replaces_iam_id,
-            } => match groups.iter().find(|g| lost_groups.contains(g)) {
-                Some(lost) => skipped.push((i, depends_on_lost(lost))),
-                None => invites.entry(groups.clone()).or_default().push(InviteItem {
-                    index: i,
-                    email: email.clone(),
-                    replaces: replaces_iam_id.clone(),
-                }),
-            },
+            } => invites.entry(groups.clone()).or_default().push(InviteItem {
+                index,
+                email: email.clone(),
+                replaces: replaces_iam_id.clone(),
+            }),
             Change::AddMember {
                 group,
                 group_id,
                 iam_id,
                 ..
-            } => match resolve(group, group_id.as_ref(), &ids, &lost_groups) {
-                Ok(id) => adds.entry(id).or_default().push((i, iam_id.clone())),
-                Err(outcome) => skipped.push((i, outcome)),
-            },
-            _ => {}
+            } => {
+                let entry = adds
+                    .entry(group.clone())
+                    .or_insert_with(|| (group_id.clone(), Vec::new()));
+                entry.1.push((index, iam_id.clone()));
+            }
+            Change::RemoveMember {
+                group,
+                group_id,
+                iam_id,
+                ..
+            } => {
+                let entry = removals
+                    .entry(group.clone())
+                    .or_insert_with(|| (group_id.clone(), Vec::new()));
+                entry.1.push((index, iam_id.clone()));
+            }
+            Change::RemoveUser { iam_id, groups, .. } => jobs.push(Job::RemoveUser {
+                index,
+                iam_id: iam_id.clone(),
+                groups: groups.clone(),
+            }),
         }
     }
     for (groups, items) in invites {
-        let resolved: Result<Vec<AccessGroupId>, &GroupName> = groups
-            .iter()
-            .map(|g| ids.get(g).cloned().ok_or(g))
-            .collect();
-        let group_ids = match resolved {
-            Ok(group_ids) => group_ids,
-            Err(missing) => {
-                let why = format!("group {missing} has no id in the account; plan again");
-                skipped.extend(
-                    items
-                        .iter()
-                        .map(|it| (it.index, Outcome::skipped(why.clone()))),
-                );
-                continue;
+        for batch in items.chunks(invite_batch) {
+            jobs.push(Job::Invite {
+                groups: groups.clone(),
+                items: batch.to_vec(),
+            });
+        }
+    }
+    for (group, (group_id, members)) in adds {
+        for chunk in members.chunks(MEMBERS_PER_CALL) {
+            jobs.push(Job::Add {
+                group: group.clone(),
+                group_id: group_id.clone(),
+                members: chunk.to_vec(),
+            });
+        }
+    }
+    for (group, (group_id, members)) in removals {
+        for chunk in members.chunks(MEMBERS_PER_CALL) {
+            jobs.push(Job::Remove {
+                group: group.clone(),
+                group_id: group_id.clone(),
+                members: chunk.to_vec(),
+            });
+        }
+    }
+    jobs
+}
+
+/// What the jobs wait on: groups being created, and groups still being filled.
+#[derive(Default)]
+struct Dependencies {
+    /// Group ids: the account's, plus those of groups this apply created.
+    ids: BTreeMap<GroupName, AccessGroupId>,
+    /// Groups whose creation has not finished.
+    creating: BTreeSet<GroupName>,
+    /// Groups whose creation failed: whatever names them is skipped.
+    lost: BTreeSet<GroupName>,
+    /// Per group, the add and invite jobs not yet finished.
+    filling: BTreeMap<GroupName, usize>,
+}
+
+enum Readiness {
+    /// Start it, with the ids of the groups it names.
+    Ready(Vec<AccessGroupId>),
+    Wait,
+    Skip(Outcome),
+}
+
+impl Dependencies {
+    fn readiness(&self, job: &Job) -> Readiness {
+        let named: Vec<&GroupName> = match job {
+            Job::Invite { groups, .. } => groups.iter().collect(),
+            Job::Add { group, .. } => vec![group],
+            Job::Remove { group, .. } => {
+                return self.after_filling(std::slice::from_ref(group));
             }
+            Job::RemoveUser { groups, .. } => return self.after_filling(groups),
+            Job::Create { .. } | Job::Update { .. } => return Readiness::Ready(Vec::new()),
         };
-        for batch in items.chunks(options.invite_batch.max(1)) {
-            let (client, account, group_ids, batch) = (
-                client.clone(),
-                account.clone(),
-                group_ids.clone(),
-                batch.to_vec(),
-            );
-            tasks.spawn(async move { invite(&client, &account, batch, &group_ids).await });
+        if let Some(lost) = named.iter().find(|g| self.lost.contains(**g)) {
+            return Readiness::Skip(Outcome::skipped(format!(
+                "depends on creating group {lost}, which failed"
+            )));
         }
-    }
-    for (group_id, members) in adds {
-        for chunk in members.chunks(MEMBERS_PER_CALL) {
-            let (client, group_id, chunk) = (client.clone(), group_id.clone(), chunk.to_vec());
-            tasks.spawn(async move { add(&client, &group_id, chunk).await });
+        if named.iter().any(|g| self.creating.contains(*g)) {
+            return Readiness::Wait;
         }
-    }
-    record(&mut report, skipped);
-    drain(&mut tasks, &mut report).await;
-
-    // Phase 3: removals.
-    let mut removals: BTreeMap<AccessGroupId, Vec<(usize, IamId)>> = BTreeMap::new();
-    for (i, change) in plan.changes.iter().enumerate() {
-        match change {
-            Change::RemoveMember {
-                group_id, iam_id, ..
-            } => removals
-                .entry(group_id.clone())
-                .or_default()
-                .push((i, iam_id.clone())),
-            Change::RemoveUser { iam_id, .. } => {
-                let (client, account, iam_id) = (client.clone(), account.clone(), iam_id.clone());
-                tasks.spawn(async move {
-                    let outcome = match client.remove_user(&account, &iam_id).await {
-                        Ok(_) => Outcome::applied(),
-                        Err(e) => Outcome::failed(e.info()),
-                    };
-                    vec![(i, outcome)]
-                });
+        let planned = match job {
+            Job::Add { group_id, .. } => group_id.as_ref(),
+            _ => None,
+        };
+        let mut ids = Vec::with_capacity(named.len());
+        for group in named {
+            match planned.or_else(|| self.ids.get(group)) {
+                Some(id) => ids.push(id.clone()),
+                None => {
+                    return Readiness::Skip(Outcome::skipped(format!(
+                        "group {group} has no id: it was neither in the account nor created; plan again"
+                    )));
+                }
             }
-            _ => {}
+        }
+        Readiness::Ready(ids)
+    }
+
+    fn after_filling(&self, groups: &[GroupName]) -> Readiness {
+        if groups
+            .iter()
+            .any(|g| self.filling.get(g).is_some_and(|n| *n > 0))
+        {
+            Readiness::Wait
+        } else {
+            Readiness::Ready(Vec::new())
         }
     }
-    for (group_id, members) in removals {
-        for chunk in members.chunks(MEMBERS_PER_CALL) {
-            let (client, group_id, chunk) = (client.clone(), group_id.clone(), chunk.to_vec());
-            tasks.spawn(async move { remove(&client, &group_id, chunk).await });
+
+    /// A job ended (or was skipped): release what waited on it. `created` is the outcome
+    /// of a create: the new id, or `None` when it failed.
+    fn finished(
+        &mut self,
+        fills: &[&GroupName],
+        created: Option<(GroupName, Option<AccessGroupId>)>,
+    ) {
+        for group in fills {
+            if let Some(n) = self.filling.get_mut(*group) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        if let Some((group, id)) = created {
+            self.creating.remove(&group);
+            match id {
+                Some(id) => {
+                    self.ids.insert(group, id);
+                }
+                None => {
+                    self.lost.insert(group);
+                }
+            }
         }
     }
-    drain(&mut tasks, &mut report).await;
-
-    if options.verify {
-        verify::verify(&mut report, account, &ids, client).await;
-    }
-    report
 }
 
-/// The id of the group an add targets: from the plan, or learned when this run created it.
-fn resolve(
-    group: &GroupName,
-    planned: Option<&AccessGroupId>,
-    ids: &BTreeMap<GroupName, AccessGroupId>,
-    lost: &BTreeSet<GroupName>,
-) -> Result<AccessGroupId, Outcome> {
-    if lost.contains(group) {
-        return Err(depends_on_lost(group));
-    }
-    planned.or_else(|| ids.get(group)).cloned().ok_or_else(|| {
-        Outcome::skipped(format!(
-            "group {group} has no id: it was neither in the account nor created; plan again"
-        ))
-    })
+/// What a running job is about, kept outside the task so that even a task that panicked
+/// releases its dependants.
+struct Running {
+    indices: Vec<usize>,
+    fills: Vec<GroupName>,
+    creates: Option<GroupName>,
 }
 
-fn depends_on_lost(group: &GroupName) -> Outcome {
-    Outcome::skipped(format!("depends on creating group {group}, which failed"))
+struct Done {
+    outcomes: Outcomes,
+    /// For a create: the new group's id, `None` when the create failed.
+    created: Option<AccessGroupId>,
+}
+
+/// Makes the job's call(s). `ids` are the ids of the groups an invite or add names.
+async fn run(job: Job, ids: Vec<AccessGroupId>, client: Client, account: AccountId) -> Done {
+    let single = |index: usize, result: Result<(), IamError>| Done {
+        outcomes: vec![(
+            index,
+            match result {
+                Ok(()) => Outcome::applied(),
+                Err(e) => Outcome::failed(e.info()),
+            },
+        )],
+        created: None,
+    };
+    match job {
+        Job::Create {
+            index,
+            group,
+            description,
+        } => match create(&client, &account, &group, &description).await {
+            Ok(id) => Done {
+                outcomes: vec![(index, Outcome::applied())],
+                created: Some(id),
+            },
+            Err(e) => Done {
+                outcomes: vec![(index, Outcome::failed(e.info()))],
+                created: None,
+            },
+        },
+        Job::Update {
+            index,
+            group_id,
+            description,
+        } => single(
+            index,
+            client
+                .update_group_description(&group_id, &description)
+                .await,
+        ),
+        Job::Invite { items, .. } => Done {
+            outcomes: invite(&client, &account, items, &ids).await,
+            created: None,
+        },
+        Job::Add { members, .. } => match ids.first() {
+            Some(id) => Done {
+                outcomes: add(&client, id, members).await,
+                created: None,
+            },
+            // Readiness always resolves the id; never report an unmade call as applied.
+            None => Done {
+                outcomes: members
+                    .iter()
+                    .map(|(i, _)| {
+                        let why = "the group's id was not known; plan again".to_string();
+                        (*i, Outcome::failed(note(why)))
+                    })
+                    .collect(),
+                created: None,
+            },
+        },
+        Job::Remove {
+            group_id, members, ..
+        } => Done {
+            outcomes: remove(&client, &group_id, members).await,
+            created: None,
+        },
+        Job::RemoveUser { index, iam_id, .. } => single(
+            index,
+            client.remove_user(&account, &iam_id).await.map(|_| ()),
+        ),
+    }
 }
 
 fn record(report: &mut ApplyReport, outcomes: Outcomes) {
@@ -294,16 +612,6 @@ fn record(report: &mut ApplyReport, outcomes: Outcomes) {
     }
 }
 
-async fn drain(tasks: &mut JoinSet<Outcomes>, report: &mut ApplyReport) {
-    while let Some(joined) = tasks.join_next().await {
-        // A task that panicked leaves its changes "skipped" with no error: the report
-        // still lists them, and verification re-reads the truth.
-        if let Ok(outcomes) = joined {
-            record(report, outcomes);
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 struct InviteItem {
     index: usize,
@@ -312,8 +620,55 @@ struct InviteItem {
     replaces: Option<IamId>,
 }
 
+/// Creates a group. The client already re-lists the groups after an ambiguous failure
+/// before posting again, but gives up after a few quick attempts; a create that failed
+/// ambiguously is tried again here after a pause, in rounds like the invitations, each
+/// starting from a fresh look at whether an earlier attempt landed.
+async fn create(
+    client: &Client,
+    account: &AccountId,
+    group: &GroupName,
+    description: &str,
+) -> Result<AccessGroupId, IamError> {
+    let mut round = 0;
+    loop {
+        let err = match client.create_group(account, group, description).await {
+            Ok(created) => return Ok(created.id),
+            Err(e) => e,
+        };
+        // A conflict in a later round is an earlier round's create that landed; in the
+        // first, the name was taken before this apply began: a failure (plan again).
+        let ambiguous = err.is_ambiguous() || (round > 0 && err.is_conflict());
+        round += 1;
+        if !ambiguous || round >= CREATE_ROUNDS {
+            return Err(err);
+        }
+        pause(round).await;
+        match client.list_groups(account).await {
+            Ok(groups) => {
+                if let Some(found) = groups.into_iter().find(|g| g.name == *group) {
+                    return Ok(found.id);
+                }
+            }
+            // The next round's create is safe either way: it re-lists before re-posting.
+            Err(_) => continue,
+        }
+    }
+}
+
+/// Waits before round `round` (≥ 1) of a non-idempotent write: [`INVITE_PAUSE`] doubled
+/// per round up to [`INVITE_PAUSE_CAP`], half of it random so that concurrent calls that
+/// failed together spread out.
+async fn pause(round: u32) {
+    let step = INVITE_PAUSE
+        .saturating_mul(2u32.saturating_pow(round.saturating_sub(1)))
+        .min(INVITE_PAUSE_CAP);
+    tokio::time::sleep(step / 2 + (step / 2).mul_f64(fastrand::f64())).await;
+}
+
 /// Invites one batch (same groups). Never repeats an invitation that may have landed:
-/// after an ambiguous failure or a 409, the user list says which emails are there.
+/// after an ambiguous failure or a 409, the user list says which emails are there, and only
+/// the others are sent again.
 async fn invite(
     client: &Client,
     account: &AccountId,
@@ -323,18 +678,33 @@ async fn invite(
     let mut out = Vec::new();
     let mut remaining: Vec<InviteItem> = Vec::new();
     for item in batch {
-        match &item.replaces {
-            Some(old) => match client.remove_user(account, old).await {
-                Ok(_) => remaining.push(item),
-                Err(e) => out.push((item.index, Outcome::failed(e.info()))),
-            },
-            None => remaining.push(item),
+        let Some(old) = &item.replaces else {
+            remaining.push(item);
+            continue;
+        };
+        // IBM would answer a re-invitation of an email it still lists with a no-op, so
+        // the failed (ERROR_WHILE_PROCESSING) entry goes first.
+        match client.remove_user(account, old).await {
+            Ok(_) => remaining.push(item),
+            // Gone already (someone cancelled it in the console): nothing stands in the way.
+            Err(e) if e.status() == Some(404) => remaining.push(item),
+            Err(e) => {
+                let mut info = e.info();
+                info.message = format!(
+                    "removing the failed invitation {old} before inviting again failed: {}",
+                    info.message
+                );
+                out.push((item.index, Outcome::failed(info)));
+            }
         }
     }
     let mut last_error: Option<IamError> = None;
-    for _ in 0..INVITE_ROUNDS {
+    for round in 0..INVITE_ROUNDS {
         if remaining.is_empty() {
             break;
+        }
+        if round > 0 {
+            pause(round).await;
         }
         let emails: Vec<Email> = remaining.iter().map(|it| it.email.clone()).collect();
         match client.invite_users(account, &emails, group_ids).await {
@@ -342,12 +712,8 @@ async fn invite(
                 out.extend(remaining.drain(..).map(|it| (it.index, Outcome::applied())));
             }
             Err(e) if e.is_ambiguous() || e.is_conflict() => {
-                let landed = match client.list_users(account).await {
-                    Ok(users) => users
-                        .into_iter()
-                        .filter(|u| u.state != UserState::ErrorWhileProcessing)
-                        .map(|u| u.email)
-                        .collect::<BTreeSet<Email>>(),
+                let listed: BTreeSet<Email> = match client.list_users(account).await {
+                    Ok(users) => users.into_iter().map(|u| u.email).collect(),
                     Err(read) => {
                         let info = note(format!(
                             "the invitation may or may not have landed ({e}), and re-reading the users to find out failed too ({read}); run plan to see"
@@ -360,8 +726,13 @@ async fn invite(
                         break;
                     }
                 };
+                // Landed: the email is listed, in whatever state (verification judges
+                // that). A failed invitation this one replaces was removed before the
+                // first attempt, so a listing now is the new one — even under the same
+                // iam_id, which IBM keeps per person. Inviting a listed email again would
+                // be a second invitation, which is what this loop exists to prevent.
                 remaining.retain(|it| {
-                    let there = landed.contains(&it.email);
+                    let there = listed.contains(&it.email);
                     if there {
                         out.push((it.index, Outcome::applied()));
                     }
@@ -433,6 +804,173 @@ fn per_member(
                 .into_iter()
                 .map(|(i, _)| (i, Outcome::failed(info.clone())))
                 .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Summary, Unmanaged};
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: crate::plan::FORMAT_VERSION,
+            account_id: AccountId::new("0123456789abcdef0123456789abcdef"),
+            config_digest: "sha256:00".into(),
+            live_digest: "sha256:00".into(),
+            summary: Summary::of(&changes),
+            changes,
+            warnings: Vec::new(),
+            unmanaged: Unmanaged::default(),
+            rosters: BTreeMap::new(),
+        }
+    }
+
+    fn g(name: &str) -> GroupName {
+        GroupName::new(name)
+    }
+
+    fn add(group: &str, id: Option<&str>, n: usize) -> Change {
+        Change::AddMember {
+            group: g(group),
+            group_id: id.map(AccessGroupId::new),
+            email: Email::new(&format!("a{n}@x.org")),
+            iam_id: IamId::new(format!("IBMid-A{n}")),
+        }
+    }
+
+    fn remove(group: &str, n: usize) -> Change {
+        Change::RemoveMember {
+            group: g(group),
+            group_id: AccessGroupId::new(format!("AccessGroupId-{group}")),
+            email: None,
+            iam_id: IamId::new(format!("IBMid-R{n}")),
+        }
+    }
+
+    fn invite(n: usize, groups: &[&str]) -> Change {
+        Change::InviteUser {
+            email: Email::new(&format!("i{n}@x.org")),
+            groups: groups.iter().map(|x| g(x)).collect(),
+            replaces_iam_id: None,
+        }
+    }
+
+    fn count(jobs: &[Job], kind: fn(&Job) -> bool) -> usize {
+        jobs.iter().filter(|j| kind(j)).count()
+    }
+
+    #[test]
+    fn calls_are_batched_by_fifty_members_and_by_identical_group_sets() {
+        let mut changes: Vec<Change> = (0..120)
+            .map(|n| add("g1", Some("AccessGroupId-g1"), n))
+            .collect();
+        changes.extend((0..51).map(|n| remove("g2", n)));
+        changes.extend((0..15).map(|n| invite(n, &["a"])));
+        changes.extend((15..25).map(|n| invite(n, &["a", "b"])));
+        let jobs = jobs(&plan(changes), 10);
+        assert_eq!(count(&jobs, |j| matches!(j, Job::Add { .. })), 3);
+        assert_eq!(count(&jobs, |j| matches!(j, Job::Remove { .. })), 2);
+        assert_eq!(count(&jobs, |j| matches!(j, Job::Invite { .. })), 2 + 1);
+        let sizes: Vec<usize> = jobs.iter().map(|j| j.indices().len()).collect();
+        assert_eq!(sizes, [10, 5, 10, 50, 50, 20, 50, 1]);
+    }
+
+    /// Starts every ready job (as `apply` does) and returns the indices of their changes.
+    fn start_ready(deps: &mut Dependencies, waiting: &mut Vec<Job>) -> Vec<usize> {
+        let mut started = Vec::new();
+        let mut still = Vec::new();
+        for job in waiting.drain(..) {
+            match deps.readiness(&job) {
+                Readiness::Ready(_) => started.extend(job.indices()),
+                Readiness::Wait => still.push(job),
+                Readiness::Skip(_) => {
+                    deps.finished(&job.fills(), None);
+                }
+            }
+        }
+        *waiting = still;
+        started.sort_unstable();
+        started
+    }
+
+    fn dependencies(jobs: &[Job]) -> Dependencies {
+        let mut deps = Dependencies::default();
+        deps.ids
+            .insert(g("g1"), AccessGroupId::new("AccessGroupId-g1"));
+        deps.ids
+            .insert(g("g2"), AccessGroupId::new("AccessGroupId-g2"));
+        for job in jobs {
+            if let Job::Create { group, .. } = job {
+                deps.creating.insert(group.clone());
+            }
+            for group in job.fills() {
+                *deps.filling.entry(group.clone()).or_default() += 1;
+            }
+        }
+        deps
+    }
+
+    #[test]
+    fn removals_wait_for_the_adds_and_invites_into_their_own_group_only() {
+        let changes = vec![
+            invite(0, &["g1"]),                     // 0
+            add("g1", Some("AccessGroupId-g1"), 1), // 1
+            remove("g1", 2),                        // 2
+            remove("g2", 3),                        // 3
+            Change::RemoveUser {
+                email: Email::new("u@x.org"),
+                iam_id: IamId::new("IBMid-U"),
+                groups: vec![g("g1")],
+            }, // 4
+        ];
+        let mut waiting = jobs(&plan(changes), 10);
+        let mut deps = dependencies(&waiting);
+        // Everything but what touches g1's removals starts at once.
+        assert_eq!(start_ready(&mut deps, &mut waiting), [0, 1, 3]);
+        // The add finished; the invite into g1 still runs.
+        deps.finished(&[&g("g1")], None);
+        assert_eq!(start_ready(&mut deps, &mut waiting), Vec::<usize>::new());
+        deps.finished(&[&g("g1")], None);
+        assert_eq!(start_ready(&mut deps, &mut waiting), [2, 4]);
+        assert!(waiting.is_empty());
+    }
+
+    #[test]
+    fn changes_naming_a_new_group_wait_for_its_id_and_are_skipped_if_the_create_failed() {
+        let changes = vec![
+            Change::CreateGroup {
+                group: g("new"),
+                description: None,
+            }, // 0
+            Change::CreateGroup {
+                group: g("bad"),
+                description: None,
+            }, // 1
+            add("new", None, 2),                    // 2
+            add("bad", None, 3),                    // 3
+            invite(4, &["g1", "new"]),              // 4
+            invite(5, &["bad", "g1"]),              // 5
+            add("g1", Some("AccessGroupId-g1"), 6), // 6
+        ];
+        let mut waiting = jobs(&plan(changes), 10);
+        let mut deps = dependencies(&waiting);
+        assert_eq!(start_ready(&mut deps, &mut waiting), [0, 1, 6]);
+        deps.finished(
+            &[],
+            Some((g("new"), Some(AccessGroupId::new("AccessGroupId-new")))),
+        );
+        deps.finished(&[], Some((g("bad"), None)));
+        // The add and invite naming `bad` are skipped, not started.
+        assert_eq!(start_ready(&mut deps, &mut waiting), [2, 4]);
+        assert!(waiting.is_empty());
+        let job = jobs(&plan(vec![add("new", None, 0)]), 10).pop();
+        match job.map(|j| deps.readiness(&j)) {
+            Some(Readiness::Ready(ids)) => {
+                assert_eq!(ids, [AccessGroupId::new("AccessGroupId-new")]);
+            }
+            _ => panic!("an add into a created group gets its new id"),
         }
     }
 }

@@ -92,10 +92,13 @@ impl ApplyReport {
                 v
             })
             .collect();
+        // `warnings` goes beyond SPEC §5's fields: consumers that know only those ignore
+        // it, and a verification that could not read back must not be invisible in CI.
         let doc = serde_json::json!({
             "format_version": 1,
             "changes": changes,
             "summary": self.summary(),
+            "warnings": self.warnings,
         });
         let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
         out.push('\n');
@@ -148,8 +151,7 @@ pub fn rfc3339(at: SystemTime) -> String {
         .unwrap_or_default();
     let secs = since.as_secs() as i64;
     let date = crate::model::Date::from_days_since_epoch(secs.div_euclid(86_400))
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "1970-01-01".into());
+        .unwrap_or(crate::model::Date::UNIX_EPOCH);
     let tod = secs.rem_euclid(86_400);
     format!(
         "{date}T{:02}:{:02}:{:02}.{:03}Z",

@@ -35,7 +35,12 @@ pub(super) async fn verify(
             Change::RemoveMember { group_id, .. } => {
                 groups.insert(group_id.clone());
             }
-            Change::InviteUser { .. } | Change::RemoveUser { .. } => read_users = true,
+            Change::InviteUser { groups: names, .. } => {
+                // The invitation puts the invitee into its groups: check that too.
+                read_users = true;
+                groups.extend(names.iter().filter_map(|g| ids.get(g).cloned()));
+            }
+            Change::RemoveUser { .. } => read_users = true,
             Change::UpdateGroup { .. } => {}
         }
     }
@@ -67,17 +72,26 @@ pub(super) async fn verify(
         None
     };
     let mut members: BTreeMap<AccessGroupId, BTreeSet<IamId>> = BTreeMap::new();
+    // Groups that answered 404: deleted during the apply (or a create that did not stick).
+    let mut gone: BTreeSet<AccessGroupId> = BTreeSet::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((id, result)) = joined else { continue };
         match result {
             Ok(list) => {
                 members.insert(id, list.into_iter().map(|m| m.iam_id).collect());
             }
+            Err(e) if e.status() == Some(404) => {
+                gone.insert(id);
+            }
             Err(e) => report.warnings.push(format!(
                 "could not re-read group {id} to verify the apply: {e}"
             )),
         }
     }
+    let is_gone = |group: &GroupName, id: Option<&AccessGroupId>| {
+        id.or_else(|| ids.get(group))
+            .is_some_and(|id| gone.contains(id))
+    };
 
     for entry in report
         .entries
@@ -88,6 +102,16 @@ pub(super) async fn verify(
             id.or_else(|| ids.get(group)).and_then(|id| members.get(id))
         };
         let problem = match &entry.change {
+            Change::CreateGroup { group, .. } => is_gone(group, None)
+                .then(|| format!("group {group} is not in the account after it was created")),
+            Change::AddMember {
+                group,
+                group_id,
+                iam_id,
+                ..
+            } if is_gone(group, group_id.as_ref()) => Some(format!(
+                "group {group} was deleted while {iam_id} was added to it"
+            )),
             Change::AddMember {
                 group,
                 group_id,
@@ -104,19 +128,36 @@ pub(super) async fn verify(
             } => group_members(group, Some(group_id))
                 .filter(|m| m.contains(iam_id))
                 .map(|_| format!("{iam_id} is still a member of {group} after the removal")),
-            Change::InviteUser { email, .. } => users.as_ref().and_then(|u| match u.get(email) {
-                None => Some(format!("{email} is not in the account after the invitation")),
-                Some((_, UserState::ErrorWhileProcessing)) => Some(format!(
-                    "IBM could not process the invitation of {email} (ERROR_WHILE_PROCESSING); apply again to re-invite"
-                )),
-                Some(_) => None,
-            }),
+            Change::InviteUser { email, groups, .. } => {
+                users.as_ref().and_then(|u| match u.get(email) {
+                    None => Some(format!("{email} is not in the account after the invitation")),
+                    Some((_, UserState::ErrorWhileProcessing)) => Some(format!(
+                        "IBM could not process the invitation of {email} (ERROR_WHILE_PROCESSING); apply again to re-invite"
+                    )),
+                    Some((iam_id, _)) => {
+                        let missing: Vec<&str> = groups
+                            .iter()
+                            .filter(|g| {
+                                is_gone(g, None)
+                                    || group_members(g, None).is_some_and(|m| !m.contains(iam_id))
+                            })
+                            .map(GroupName::as_str)
+                            .collect();
+                        (!missing.is_empty()).then(|| {
+                            format!(
+                                "{email} ({iam_id}) was invited but is not a member of {}",
+                                missing.join(", ")
+                            )
+                        })
+                    }
+                })
+            }
             Change::RemoveUser { iam_id, email, .. } => users.as_ref().and_then(|u| {
                 u.values()
                     .any(|(id, _)| id == iam_id)
                     .then(|| format!("{email} ({iam_id}) is still in the account after the removal"))
             }),
-            Change::CreateGroup { .. } | Change::UpdateGroup { .. } => None,
+            Change::UpdateGroup { .. } => None,
         };
         if let Some(problem) = problem {
             entry.status = Status::Failed;

@@ -168,33 +168,40 @@ fn token_from_response(
     })
 }
 
-/// The token's lifetime, preferring the relative `expires_in` (immune to clock skew
-/// between this machine and IBM), then the JWT's `exp - iat`, then `expiration - now`.
-pub(crate) fn lifetime(response: &TokenResponse, claims: &JwtClaims, now_epoch: u64) -> Duration {
-    let secs = response
+/// The token's remaining lifetime: the relative one (`expires_in`, else the JWT's
+/// `exp - iat`), shortened to the absolute expiry (`exp`, else `expiration`) when that comes
+/// sooner. The absolute one matters for short tokens: IBM's `exp` is whole seconds, so a
+/// 2-second token received late in a second has barely more than one second left. It is
+/// ignored when already past (this machine's clock runs ahead), to not refetch per request.
+pub(crate) fn lifetime(response: &TokenResponse, claims: &JwtClaims, now_epoch: f64) -> Duration {
+    let relative = response
         .expires_in
         .filter(|s| *s > 0)
         .or_else(|| match (claims.iat, claims.exp) {
             (Some(iat), Some(exp)) if exp > iat => Some(exp - iat),
             _ => None,
         })
-        .or_else(|| {
-            response
-                .expiration
-                .and_then(|e| e.checked_sub(now_epoch))
-                .filter(|s| *s > 0)
-        });
+        .map(|s| s as f64);
+    let absolute = claims
+        .exp
+        .or(response.expiration)
+        .map(|e| e as f64 - now_epoch)
+        .filter(|left| *left > 0.0);
+    let secs = match (relative, absolute) {
+        (Some(r), Some(a)) => Some(r.min(a)),
+        (r, a) => r.or(a),
+    };
     // Bounded both ways: a day at most (a lying value must not pin a token forever), and
-    // one second at least (so a zero lifetime does not fetch a token per request forever).
-    secs.map(|s| Duration::from_secs(s.clamp(1, 86_400)))
+    // half a second at least (so a tiny lifetime does not fetch a token per request).
+    secs.map(|s| Duration::from_secs_f64(s.clamp(0.5, 86_400.0)))
         .unwrap_or(FALLBACK_LIFETIME)
 }
 
-fn unix_now() -> u64 {
+fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// The JWT's payload claims; `None` when the token is not a three-segment JWT with a JSON
@@ -266,35 +273,43 @@ mod tests {
     }
 
     #[test]
-    fn lifetime_prefers_expires_in_then_jwt_then_expiration() {
-        let claims = JwtClaims {
-            iat: Some(100),
-            exp: Some(160),
-            ..JwtClaims::default()
-        };
+    fn lifetime_is_the_relative_one_cut_short_by_an_earlier_absolute_expiry() {
         let r = |expires_in, expiration| TokenResponse {
             access_token: None,
             expires_in,
             expiration,
         };
+        let jwt = |iat, exp| JwtClaims {
+            iat: Some(iat),
+            exp: Some(exp),
+            ..JwtClaims::default()
+        };
+        let none = JwtClaims::default();
+        let secs = |d: Duration| d.as_secs_f64();
+        // Relative lifetime when the absolute expiry is later (or this clock is behind).
         assert_eq!(
-            lifetime(&r(Some(3600), Some(5000)), &claims, 1000).as_secs(),
-            3600
+            secs(lifetime(&r(Some(3600), None), &jwt(0, 9000), 1000.0)),
+            3600.0
         );
-        assert_eq!(lifetime(&r(None, Some(5000)), &claims, 1000).as_secs(), 60);
+        // No expires_in: the JWT's exp - iat.
         assert_eq!(
-            lifetime(&r(None, Some(5000)), &JwtClaims::default(), 1000).as_secs(),
-            4000
+            secs(lifetime(&r(None, None), &jwt(1000, 1060), 1000.0)),
+            60.0
         );
+        // A 2 s token whose whole-second exp is 1.25 s away lives 1.25 s.
         assert_eq!(
-            lifetime(&r(None, None), &JwtClaims::default(), 1000),
+            secs(lifetime(&r(Some(2), None), &jwt(1000, 1002), 1000.75)),
+            1.25
+        );
+        // Only `expiration`: the time left until it.
+        assert_eq!(secs(lifetime(&r(None, Some(5000)), &none, 1000.0)), 4000.0);
+        // An expiry already past (this clock is ahead) is ignored.
+        assert_eq!(secs(lifetime(&r(Some(60), Some(10)), &none, 1000.0)), 60.0);
+        assert_eq!(
+            lifetime(&r(None, Some(10)), &none, 1000.0),
             FALLBACK_LIFETIME
         );
-        // An expiration in the past (clock skew) does not produce a zero lifetime.
-        assert_eq!(
-            lifetime(&r(None, Some(10)), &JwtClaims::default(), 1000),
-            FALLBACK_LIFETIME
-        );
+        assert_eq!(lifetime(&r(None, None), &none, 1000.0), FALLBACK_LIFETIME);
     }
 
     #[test]

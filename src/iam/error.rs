@@ -23,20 +23,27 @@ pub struct ApiErrorInfo {
 
 impl fmt::Display for ApiErrorInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reason = self
+            .status
+            .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
+            .and_then(|s| s.canonical_reason());
         if let Some(status) = self.status {
             write!(f, "HTTP {status}")?;
-            if let Some(reason) = reqwest::StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-            {
+            if let Some(reason) = reason {
                 write!(f, " {reason}")?;
             }
-            f.write_str(", ")?;
         }
-        if let Some(code) = &self.code {
-            write!(f, "code {code}: ")?;
+        // An empty body leaves only the reason phrase as the message: say it once.
+        let repeats_reason = self.code.is_none() && reason == Some(self.message.as_str());
+        if !repeats_reason {
+            if self.status.is_some() {
+                f.write_str(", ")?;
+            }
+            if let Some(code) = &self.code {
+                write!(f, "code {code}: ")?;
+            }
+            f.write_str(&self.message)?;
         }
-        f.write_str(&self.message)?;
         if let Some(tx) = &self.transaction_id {
             write!(f, " (transaction id {tx})")?;
         }
@@ -88,12 +95,12 @@ pub enum IamError {
 
     /// The token service rejected the API key.
     #[error(
-        "IBM Cloud rejected the API key ({info}); check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
+        "IBM Cloud rejected the API key: {info}; check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
     )]
     InvalidApiKey { info: ApiErrorInfo },
 
     /// IBM answered with an error status.
-    #[error("{call} failed: {info}{}{}", attempts_note(*attempts), hint_for(info.status))]
+    #[error("{call} failed: {info}{}{}", attempts_note(*attempts), hint_for(call, info.status))]
     Api {
         call: String,
         info: ApiErrorInfo,
@@ -125,8 +132,11 @@ fn tx_note(tx: Option<&str>) -> String {
         .unwrap_or_default()
 }
 
-fn hint_for(status: Option<u16>) -> &'static str {
+fn hint_for(call: &str, status: Option<u16>) -> &'static str {
     match status {
+        Some(404 | 405) if call.ends_with("/identity/token") => {
+            "; this is not IBM's token service: check --iam-endpoint (or --endpoint)"
+        }
         Some(401) => "; the token was refused: check the API key and the IAM endpoint",
         Some(403) => {
             "; the API key's identity lacks the access needed (Viewer/Editor on IAM Access Groups and User Management; invites and removals need a user, not a service ID)"

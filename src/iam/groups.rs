@@ -32,6 +32,24 @@ const MAX_OFFSET_PAGES: u64 = 1_000;
 /// Called once per page fetched (drives the progress bar).
 pub(crate) type OnPage = Arc<dyn Fn() + Send + Sync>;
 
+/// How a listing runs: a page callback, and whether its pages are bulk requests (they are
+/// during acquisition, where the user cursor must not queue behind them; see
+/// `http::Request::bulk`).
+#[derive(Clone)]
+pub(crate) struct Listing {
+    pub on_page: OnPage,
+    pub bulk: bool,
+}
+
+impl Listing {
+    fn plain() -> Listing {
+        Listing {
+            on_page: Arc::new(|| {}),
+            bulk: false,
+        }
+    }
+}
+
 /// A group as the create call answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedGroup {
@@ -69,13 +87,13 @@ struct Page {
 impl Client {
     /// The account's access groups (Public Access excluded), members not read.
     pub async fn list_groups(&self, account: &AccountId) -> Result<Vec<LiveGroup>, IamError> {
-        self.list_groups_with(account, Arc::new(|| {})).await
+        self.list_groups_with(account, Listing::plain()).await
     }
 
     pub(crate) async fn list_groups_with(
         &self,
         account: &AccountId,
-        on_page: OnPage,
+        listing: Listing,
     ) -> Result<Vec<LiveGroup>, IamError> {
         let url = join(
             &self.inner.endpoints.iam,
@@ -87,7 +105,7 @@ impl Client {
             ],
         );
         let items = self
-            .offset_list(GROUPS_ROUTE, url, ListKey::Groups, on_page)
+            .offset_list(GROUPS_ROUTE, url, ListKey::Groups, listing)
             .await?;
         let mut seen = HashSet::new();
         let mut groups = Vec::with_capacity(items.len());
@@ -116,13 +134,13 @@ impl Client {
 
     /// Every member of a group (users, service IDs, profiles).
     pub async fn list_members(&self, group: &AccessGroupId) -> Result<Vec<LiveMember>, IamError> {
-        self.list_members_with(group, Arc::new(|| {})).await
+        self.list_members_with(group, Listing::plain()).await
     }
 
     pub(crate) async fn list_members_with(
         &self,
         group: &AccessGroupId,
-        on_page: OnPage,
+        listing: Listing,
     ) -> Result<Vec<LiveMember>, IamError> {
         let url = join(
             &self.inner.endpoints.iam,
@@ -130,7 +148,7 @@ impl Client {
             &[("limit", "100")],
         );
         let items = self
-            .offset_list(MEMBERS_ROUTE, url, ListKey::Members, on_page)
+            .offset_list(MEMBERS_ROUTE, url, ListKey::Members, listing)
             .await?;
         let mut seen = HashSet::new();
         let mut members = Vec::with_capacity(items.len());
@@ -157,9 +175,10 @@ impl Client {
         route: &'static str,
         url: Url,
         key: ListKey,
-        on_page: OnPage,
+        listing: Listing,
     ) -> Result<Vec<Value>, IamError> {
-        let first = fetch_page(self, route, url.clone(), None, key).await?;
+        let Listing { on_page, bulk } = listing;
+        let first = fetch_page(self, route, url.clone(), None, key, bulk).await?;
         on_page();
         let malformed = |detail: String, tx: Option<String>| IamError::Malformed {
             call: route.to_string(),
@@ -197,7 +216,7 @@ impl Client {
             let url = url.clone();
             let on_page = on_page.clone();
             tasks.spawn(async move {
-                let page = fetch_page(&client, route, url, Some(offset), key).await;
+                let page = fetch_page(&client, route, url, Some(offset), key, bulk).await;
                 on_page();
                 (offset, page)
             });
@@ -236,7 +255,7 @@ impl Client {
                 ));
             }
             seen.insert(next);
-            let page = fetch_page(self, route, url.clone(), Some(next), key).await?;
+            let page = fetch_page(self, route, url.clone(), Some(next), key, bulk).await?;
             on_page();
             if page.items.is_empty() {
                 break;
@@ -262,9 +281,15 @@ impl Client {
             Err(e) if e.is_ambiguous() => e,
             Err(e) => return Err(e),
         };
-        for _ in 0..2 {
-            if let Some(found) = self.find_group(account, name).await? {
-                return Ok(found);
+        // Each round waits out the same capped, jittered backoff as a retried read, so a
+        // short outage is ridden out within one run rather than three quick refusals.
+        for round in 1..self.inner.policy.max_attempts {
+            self.backoff_pause(round).await;
+            match self.find_group(account, name).await {
+                Ok(Some(found)) => return Ok(found),
+                Ok(None) => {}
+                // Could not look: the create stays ambiguous, and the caller is told so.
+                Err(_) => return Err(last),
             }
             match self.post_group(account, name, description).await {
                 Ok(g) => return Ok(g),
@@ -517,19 +542,15 @@ async fn fetch_page(
     mut url: Url,
     offset: Option<u64>,
     key: ListKey,
+    bulk: bool,
 ) -> Result<Page, IamError> {
     if let Some(offset) = offset {
         url.query_pairs_mut()
             .append_pair("offset", &offset.to_string());
     }
-    let reply = client
-        .send(&Request::new(
-            Method::GET,
-            route,
-            url.clone(),
-            Retry::Idempotent,
-        ))
-        .await?;
+    let mut req = Request::new(Method::GET, route, url.clone(), Retry::Idempotent);
+    req.bulk = bulk;
+    let reply = client.send(&req).await?;
     let page: OffsetPage = reply.json(route)?;
     let (list, name) = match key {
         ListKey::Groups => (page.groups, "groups"),

@@ -44,6 +44,10 @@ pub(crate) struct Request {
     pub retry: Retry,
     /// Whether to send the bearer token (every call but the token call).
     pub auth: bool,
+    /// Part of a fan-out (offset pages): such requests leave one slot of the parallelism
+    /// to the rest, so a sequential chain (the user cursor, the critical path of a read)
+    /// never queues behind a hundred member pages.
+    pub bulk: bool,
 }
 
 impl Request {
@@ -56,6 +60,7 @@ impl Request {
             if_match: None,
             retry,
             auth: true,
+            bulk: false,
         }
     }
 
@@ -117,7 +122,12 @@ pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32, rand01: f64) -> Durati
     let exp = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
     let step = policy.base.saturating_mul(exp).min(policy.cap);
     let half = step / 2;
-    half + half.mul_f64(rand01.clamp(0.0, 1.0))
+    let rand01 = if rand01.is_finite() {
+        rand01.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    half + half.mul_f64(rand01)
 }
 
 /// `Retry-After` in seconds (IBM sends integers). HTTP dates are ignored: the backoff is
@@ -136,6 +146,10 @@ fn transaction_id(headers: &HeaderMap) -> Option<String> {
         .map(|v| one_line(v, 100))
         .filter(|v| !v.is_empty())
 }
+
+/// The largest answer read: a page of 100 users is ~50 KiB. A server streaming without
+/// end must not exhaust memory.
+const MAX_BODY: usize = 32 << 20;
 
 /// Attempts at most when the connection cannot be opened.
 const UNREACHABLE_ATTEMPTS: u32 = 3;
@@ -157,6 +171,9 @@ impl Client {
         let started = Instant::now();
         let deadline = started + inner.deadline;
         let mut attempt: u32 = 0;
+        // 429s with a Retry-After are IBM saying "not now", not a failure of this call: they
+        // do not use up the attempt budget (the deadline still bounds them).
+        let mut rate_limited: u32 = 0;
         let mut refreshed = false;
         loop {
             attempt += 1;
@@ -209,21 +226,33 @@ impl Client {
                         // A refused connection is usually a wrong URL or a host that is
                         // down, not a blip: a few quick tries, then tell the person.
                         IamError::Unreachable { .. } => attempt < UNREACHABLE_ATTEMPTS,
+                        IamError::Malformed { .. } => false,
                         _ => req.retry == Retry::Idempotent,
                     };
                     (err, retryable, None)
                 }
             };
-            if !retryable || attempt >= inner.policy.max_attempts {
+            let is_429 = err.status() == Some(429);
+            // Only a 429 that says when to come back is "not now"; without a usable
+            // Retry-After it is a failure like a 503 and spends the attempt budget.
+            if is_429 && wait.is_some() {
+                rate_limited += 1;
+            }
+            if !retryable || attempt - rate_limited >= inner.policy.max_attempts {
                 return Err(err.with_attempts(attempt));
             }
             let delay = match wait {
                 // A little jitter on top, so that a burst of 429s does not return as a burst.
                 Some(after) => after + Duration::from_millis(fastrand::u64(0..100)),
-                None => backoff(&inner.policy, attempt, fastrand::f64()),
+                None => backoff(&inner.policy, attempt - rate_limited, fastrand::f64()),
             };
             if Instant::now() + delay > deadline {
                 return Err(err.with_attempts(attempt));
+            }
+            if is_429 {
+                // Every call of this client holds back until then: requests sent now would
+                // only be refused too.
+                self.pause_until(Instant::now() + delay);
             }
             tracing::debug!(
                 route = req.route,
@@ -240,7 +269,13 @@ impl Client {
         use secrecy::ExposeSecret;
         let inner = &self.inner;
         // The semaphore is never closed; if it were, running unbounded is the lesser harm.
+        let _bulk = if req.bulk {
+            inner.bulk_semaphore.acquire().await.ok()
+        } else {
+            None
+        };
         let _permit = inner.semaphore.acquire().await.ok();
+        self.wait_for_rate_limit().await;
         inner.requests.fetch_add(1, Ordering::Relaxed);
         let mut builder = inner
             .http
@@ -273,12 +308,26 @@ impl Client {
         let started = Instant::now();
         let result = builder.send().await;
         let outcome = match result {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
-                match response.bytes().await {
-                    Ok(body) => Outcome::Reply(status, headers, body.to_vec()),
-                    Err(e) => Outcome::Transport(self.transport_error(req, &e)),
+                let mut body = Vec::new();
+                loop {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) if body.len() + chunk.len() > MAX_BODY => {
+                            break Outcome::Transport(IamError::Malformed {
+                                call: req.route.to_string(),
+                                detail: format!(
+                                    "the answer is larger than {} MiB, far beyond any page IBM sends",
+                                    MAX_BODY >> 20
+                                ),
+                                transaction_id: transaction_id(&headers),
+                            });
+                        }
+                        Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                        Ok(None) => break Outcome::Reply(status, headers, body),
+                        Err(e) => break Outcome::Transport(self.transport_error(req, &e)),
+                    }
                 }
             }
             Err(e) => Outcome::Transport(self.transport_error(req, &e)),
@@ -292,12 +341,39 @@ impl Client {
         };
         tracing::debug!(
             method = %req.method,
-            path = req.route,
+            path = req.route.split_once(' ').map_or(req.route, |(_, path)| path),
             status = %status,
             ms = started.elapsed().as_millis() as u64,
             "IBM Cloud call"
         );
         outcome
+    }
+
+    fn pause_until(&self, until: Instant) {
+        let mut gate = self
+            .inner
+            .rate_gate
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if gate.is_none_or(|g| g < until) {
+            *gate = Some(until);
+        }
+    }
+
+    async fn wait_for_rate_limit(&self) {
+        loop {
+            let until = *self
+                .inner
+                .rate_gate
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match until {
+                Some(until) if until > Instant::now() => {
+                    tokio::time::sleep_until(until.into()).await;
+                }
+                _ => return,
+            }
+        }
     }
 
     fn transport_error(&self, req: &Request, e: &reqwest::Error) -> IamError {
@@ -333,8 +409,46 @@ impl Client {
         if key.len() >= 4 && info.message.contains(key) {
             info.message = info.message.replace(key, "[redacted]");
         }
+        // A server that echoes the bearer token (or any other JWT) must not put it on
+        // stderr either: tokens are as secret as the key while they live.
+        info.message = redact_jwts(&info.message);
         info
     }
+
+    /// Waits the backoff of retry `attempt` (1-based) of this client's policy: for callers
+    /// that re-check and re-send a non-idempotent write themselves (invite, create group).
+    pub async fn backoff_pause(&self, attempt: u32) {
+        tokio::time::sleep(backoff(&self.inner.policy, attempt, fastrand::f64())).await;
+    }
+
+    /// How many times a call is attempted at most.
+    pub fn max_attempts(&self) -> u32 {
+        self.inner.policy.max_attempts
+    }
+}
+
+/// Replaces every JWT-shaped word (three base64url segments joined by dots, the first a
+/// JSON header `eyJ...`) with `[redacted]`.
+pub(crate) fn redact_jwts(text: &str) -> String {
+    let is_b64 = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '=';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("eyJ") {
+        let candidate = &rest[start..];
+        let end = candidate
+            .find(|c: char| !(is_b64(c) || c == '.'))
+            .unwrap_or(candidate.len());
+        let word = &candidate[..end];
+        out.push_str(&rest[..start]);
+        if word.split('.').filter(|s| !s.is_empty()).count() >= 2 && word.contains('.') {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+        rest = &candidate[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn host_of(url: &Url) -> String {
@@ -360,6 +474,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn jwts_in_error_text_are_redacted() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJpYW1faWQiOiJ4In0.c2lnbmF0dXJl";
+        assert_eq!(
+            redact_jwts(&format!("rejected Bearer {jwt}, try again")),
+            "rejected Bearer [redacted], try again"
+        );
+        assert_eq!(redact_jwts("eyJ alone is fine"), "eyJ alone is fine");
+        assert_eq!(redact_jwts("no token here"), "no token here");
+    }
+
+    #[test]
     fn backoff_doubles_from_the_base_and_stops_at_the_cap() {
         let p = RetryPolicy {
             max_attempts: 10,
@@ -376,6 +501,7 @@ mod tests {
         assert_eq!(backoff(&p, 60, 0.5), Duration::from_millis(750));
         // Out-of-range samples are clamped, never negative or beyond the cap.
         assert_eq!(backoff(&p, 9, 7.0), Duration::from_secs(1));
+        assert_eq!(backoff(&p, 1, f64::NAN), Duration::from_millis(50));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::Client;
 use super::error::IamError;
-use super::groups::OnPage;
+use super::groups::{Listing, OnPage};
 use crate::model::{AccountId, GroupName, LiveState};
 
 /// Reads the account: all users, all groups (Public Access excluded), and the members of
@@ -36,7 +36,13 @@ pub async fn acquire(
         async move { client.list_users_with(account, &*on_page).await }
     };
     let groups = async {
-        let mut groups = client.list_groups_with(account, on_page.clone()).await?;
+        // Group and member pages are bulk: the user cursor, the longest chain of dependent
+        // round trips, keeps a slot of the parallelism to itself.
+        let listing = Listing {
+            on_page: on_page.clone(),
+            bulk: true,
+        };
+        let mut groups = client.list_groups_with(account, listing.clone()).await?;
         let mut tasks = tokio::task::JoinSet::new();
         for (index, group) in groups.iter().enumerate() {
             if !managed.contains(&group.name.key()) {
@@ -44,8 +50,8 @@ pub async fn acquire(
             }
             let client = client.clone();
             let id = group.id.clone();
-            let on_page = on_page.clone();
-            tasks.spawn(async move { (index, client.list_members_with(&id, on_page).await) });
+            let listing = listing.clone();
+            tasks.spawn(async move { (index, client.list_members_with(&id, listing).await) });
         }
         while let Some(joined) = tasks.join_next().await {
             let (index, members) = joined.map_err(|e| IamError::Malformed {
@@ -71,9 +77,13 @@ pub async fn acquire(
 }
 
 /// A spinner on stderr counting pages, drawn only when asked for and stderr is a terminal
-/// (stdout carries the plan; CI logs get no control characters).
+/// (stdout carries the plan; CI logs get no control characters), and only once a read has
+/// taken long enough to be worth watching: a small account never flickers a bar.
 #[derive(Clone)]
 struct Progress(Option<indicatif::ProgressBar>);
+
+/// How long a read runs before its spinner appears.
+const PROGRESS_AFTER: Duration = Duration::from_millis(700);
 
 impl Progress {
     fn start(wanted: bool) -> Progress {
@@ -81,12 +91,19 @@ impl Progress {
             return Progress(None);
         }
         let bar =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
         bar.set_style(
             indicatif::ProgressStyle::with_template("{spinner} reading the account: {pos} pages")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
-        bar.enable_steady_tick(Duration::from_millis(120));
+        let shown = bar.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(PROGRESS_AFTER).await;
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(Duration::from_millis(120));
+            }
+        });
         Progress(Some(bar))
     }
 

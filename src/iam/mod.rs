@@ -6,7 +6,7 @@
 //! [`acquire`]; the executor writes through the methods on [`Client`], which make correct
 //! calls and report typed results but decide nothing.
 //!
-//! Layout: [`auth`] (API key → token), `http` (one request: permits, retries, errors),
+//! Layout: `auth` (API key → token), `http` (one request: permits, retries, errors),
 //! `wire` (IBM's JSON, tolerantly), `users` and `groups` (the endpoints), `live`
 //! (acquisition).
 
@@ -142,14 +142,41 @@ fn is_loopback(url: &Url) -> bool {
 /// The API key: `--api-key-file` when given (trimmed), else `IBMCLOUD_API_KEY`, else
 /// `IC_API_KEY`. Never from the config file, never printed.
 pub fn api_key_from_env_or_file(file: Option<&Path>) -> Result<SecretString, IamError> {
+    api_key_from(file, |var| std::env::var(var).ok())
+}
+
+/// An API key is ~44 characters; a file much larger than this is the wrong file.
+const MAX_KEY_FILE: u64 = 64 * 1024;
+
+fn api_key_from(
+    file: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<SecretString, IamError> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        use std::io::Read;
+        let cannot = |e: std::io::Error| {
             IamError::Setup(format!(
                 "cannot read the API key file {}: {}; check the path given to --api-key-file",
                 path.display(),
                 e.kind()
             ))
-        })?;
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_KEY_FILE {
+            return Err(IamError::Setup(format!(
+                "the API key file {} is larger than 64 KiB, so it is not an API key; check the path given to --api-key-file",
+                path.display()
+            )));
+        }
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Err(IamError::Setup(format!(
+                "the API key file {} is not UTF-8 text; put the API key in it (one line)",
+                path.display()
+            )));
+        };
         let key = text.trim();
         if key.is_empty() {
             return Err(IamError::Setup(format!(
@@ -160,7 +187,7 @@ pub fn api_key_from_env_or_file(file: Option<&Path>) -> Result<SecretString, Iam
         return Ok(SecretString::from(key.to_string()));
     }
     for var in ["IBMCLOUD_API_KEY", "IC_API_KEY"] {
-        if let Ok(value) = std::env::var(var) {
+        if let Some(value) = env(var) {
             let key = value.trim();
             if !key.is_empty() {
                 return Ok(SecretString::from(key.to_string()));
@@ -211,11 +238,15 @@ struct Inner {
     endpoints: Endpoints,
     auth: auth::TokenManager,
     semaphore: tokio::sync::Semaphore,
+    /// Bulk requests take one of these first: `parallelism - 1` of them (at least one).
+    bulk_semaphore: tokio::sync::Semaphore,
     policy: RetryPolicy,
     timeout: Duration,
     deadline: Duration,
     progress: bool,
     requests: AtomicU64,
+    /// After a 429: no request leaves before this instant.
+    rate_gate: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl fmt::Debug for Client {
@@ -267,11 +298,13 @@ impl Client {
                 endpoints: options.endpoints,
                 auth: auth::TokenManager::new(options.api_key),
                 semaphore: tokio::sync::Semaphore::new(parallelism),
+                bulk_semaphore: tokio::sync::Semaphore::new((parallelism - 1).max(1)),
                 policy,
                 timeout: options.timeout,
                 deadline: options.deadline,
                 progress: options.progress,
                 requests: AtomicU64::new(0),
+                rate_gate: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -424,6 +457,40 @@ mod tests {
             err.contains("--api-key-file") && err.contains("missing"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn api_key_comes_from_the_file_then_ibmcloud_api_key_then_ic_api_key() {
+        use secrecy::ExposeSecret;
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |var: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == var)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let both = env(&[("IBMCLOUD_API_KEY", " first \n"), ("IC_API_KEY", "second")]);
+        assert_eq!(api_key_from(None, both).unwrap().expose_secret(), "first");
+        // A blank variable counts as unset.
+        let blank = env(&[("IBMCLOUD_API_KEY", "  "), ("IC_API_KEY", "second")]);
+        assert_eq!(api_key_from(None, blank).unwrap().expose_secret(), "second");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "from-file\n").unwrap();
+        let key = api_key_from(Some(&path), env(&[("IBMCLOUD_API_KEY", "first")])).unwrap();
+        assert_eq!(key.expose_secret(), "from-file");
+        let err = api_key_from(None, env(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("IBMCLOUD_API_KEY") && err.contains("--api-key-file"),
+            "{err}"
+        );
+        std::fs::write(&path, vec![b'k'; 70_000]).unwrap();
+        let err = api_key_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("larger than 64 KiB"), "{err}");
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        let err = api_key_from(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
     }
 
     #[test]

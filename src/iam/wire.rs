@@ -492,6 +492,52 @@ mod tests {
         assert!(!info.message.contains('\n'));
     }
 
+    use proptest::prelude::*;
+
+    const VERBATIM: &[&str] = &[
+        r#"{"limit": 5, "offset": 6, "total_count": 11, "first": {"href": "href"}, "next": {"href": "href"}, "groups": [{"id": "id", "name": "name", "description": "description", "created_at": "2019-01-01T12:00:00.000Z", "is_federated": true}]}"#,
+        r#"{"total_results": 13, "limit": 5, "first_url": "first_url", "next_url": "next_url", "resources": [{"id": "id", "iam_id": "iam_id", "realm": "realm", "state": "state", "email": "email", "added_on": "added_on"}]}"#,
+        r#"{"members": [{"iam_id": "iam_id", "type": "type", "status_code": 11, "trace": "trace", "errors": [{"code": "code", "message": "message"}]}]}"#,
+        r#"{"trace":"51719293124","errors":[{"code":1025,"message":"Not Authorized.","more_info":"Can not assign IaaS for non-linked account."}]}"#,
+        r#"{"errorCode":"BXNIM0415E","errorMessage":"Provided API key could not be found.","context":{"requestId":"r"}}"#,
+        r#"{"access_token": "a.b.c", "refresh_token": "not_supported", "token_type": "Bearer", "expires_in": 3600, "expiration": 1727978763, "scope": "ibm openid"}"#,
+    ];
+
+    proptest! {
+        #[test]
+        fn any_error_body_becomes_one_short_nonempty_line(
+            status in 100u16..600,
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..600),
+                "[\\[\\]{}\":,0-9a-z_\n ]{0,300}".prop_map(String::into_bytes),
+            ],
+        ) {
+            let info = parse_error_body(status, &body, None);
+            prop_assert!(!info.message.contains('\n'));
+            prop_assert!(!info.message.is_empty());
+            prop_assert!(info.message.chars().count() <= 450);
+            prop_assert!(info.code.iter().all(|c| !c.contains('\n')));
+        }
+
+        #[test]
+        fn truncated_ibm_payloads_are_parsed_or_refused_without_panicking(
+            which in 0..VERBATIM.len(),
+            cut in 0usize..400,
+        ) {
+            let text = VERBATIM[which];
+            let body = &text.as_bytes()[..cut.min(text.len())];
+            let _ = serde_json::from_slice::<OffsetPage>(body);
+            let _ = serde_json::from_slice::<UserList>(body);
+            let _ = serde_json::from_slice::<MemberResults>(body).map(|r| {
+                r.members.iter().map(MemberResult::failure).count()
+            });
+            let _ = serde_json::from_slice::<InvitedUserList>(body);
+            let _ = serde_json::from_slice::<TokenResponse>(body);
+            let info = parse_error_body(500, body, None);
+            prop_assert!(!info.message.is_empty());
+        }
+    }
+
     #[test]
     fn one_line_collapses_whitespace_and_truncates_on_char_boundaries() {
         assert_eq!(one_line(" a\n\tb  c ", 100), "a b c");

@@ -460,7 +460,7 @@ fn sort_key(change: &Change) -> SortKey {
 struct UserIndex<'a> {
     users: Vec<&'a LiveUser>,
     by_iam: HashMap<&'a IamId, usize>,
-    /// Per email, the entry that stands for the person: see [`state_rank`].
+    /// Per email, the entry that stands for the person: see [`LiveUser::standing_key`].
     by_email: HashMap<&'a Email, usize>,
 }
 
@@ -468,7 +468,7 @@ impl<'a> UserIndex<'a> {
     fn new(live: &'a [LiveUser]) -> Self {
         let mut users: Vec<&LiveUser> = live.iter().collect();
         // Conflicting duplicates of one iam_id: the smallest wins, whatever the input order.
-        users.sort_by(|a, b| user_key(a).cmp(&user_key(b)));
+        users.sort_by(|a, b| a.dedup_key().cmp(&b.dedup_key()));
         users.dedup_by(|later, first| later.iam_id == first.iam_id);
         let by_iam = users
             .iter()
@@ -484,7 +484,7 @@ impl<'a> UserIndex<'a> {
                 .entry(email)
                 .and_modify(|kept| {
                     let k = users[*kept];
-                    if (state_rank(&user.state), &user.iam_id) < (state_rank(&k.state), &k.iam_id) {
+                    if user.standing_key() < k.standing_key() {
                         *kept = i;
                     }
                 })
@@ -511,24 +511,6 @@ impl<'a> UserIndex<'a> {
 
     fn primary(&self, email: &Email) -> Option<usize> {
         self.by_email.get(email).copied()
-    }
-}
-
-type UserKey<'a> = (&'a IamId, &'a Email, &'a UserState, Option<Date>);
-
-fn user_key(user: &LiveUser) -> UserKey<'_> {
-    (&user.iam_id, &user.email, &user.state, user.added_on)
-}
-
-/// When one email has several account entries (IBM does not make these, but a plan must
-/// not depend on input order if it ever does), the working one stands for the person.
-fn state_rank(state: &UserState) -> u8 {
-    match state {
-        UserState::Active => 0,
-        UserState::Processing => 1,
-        UserState::Pending => 2,
-        UserState::ErrorWhileProcessing => 4,
-        _ => 3,
     }
 }
 
