@@ -49,7 +49,9 @@ pub(super) async fn verify(
     for id in groups {
         let client = client.clone();
         tasks.spawn(async move {
-            let members = client.list_members(&id).await;
+            // Bulk: the user re-read below is a cursor chain, the longest path of the
+            // verification; it must not queue behind these pages.
+            let members = client.list_members_in_bulk(&id).await;
             (id, members)
         });
     }

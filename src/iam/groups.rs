@@ -137,6 +137,20 @@ impl Client {
         self.list_members_with(group, Listing::plain()).await
     }
 
+    /// [`Client::list_members`] as bulk requests, for many groups read at once beside the
+    /// user cursor (apply's verification): the cursor, a chain of dependent round trips,
+    /// then keeps a slot of the parallelism to itself instead of queueing behind them.
+    pub async fn list_members_in_bulk(
+        &self,
+        group: &AccessGroupId,
+    ) -> Result<Vec<LiveMember>, IamError> {
+        let listing = Listing {
+            bulk: true,
+            ..Listing::plain()
+        };
+        self.list_members_with(group, listing).await
+    }
+
     pub(crate) async fn list_members_with(
         &self,
         group: &AccessGroupId,
