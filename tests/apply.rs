@@ -1391,3 +1391,45 @@ async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_
     })
     .await;
 }
+
+/// Verification reads invitees by IAM id (one round trip, all at once) when that beats
+/// re-listing the account (a cursor chain of ⌈users/100⌉ dependent round trips); in a
+/// one-page account the listing stays the cheaper read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_are_verified_by_iam_id_when_that_beats_re_listing_the_account() {
+    bounded(120, async {
+        for (existing, by_id) in [(1_000usize, true), (5, false)] {
+            let mut account = Account::new();
+            for i in 0..existing {
+                account = account.user(
+                    &format!("u{i:04}@example.com"),
+                    &format!("IBMid-U{i:08}"),
+                    "ACTIVE",
+                );
+            }
+            let state = account.group(ALGO_ID, "alpha", "", &[]).build();
+            let users: Vec<(String, Vec<String>)> = (0..3)
+                .map(|i| (format!("new{i}@example.com"), vec![s("alpha")]))
+                .collect();
+            let config = config_yaml(ACCOUNT, "", &[(s("alpha"), None)], &users);
+            let emu = start(state, emulator::Options::default()).await;
+            let run = plan_in_process(&emu, &config).await;
+            assert_eq!(run.plan.summary.invite_user, 3);
+            emu.reset_stats();
+            let report = run.apply().await;
+            let stats = emu.stats();
+            for (change, status) in statuses(&report) {
+                assert_eq!(status, orgsync::executor::Status::Applied, "{change}");
+            }
+            let gets = calls(&stats, "GET /v2/accounts/{account_id}/users/{iam_id}");
+            let pages = calls(&stats, "GET /v2/accounts/{account_id}/users");
+            if by_id {
+                assert_eq!((gets, pages), (3, 0), "{existing} users: {stats:#}");
+            } else {
+                assert_eq!((gets, pages), (0, 1), "{existing} users: {stats:#}");
+            }
+            emu.shutdown().await;
+        }
+    })
+    .await;
+}

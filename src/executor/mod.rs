@@ -87,6 +87,9 @@ type Outcomes = Vec<(usize, Outcome)>;
 struct Outcome {
     status: Status,
     error: Option<ApiErrorInfo>,
+    /// An invitee's IAM id, as IBM's answer (or a re-read) gave it: verification reads the
+    /// user by it.
+    user: Option<IamId>,
 }
 
 impl Outcome {
@@ -94,6 +97,14 @@ impl Outcome {
         Outcome {
             status: Status::Applied,
             error: None,
+            user: None,
+        }
+    }
+
+    fn invited(user: Option<IamId>) -> Outcome {
+        Outcome {
+            user,
+            ..Outcome::applied()
         }
     }
 
@@ -101,6 +112,7 @@ impl Outcome {
         Outcome {
             status: Status::Failed,
             error: Some(info),
+            user: None,
         }
     }
 
@@ -108,6 +120,7 @@ impl Outcome {
         Outcome {
             status: Status::Skipped,
             error: Some(note(why)),
+            user: None,
         }
     }
 }
@@ -152,6 +165,8 @@ pub async fn apply(
     }
 
     let mut tasks: JoinSet<Done> = JoinSet::new();
+    // Plan index of an applied invitation → the invitee's IAM id.
+    let mut invited: BTreeMap<usize, IamId> = BTreeMap::new();
     let mut running: HashMap<tokio::task::Id, Running> = HashMap::new();
     let slots = options.parallelism.max(1);
     let mut interrupt = options.interrupt.clone();
@@ -226,6 +241,11 @@ pub async fn apply(
         };
         let created = match done {
             Some(done) => {
+                invited.extend(
+                    done.outcomes
+                        .iter()
+                        .filter_map(|(i, o)| o.user.clone().map(|u| (*i, u))),
+                );
                 record(&mut report, done.outcomes);
                 done.created
             }
@@ -261,7 +281,7 @@ pub async fn apply(
     }
 
     if options.verify {
-        verify::verify(&mut report, account, &deps.ids, client).await;
+        verify::verify(&mut report, account, &deps.ids, &invited, client).await;
     }
     report
 }
@@ -708,12 +728,20 @@ async fn invite(
         }
         let emails: Vec<Email> = remaining.iter().map(|it| it.email.clone()).collect();
         match client.invite_users(account, &emails, group_ids).await {
-            Ok(_) => {
-                out.extend(remaining.drain(..).map(|it| (it.index, Outcome::applied())));
+            Ok(answered) => {
+                let ids: BTreeMap<Email, IamId> = answered
+                    .into_iter()
+                    .filter_map(|u| Some((u.email, u.iam_id?)))
+                    .collect();
+                out.extend(
+                    remaining
+                        .drain(..)
+                        .map(|it| (it.index, Outcome::invited(ids.get(&it.email).cloned()))),
+                );
             }
             Err(e) if e.is_ambiguous() || e.is_conflict() => {
-                let listed: BTreeSet<Email> = match client.list_users(account).await {
-                    Ok(users) => users.into_iter().map(|u| u.email).collect(),
+                let listed: BTreeMap<Email, IamId> = match client.list_users(account).await {
+                    Ok(users) => users.into_iter().map(|u| (u.email, u.iam_id)).collect(),
                     Err(read) => {
                         let info = note(format!(
                             "the invitation may or may not have landed ({e}), and re-reading the users to find out failed too ({read}); run plan to see"
@@ -731,12 +759,12 @@ async fn invite(
                 // first attempt, so a listing now is the new one — even under the same
                 // iam_id, which IBM keeps per person. Inviting a listed email again would
                 // be a second invitation, which is what this loop exists to prevent.
-                remaining.retain(|it| {
-                    let there = listed.contains(&it.email);
-                    if there {
-                        out.push((it.index, Outcome::applied()));
+                remaining.retain(|it| match listed.get(&it.email) {
+                    Some(id) => {
+                        out.push((it.index, Outcome::invited(Some(id.clone()))));
+                        false
                     }
-                    !there
+                    None => true,
                 });
                 last_error = Some(e);
             }

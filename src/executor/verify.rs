@@ -15,18 +15,23 @@ pub(super) async fn verify(
     report: &mut ApplyReport,
     account: &AccountId,
     ids: &BTreeMap<GroupName, AccessGroupId>,
+    invited: &BTreeMap<usize, IamId>,
     client: &Client,
 ) {
     let applied = || {
         report
             .entries
             .iter()
-            .filter(|e| e.status == Status::Applied)
-            .map(|e| &e.change)
+            .enumerate()
+            .filter(|(_, e)| e.status == Status::Applied)
+            .map(|(i, e)| (i, &e.change))
     };
     let mut groups: BTreeSet<AccessGroupId> = BTreeSet::new();
     let mut read_users = false;
-    for change in applied() {
+    // The users to check, when every one is known by IAM id (see `one_by_one`).
+    let mut user_ids: BTreeSet<IamId> = BTreeSet::new();
+    let mut all_known = true;
+    for (i, change) in applied() {
         match change {
             Change::CreateGroup { group, .. } => groups.extend(ids.get(group).cloned()),
             Change::AddMember {
@@ -38,13 +43,23 @@ pub(super) async fn verify(
             Change::InviteUser { groups: names, .. } => {
                 // The invitation puts the invitee into its groups: check that too.
                 read_users = true;
+                match invited.get(&i) {
+                    Some(id) => {
+                        user_ids.insert(id.clone());
+                    }
+                    None => all_known = false,
+                }
                 groups.extend(names.iter().filter_map(|g| ids.get(g).cloned()));
             }
-            Change::RemoveUser { .. } => read_users = true,
+            Change::RemoveUser { iam_id, .. } => {
+                read_users = true;
+                user_ids.insert(iam_id.clone());
+            }
             Change::UpdateGroup { .. } => {}
         }
     }
 
+    let groups_n = groups.len();
     let mut tasks = JoinSet::new();
     for id in groups {
         let client = client.clone();
@@ -55,7 +70,14 @@ pub(super) async fn verify(
             (id, members)
         });
     }
-    let users = if read_users {
+    let by_id = if read_users && all_known && one_by_one(client, user_ids.len(), groups_n) {
+        read_one_by_one(client, account, &user_ids).await
+    } else {
+        None
+    };
+    let users = if by_id.is_some() {
+        by_id
+    } else if read_users {
         match client.list_users(account).await {
             Ok(users) => Some(
                 users
@@ -166,4 +188,48 @@ pub(super) async fn verify(
             entry.error = Some(note(format!("did not take effect: {problem}")));
         }
     }
+}
+
+/// Whether to read the `users` to check one by one (`GET .../users/{iam_id}`, all at once)
+/// rather than re-list the account (a cursor chain of ⌈account users / 100⌉ dependent
+/// round trips). Decision: one by one when that takes fewer round trips — together with
+/// the (at least `groups`) member pages sharing the slots — than the chain, judged by the
+/// size of the account this client last listed (plan and apply list it first). An
+/// account never listed by this client is re-listed, as before.
+fn one_by_one(client: &Client, users: usize, groups: usize) -> bool {
+    let Some(listed) = client.users_last_listed() else {
+        return false;
+    };
+    let chain = listed.div_ceil(100).max(1);
+    let spread = (users + groups).div_ceil(client.parallelism().max(1));
+    users > 0 && spread < chain
+}
+
+/// Reads each user by IAM id, at once; `None` if any read failed (the caller re-lists).
+async fn read_one_by_one(
+    client: &Client,
+    account: &AccountId,
+    users: &BTreeSet<IamId>,
+) -> Option<BTreeMap<Email, (IamId, UserState)>> {
+    let mut tasks = JoinSet::new();
+    for id in users {
+        let (client, account, id) = (client.clone(), account.clone(), id.clone());
+        tasks.spawn(async move { client.get_user(&account, &id).await });
+    }
+    let mut found = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(Some(user))) => {
+                found.insert(user.email, (user.iam_id, user.state));
+            }
+            // Not in the account: absent from the map, as from a listing.
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!("reading a user to verify the apply failed, re-listing: {e}");
+                return None;
+            }
+            Err(_) => return None,
+        }
+    }
+    Some(found)
 }

@@ -245,6 +245,11 @@ struct Inner {
     deadline: Duration,
     progress: bool,
     requests: AtomicU64,
+    /// Users the last complete user listing returned, plus one (0: none yet). Lets apply's
+    /// verification choose between re-listing and reading users one by one.
+    users_listed: std::sync::atomic::AtomicUsize,
+    /// `--parallelism`, as clamped.
+    parallelism: usize,
     /// After a 429: no request leaves before this instant.
     rate_gate: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -304,6 +309,8 @@ impl Client {
                 deadline: options.deadline,
                 progress: options.progress,
                 requests: AtomicU64::new(0),
+                users_listed: std::sync::atomic::AtomicUsize::new(0),
+                parallelism,
                 rate_gate: std::sync::Mutex::new(None),
             }),
         })
@@ -312,6 +319,19 @@ impl Client {
     /// HTTP requests sent so far (every attempt, token calls included).
     pub fn request_count(&self) -> u64 {
         self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests in flight at most (`--parallelism`).
+    pub fn parallelism(&self) -> usize {
+        self.inner.parallelism
+    }
+
+    /// How many users the last complete user listing of this client returned.
+    pub fn users_last_listed(&self) -> Option<usize> {
+        self.inner
+            .users_listed
+            .load(Ordering::Relaxed)
+            .checked_sub(1)
     }
 
     pub fn endpoints(&self) -> &Endpoints {

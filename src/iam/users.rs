@@ -14,6 +14,7 @@ use crate::model::{AccessGroupId, AccountId, Date, Email, IamId, LiveUser, UserS
 const USERS_ROUTE: &str = "GET /v2/accounts/{account_id}/users";
 const INVITE_ROUTE: &str = "POST /v2/accounts/{account_id}/users";
 const REMOVE_ROUTE: &str = "DELETE /v2/accounts/{account_id}/users/{iam_id}";
+const USER_ROUTE: &str = "GET /v2/accounts/{account_id}/users/{iam_id}";
 /// The page size asked for (SPEC §8).
 const PAGE: usize = 100;
 /// IBM caps an account at 7,500 users; a cursor still going after this many pages is
@@ -100,7 +101,12 @@ impl Client {
             }
             let next = page.next_url.as_deref().and_then(|n| start_param(&base, n));
             match next {
-                None => return Ok(users),
+                None => {
+                    self.inner
+                        .users_listed
+                        .store(users.len() + 1, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(users);
+                }
                 Some(next) => {
                     if !seen_cursors.insert(next.clone()) {
                         return Err(malformed(
@@ -177,6 +183,42 @@ impl Client {
             }
         }
         Ok(out)
+    }
+
+    /// One user of the account by IAM id; `None` when IBM answers 404 (not in the
+    /// account). One round trip, where finding a user in the listing takes a cursor chain.
+    pub async fn get_user(
+        &self,
+        account: &AccountId,
+        iam_id: &IamId,
+    ) -> Result<Option<LiveUser>, IamError> {
+        let url = join(
+            &self.inner.endpoints.user_management,
+            &["v2", "accounts", account.as_str(), "users", iam_id.as_str()],
+            &[],
+        );
+        match self
+            .send(&Request::new(
+                Method::GET,
+                USER_ROUTE,
+                url,
+                Retry::Idempotent,
+            ))
+            .await
+        {
+            Ok(reply) => {
+                let profile: UserProfile = reply.json(USER_ROUTE)?;
+                live_user(profile)
+                    .map(Some)
+                    .ok_or_else(|| IamError::Malformed {
+                        call: USER_ROUTE.into(),
+                        detail: "the user record has no iam_id".into(),
+                        transaction_id: reply.transaction_id.clone(),
+                    })
+            }
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Removes a user from the account (cancels a pending invitation too). A 404 on a retry
