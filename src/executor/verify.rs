@@ -59,18 +59,24 @@ pub(super) async fn verify(
         }
     }
 
-    let groups_n = groups.len();
+    let by_id_wanted = read_users && all_known && one_by_one(client, user_ids.len(), groups.len());
+    // The user listing is a cursor chain, the longest path of the verification: when it
+    // runs, the member pages are bulk requests so that it keeps a slot to itself. Without
+    // it, they may take every slot.
+    let bulk = read_users && !by_id_wanted;
     let mut tasks = JoinSet::new();
     for id in groups {
         let client = client.clone();
         tasks.spawn(async move {
-            // Bulk: the user re-read below is a cursor chain, the longest path of the
-            // verification; it must not queue behind these pages.
-            let members = client.list_members_in_bulk(&id).await;
+            let members = if bulk {
+                client.list_members_in_bulk(&id).await
+            } else {
+                client.list_members(&id).await
+            };
             (id, members)
         });
     }
-    let by_id = if read_users && all_known && one_by_one(client, user_ids.len(), groups_n) {
+    let by_id = if by_id_wanted {
         read_one_by_one(client, account, &user_ids).await
     } else {
         None
