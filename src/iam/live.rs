@@ -31,9 +31,18 @@ pub async fn acquire(
     };
     let managed: HashSet<String> = managed.iter().map(GroupName::key).collect();
 
+    // Once the cursor is done, its reserved slot serves the member pages too (small
+    // accounts end their cursor long before the member pages); taken back at the end.
+    let lent = std::sync::atomic::AtomicBool::new(false);
     let users = {
         let on_page = on_page.clone();
-        async move { client.list_users_with(account, &*on_page).await }
+        let lent = &lent;
+        async move {
+            let users = client.list_users_with(account, &*on_page).await;
+            client.inner.bulk_semaphore.add_permits(1);
+            lent.store(true, std::sync::atomic::Ordering::Relaxed);
+            users
+        }
     };
     let groups = async {
         // Group and member pages are bulk: the user cursor, the longest chain of dependent
@@ -66,6 +75,11 @@ pub async fn acquire(
         Ok::<_, IamError>(groups)
     };
     let result = tokio::try_join!(users, groups);
+    if lent.load(std::sync::atomic::Ordering::Relaxed)
+        && let Ok(permit) = client.inner.bulk_semaphore.acquire().await
+    {
+        permit.forget();
+    }
     progress.finish();
     let (users, groups) = result?;
     Ok(LiveState {
