@@ -266,6 +266,11 @@ fn print_table(args: &Args, rows: &[Row]) {
     println!("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
     for r in rows {
         let ratio = r.ratio().map_or("–".into(), |x| format!("{x:.3}"));
+        let (requests, minimum) = if r.scenario == "planner" {
+            ("–".to_string(), "–".to_string())
+        } else {
+            (r.requests.to_string(), r.minimum.to_string())
+        };
         let bound = if r.bound_ms > 0.0 {
             format!("{:.0}", r.bound_ms)
         } else {
@@ -278,8 +283,8 @@ fn print_table(args: &Args, rows: &[Row]) {
             r.groups,
             r.managed,
             r.memberships,
-            r.requests,
-            r.minimum,
+            requests,
+            minimum,
             r.other_requests,
             r.wall_ms,
             bound,
