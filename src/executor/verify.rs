@@ -189,9 +189,9 @@ pub(super) async fn verify(
                 })
             }
             Change::RemoveUser { iam_id, email, .. } => users.as_ref().and_then(|u| {
-                u.values()
-                    .any(|(id, _)| id == iam_id)
-                    .then(|| format!("{email} ({iam_id}) is still in the account after the removal"))
+                u.values().any(|(id, _)| id == iam_id).then(|| {
+                    format!("{email} ({iam_id}) is still in the account after the removal")
+                })
             }),
             Change::UpdateGroup { .. } => None,
         };
