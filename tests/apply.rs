@@ -123,6 +123,13 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
             assert_eq!(line["result"], "applied");
             assert_eq!(line["action"], planned["action"]);
             assert_eq!(&line["change"], planned);
+            // Every applied change names the call that made it.
+            assert!(
+                line["transaction_id"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty()),
+                "{line}"
+            );
             assert!(
                 line["time"]
                     .as_str()

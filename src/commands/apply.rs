@@ -245,7 +245,10 @@ impl AuditLog {
                 "change": entry.change,
                 "result": entry.status,
                 "error": entry.error,
-                "transaction_id": entry.error.as_ref().and_then(|e| e.transaction_id.clone()),
+                "transaction_id": entry
+                    .transaction_id
+                    .clone()
+                    .or_else(|| entry.error.as_ref().and_then(|e| e.transaction_id.clone())),
                 "note": self.note,
             });
             lines.push_str(&line.to_string());

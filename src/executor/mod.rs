@@ -90,6 +90,8 @@ struct Outcome {
     /// An invitee's IAM id, as IBM's answer (or a re-read) gave it: verification reads the
     /// user by it.
     user: Option<IamId>,
+    /// The transaction id of the call that applied the change, for the audit log.
+    transaction_id: Option<String>,
 }
 
 impl Outcome {
@@ -98,7 +100,13 @@ impl Outcome {
             status: Status::Applied,
             error: None,
             user: None,
+            transaction_id: None,
         }
+    }
+
+    fn with_transaction(mut self, transaction_id: Option<String>) -> Outcome {
+        self.transaction_id = transaction_id;
+        self
     }
 
     fn invited(user: Option<IamId>) -> Outcome {
@@ -113,6 +121,7 @@ impl Outcome {
             status: Status::Failed,
             error: Some(info),
             user: None,
+            transaction_id: None,
         }
     }
 
@@ -121,6 +130,7 @@ impl Outcome {
             status: Status::Skipped,
             error: Some(note(why)),
             user: None,
+            transaction_id: None,
         }
     }
 }
@@ -552,11 +562,11 @@ struct Done {
 
 /// Makes the job's call(s). `ids` are the ids of the groups an invite or add names.
 async fn run(job: Job, ids: Vec<AccessGroupId>, client: Client, account: AccountId) -> Done {
-    let single = |index: usize, result: Result<(), IamError>| Done {
+    let single = |index: usize, result: Result<Option<String>, IamError>| Done {
         outcomes: vec![(
             index,
             match result {
-                Ok(()) => Outcome::applied(),
+                Ok(transaction_id) => Outcome::applied().with_transaction(transaction_id),
                 Err(e) => Outcome::failed(e.info()),
             },
         )],
@@ -568,8 +578,8 @@ async fn run(job: Job, ids: Vec<AccessGroupId>, client: Client, account: Account
             group,
             description,
         } => match create(&client, &account, &group, &description).await {
-            Ok(id) => Done {
-                outcomes: vec![(index, Outcome::applied())],
+            Ok((id, transaction_id)) => Done {
+                outcomes: vec![(index, Outcome::applied().with_transaction(transaction_id))],
                 created: Some(id),
             },
             Err(e) => Done {
@@ -616,7 +626,10 @@ async fn run(job: Job, ids: Vec<AccessGroupId>, client: Client, account: Account
         },
         Job::RemoveUser { index, iam_id, .. } => single(
             index,
-            client.remove_user(&account, &iam_id).await.map(|_| ()),
+            client
+                .remove_user(&account, &iam_id)
+                .await
+                .map(|removal| removal.transaction_id),
         ),
     }
 }
@@ -628,6 +641,7 @@ fn record(report: &mut ApplyReport, outcomes: Outcomes) {
             entry.at = (outcome.status != Status::Skipped).then_some(now);
             entry.status = outcome.status;
             entry.error = outcome.error;
+            entry.transaction_id = outcome.transaction_id;
         }
     }
 }
@@ -649,11 +663,11 @@ async fn create(
     account: &AccountId,
     group: &GroupName,
     description: &str,
-) -> Result<AccessGroupId, IamError> {
+) -> Result<(AccessGroupId, Option<String>), IamError> {
     let mut round = 0;
     loop {
         let err = match client.create_group(account, group, description).await {
-            Ok(created) => return Ok(created.id),
+            Ok(created) => return Ok((created.id, created.transaction_id)),
             Err(e) => e,
         };
         // A conflict in a later round is an earlier round's create that landed; in the
@@ -667,7 +681,7 @@ async fn create(
         match client.list_groups(account).await {
             Ok(groups) => {
                 if let Some(found) = groups.into_iter().find(|g| g.name == *group) {
-                    return Ok(found.id);
+                    return Ok((found.id, None));
                 }
             }
             // The next round's create is safe either way: it re-lists before re-posting.
@@ -729,15 +743,15 @@ async fn invite(
         let emails: Vec<Email> = remaining.iter().map(|it| it.email.clone()).collect();
         match client.invite_users(account, &emails, group_ids).await {
             Ok(answered) => {
+                let transaction_id = answered.first().and_then(|u| u.transaction_id.clone());
                 let ids: BTreeMap<Email, IamId> = answered
                     .into_iter()
                     .filter_map(|u| Some((u.email, u.iam_id?)))
                     .collect();
-                out.extend(
-                    remaining
-                        .drain(..)
-                        .map(|it| (it.index, Outcome::invited(ids.get(&it.email).cloned()))),
-                );
+                out.extend(remaining.drain(..).map(|it| {
+                    let outcome = Outcome::invited(ids.get(&it.email).cloned());
+                    (it.index, outcome.with_transaction(transaction_id.clone()))
+                }));
             }
             Err(e) if e.is_ambiguous() || e.is_conflict() => {
                 let listed: BTreeMap<Email, IamId> = match client.list_users(account).await {
@@ -816,7 +830,7 @@ fn per_member(
             .map(|(i, id)| {
                 let outcome = match outcomes.iter().find(|o| o.iam_id == id) {
                     Some(o) => match &o.error {
-                        None => Outcome::applied(),
+                        None => Outcome::applied().with_transaction(o.transaction_id.clone()),
                         Some(err) => Outcome::failed(err.clone()),
                     },
                     None => Outcome::failed(note(format!(

@@ -27,6 +27,8 @@ pub struct Entry {
     pub error: Option<ApiErrorInfo>,
     /// When the change was executed (`None` when skipped).
     pub at: Option<SystemTime>,
+    /// The transaction id of the call that applied it (for a failure, see `error`).
+    pub transaction_id: Option<String>,
 }
 
 impl Entry {
@@ -36,6 +38,7 @@ impl Entry {
             status: Status::Skipped,
             error: None,
             at: None,
+            transaction_id: None,
         }
     }
 }

@@ -56,6 +56,9 @@ pub struct CreatedGroup {
     pub id: AccessGroupId,
     pub name: GroupName,
     pub description: String,
+    /// The create call's transaction id (`None` when an earlier, dropped attempt was
+    /// found to have landed).
+    pub transaction_id: Option<String>,
 }
 
 /// The per-member result of [`Client::add_members`] / [`Client::remove_members`].
@@ -68,6 +71,8 @@ pub struct MemberOutcome {
     /// whole call's 404 "none of them is a member" for a group that exists). Counts as
     /// success: this is what an earlier, dropped attempt that landed looks like.
     pub already: bool,
+    /// The transaction id of the call that answered for this member.
+    pub transaction_id: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -352,6 +357,7 @@ impl Client {
                 .map(GroupName::new)
                 .unwrap_or_else(|| name.clone()),
             description: group.description.unwrap_or_else(|| description.to_string()),
+            transaction_id: reply.transaction_id,
         })
     }
 
@@ -369,17 +375,19 @@ impl Client {
                 id: g.id,
                 name: g.name,
                 description: g.description,
+                transaction_id: None,
             }))
     }
 
     /// Sets a group's description: GET for the ETag, PATCH with `If-Match`. When the ETag
     /// moved (412) the group is read again and the PATCH repeated once; when the
-    /// description already is the wanted one, nothing is sent.
+    /// description already is the wanted one, nothing is sent. Returns the PATCH's
+    /// transaction id (`None` when nothing was sent).
     pub async fn update_group_description(
         &self,
         group: &AccessGroupId,
         description: &str,
-    ) -> Result<(), IamError> {
+    ) -> Result<Option<String>, IamError> {
         let url = join(
             &self.inner.endpoints.iam,
             &["v2", "groups", group.as_str()],
@@ -398,7 +406,7 @@ impl Client {
                 .await?;
             let current: Group = reply.json(GROUP_ROUTE)?;
             if current.description.as_deref().unwrap_or("") == description {
-                return Ok(());
+                return Ok(None);
             }
             // IBM requires If-Match; with no ETag to quote, "*" is the honest "any version".
             let etag = reply.etag.unwrap_or_else(|| "*".to_string());
@@ -407,7 +415,7 @@ impl Client {
                     .json(json!({"description": description}));
             patch.if_match = Some(etag);
             match self.send(&patch).await {
-                Ok(_) => return Ok(()),
+                Ok(reply) => return Ok(reply.transaction_id),
                 Err(e) if e.status() == Some(412) && round < 2 => continue,
                 Err(e) => return Err(e),
             }
@@ -443,7 +451,7 @@ impl Client {
                 .await?;
             let results: MemberResults = reply.json(ADD_ROUTE)?;
             let ids: Vec<&IamId> = chunk.iter().map(|(id, _)| id).collect();
-            out.extend(outcomes(&ids, results, false));
+            out.extend(outcomes(&ids, results, false, &reply.transaction_id));
         }
         Ok(out)
     }
@@ -472,16 +480,18 @@ impl Client {
                 Ok(reply) => {
                     let results: MemberResults = reply.json(DELETE_ROUTE)?;
                     let ids: Vec<&IamId> = chunk.iter().collect();
-                    out.extend(outcomes(&ids, results, true));
+                    out.extend(outcomes(&ids, results, true, &reply.transaction_id));
                 }
                 Err(e) if e.status() == Some(404) => {
                     if !self.group_exists(group).await? {
                         return Err(e);
                     }
+                    let transaction_id = e.info().transaction_id;
                     out.extend(chunk.iter().map(|id| MemberOutcome {
                         iam_id: id.clone(),
                         error: None,
                         already: true,
+                        transaction_id: transaction_id.clone(),
                     }));
                 }
                 Err(e) => return Err(e),
@@ -514,7 +524,12 @@ impl Client {
 
 /// One outcome per requested id, in request order, from IBM's per-member items. With
 /// `removal`, a per-member 404 means "not a member": already done.
-fn outcomes(requested: &[&IamId], results: MemberResults, removal: bool) -> Vec<MemberOutcome> {
+fn outcomes(
+    requested: &[&IamId],
+    results: MemberResults,
+    removal: bool,
+    transaction_id: &Option<String>,
+) -> Vec<MemberOutcome> {
     let mut by_id: BTreeMap<String, super::wire::MemberResult> = BTreeMap::new();
     for item in results.members {
         if let Some(id) = item.iam_id.clone() {
@@ -530,20 +545,26 @@ fn outcomes(requested: &[&IamId], results: MemberResults, removal: bool) -> Vec<
                     status: None,
                     code: None,
                     message: "IBM's answer did not report on this member; re-read the group to see whether the change took effect".into(),
-                    transaction_id: None,
+                    transaction_id: transaction_id.clone(),
                 }),
                 already: false,
+                transaction_id: transaction_id.clone(),
             },
             Some(item) => match item.failure() {
                 Some(info) if removal && info.status == Some(404) => MemberOutcome {
                     iam_id: (*id).clone(),
                     error: None,
                     already: true,
+                    transaction_id: transaction_id.clone(),
                 },
                 failure => MemberOutcome {
                     iam_id: (*id).clone(),
-                    error: failure,
+                    error: failure.map(|mut info| {
+                        info.transaction_id = info.transaction_id.or_else(|| transaction_id.clone());
+                        info
+                    }),
                     already: false,
+                    transaction_id: transaction_id.clone(),
                 },
             },
         })
@@ -678,7 +699,7 @@ mod tests {
         let results: MemberResults = serde_json::from_str(body).unwrap();
         let a = IamId::new("iam_id");
         let b = IamId::new("IBMid-missing");
-        let out = outcomes(&[&a, &b], results, false);
+        let out = outcomes(&[&a, &b], results, false, &None);
         let err = out[0].error.as_ref().unwrap();
         assert_eq!(err.status, Some(11));
         assert_eq!(err.code.as_deref(), Some("code"));
@@ -697,7 +718,7 @@ mod tests {
         let results: MemberResults = serde_json::from_str(body).unwrap();
         let a = IamId::new("IBMid-6900012ABC");
         let b = IamId::new("iam-ServiceId-9e8d");
-        let out = outcomes(&[&a, &b], results, false);
+        let out = outcomes(&[&a, &b], results, false, &None);
         assert_eq!(out[0].error, None);
         let err = out[1].error.as_ref().unwrap();
         assert_eq!((err.status, err.code.as_deref()), (Some(400), Some("1025")));
@@ -718,7 +739,7 @@ mod tests {
             IamId::new("IBMid-c"),
         ];
         let refs: Vec<&IamId> = ids.iter().collect();
-        let out = outcomes(&refs, results, true);
+        let out = outcomes(&refs, results, true, &None);
         assert!(out[0].error.is_none() && out[0].already);
         assert_eq!(out[1].error.as_ref().and_then(|e| e.status), Some(403));
         assert!(out[2].error.is_none() && !out[2].already);

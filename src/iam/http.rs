@@ -277,10 +277,15 @@ impl Client {
         let _permit = inner.semaphore.acquire().await.ok();
         self.wait_for_rate_limit().await;
         inner.requests.fetch_add(1, Ordering::Relaxed);
+        // Our own transaction id on every call (IBM's Access Groups API tracks a call by the
+        // caller's `Transaction-Id`): reports and the audit log can then name each call even
+        // where IBM's answer carries no id of its own.
+        let sent_tx = format!("orgsync-{:016x}", fastrand::u64(..));
         let mut builder = inner
             .http
             .request(req.method.clone(), req.url.clone())
-            .header(reqwest::header::ACCEPT, "application/json");
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header("Transaction-Id", &sent_tx);
         if let Some(bearer) = bearer {
             match HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret())) {
                 Ok(mut value) => {
@@ -310,7 +315,15 @@ impl Client {
         let outcome = match result {
             Ok(mut response) => {
                 let status = response.status().as_u16();
-                let headers = response.headers().clone();
+                let mut headers = response.headers().clone();
+                // A success names the call by IBM's id, else by the one orgsync sent (errors
+                // keep to IBM's own ids: the header's, else the body's trace).
+                if (200..300).contains(&status)
+                    && transaction_id(&headers).is_none()
+                    && let Ok(value) = HeaderValue::from_str(&sent_tx)
+                {
+                    headers.insert("transaction-id", value);
+                }
                 let mut body = Vec::new();
                 loop {
                     match response.chunk().await {

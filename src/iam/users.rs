@@ -30,14 +30,17 @@ pub struct InvitedUser {
     /// The invitee's IAM id (IBM's `id`); `None` if IBM's answer left it out.
     pub iam_id: Option<IamId>,
     pub state: UserState,
+    /// The invite call's transaction id.
+    pub transaction_id: Option<String>,
 }
 
 /// What [`Client::remove_user`] found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UserRemoval {
-    Removed,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRemoval {
     /// A retry answered 404: an earlier attempt removed the user (or someone else did).
-    AlreadyGone,
+    pub already_gone: bool,
+    /// The transaction id of the call that answered.
+    pub transaction_id: Option<String>,
 }
 
 impl Client {
@@ -165,6 +168,7 @@ impl Client {
                     email: Email::new(item.email.as_deref()?),
                     iam_id: item.id.filter(|i| !i.is_empty()).map(IamId::new),
                     state: UserState::parse(item.state.as_deref().unwrap_or("PROCESSING")),
+                    transaction_id: reply.transaction_id.clone(),
                 })
             })
             .collect();
@@ -179,6 +183,7 @@ impl Client {
                     email,
                     iam_id: None,
                     state: UserState::Processing,
+                    transaction_id: reply.transaction_id.clone(),
                 }),
             }
         }
@@ -222,7 +227,7 @@ impl Client {
     }
 
     /// Removes a user from the account (cancels a pending invitation too). A 404 on a retry
-    /// means an earlier attempt landed: [`UserRemoval::AlreadyGone`]. A 404 on the first
+    /// means an earlier attempt landed (`already_gone`). A 404 on the first
     /// attempt is an error: the plan named a user the account does not have.
     pub async fn remove_user(
         &self,
@@ -243,8 +248,14 @@ impl Client {
             ))
             .await
         {
-            Ok(_) => Ok(UserRemoval::Removed),
-            Err(e) if e.status() == Some(404) && e.attempts() > 1 => Ok(UserRemoval::AlreadyGone),
+            Ok(reply) => Ok(UserRemoval {
+                already_gone: false,
+                transaction_id: reply.transaction_id,
+            }),
+            Err(e) if e.status() == Some(404) && e.attempts() > 1 => Ok(UserRemoval {
+                already_gone: true,
+                transaction_id: e.info().transaction_id,
+            }),
             Err(e) => Err(e),
         }
     }
