@@ -29,7 +29,7 @@ mod report;
 mod verify;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use tokio::task::JoinSet;
 
@@ -41,18 +41,6 @@ use crate::plan::{Change, Plan};
 
 /// IBM's limit of members in one add or bulk-remove call.
 pub const MEMBERS_PER_CALL: usize = 50;
-/// How often one invitation batch is sent at most: the first time, and again only for
-/// emails that a re-read of the user list proved did not land. Each round is safe (it
-/// sends only what is proven absent), so the bound is about time, not harm: as many
-/// rounds as the client's own retries of an idempotent call.
-const INVITE_ROUNDS: u32 = 8;
-/// The pause before the second round, doubled per round up to [`INVITE_PAUSE_CAP`]: an
-/// invitation service that just failed is given time to recover, as a retry would.
-const INVITE_PAUSE: Duration = Duration::from_millis(250);
-const INVITE_PAUSE_CAP: Duration = Duration::from_secs(8);
-/// Rounds of a group create whose failures were ambiguous (each round is the client's
-/// create, itself up to three attempts).
-const CREATE_ROUNDS: u32 = 4;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -577,10 +565,15 @@ async fn run(job: Job, ids: Vec<AccessGroupId>, client: Client, account: Account
             index,
             group,
             description,
-        } => match create(&client, &account, &group, &description).await {
-            Ok((id, transaction_id)) => Done {
-                outcomes: vec![(index, Outcome::applied().with_transaction(transaction_id))],
-                created: Some(id),
+            // The client re-lists after an ambiguous failure and re-posts only a create that
+            // did not land, with backoff between rounds.
+        } => match client.create_group(&account, &group, &description).await {
+            Ok(created) => Done {
+                outcomes: vec![(
+                    index,
+                    Outcome::applied().with_transaction(created.transaction_id),
+                )],
+                created: Some(created.id),
             },
             Err(e) => Done {
                 outcomes: vec![(index, Outcome::failed(e.info()))],
@@ -654,52 +647,6 @@ struct InviteItem {
     replaces: Option<IamId>,
 }
 
-/// Creates a group. The client already re-lists the groups after an ambiguous failure
-/// before posting again, but gives up after a few quick attempts; a create that failed
-/// ambiguously is tried again here after a pause, in rounds like the invitations, each
-/// starting from a fresh look at whether an earlier attempt landed.
-async fn create(
-    client: &Client,
-    account: &AccountId,
-    group: &GroupName,
-    description: &str,
-) -> Result<(AccessGroupId, Option<String>), IamError> {
-    let mut round = 0;
-    loop {
-        let err = match client.create_group(account, group, description).await {
-            Ok(created) => return Ok((created.id, created.transaction_id)),
-            Err(e) => e,
-        };
-        // A conflict in a later round is an earlier round's create that landed; in the
-        // first, the name was taken before this apply began: a failure (plan again).
-        let ambiguous = err.is_ambiguous() || (round > 0 && err.is_conflict());
-        round += 1;
-        if !ambiguous || round >= CREATE_ROUNDS {
-            return Err(err);
-        }
-        pause(round).await;
-        match client.list_groups(account).await {
-            Ok(groups) => {
-                if let Some(found) = groups.into_iter().find(|g| g.name == *group) {
-                    return Ok((found.id, None));
-                }
-            }
-            // The next round's create is safe either way: it re-lists before re-posting.
-            Err(_) => continue,
-        }
-    }
-}
-
-/// Waits before round `round` (≥ 1) of a non-idempotent write: [`INVITE_PAUSE`] doubled
-/// per round up to [`INVITE_PAUSE_CAP`], half of it random so that concurrent calls that
-/// failed together spread out.
-async fn pause(round: u32) {
-    let step = INVITE_PAUSE
-        .saturating_mul(2u32.saturating_pow(round.saturating_sub(1)))
-        .min(INVITE_PAUSE_CAP);
-    tokio::time::sleep(step / 2 + (step / 2).mul_f64(fastrand::f64())).await;
-}
-
 /// Invites one batch (same groups). Never repeats an invitation that may have landed:
 /// after an ambiguous failure or a 409, the user list says which emails are there, and only
 /// the others are sent again.
@@ -732,13 +679,16 @@ async fn invite(
             }
         }
     }
+    // Each round is safe (it sends only what a re-read proved absent), so the bound is
+    // about time, not harm: as many rounds as the client's retries of an idempotent call,
+    // with the same backoff between them.
     let mut last_error: Option<IamError> = None;
-    for round in 0..INVITE_ROUNDS {
+    for round in 0..client.max_attempts() {
         if remaining.is_empty() {
             break;
         }
         if round > 0 {
-            pause(round).await;
+            client.backoff_pause(round).await;
         }
         let emails: Vec<Email> = remaining.iter().map(|it| it.email.clone()).collect();
         match client.invite_users(account, &emails, group_ids).await {
