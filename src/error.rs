@@ -89,7 +89,6 @@ pub fn usage_error(err: clap::Error) -> ExitCode {
     let _ = err.print();
     match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Success.into(),
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Usage.into(),
         _ => Exit::Usage.into(),
     }
 }

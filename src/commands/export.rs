@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use super::plan::write_atomically;
 use super::session::{Session, runtime, tokio_runtime};
+use super::write_atomically;
 use crate::cli::{Cli, ExportArgs};
 use crate::config::{self, export};
 use crate::error::{Error, Exit, Result};

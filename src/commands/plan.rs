@@ -1,7 +1,5 @@
 //! `orgsync plan`: load the file, read the account, print what apply would change.
 
-use std::path::Path;
-
 use super::session::{Session, tokio_runtime};
 use super::validate::load_config;
 use crate::cli::{Cli, PlanArgs, PlanFormat};
@@ -19,7 +17,7 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<Exit> {
         result
     })?;
     if let Some(out) = &args.out {
-        write_atomically(out, &plan::render_json(&plan))?;
+        super::write_atomically(out, &plan::render_json(&plan))?;
     }
     let text = match args.format {
         PlanFormat::Text => plan::render_text(&plan, ui::stdout_color(cli.color)),
@@ -32,26 +30,5 @@ pub fn run(cli: &Cli, args: &PlanArgs) -> Result<Exit> {
         Exit::Changes
     } else {
         Exit::Success
-    })
-}
-
-/// Writes `text` to `path` through a temporary file and a rename, so a reader never sees
-/// half a plan.
-pub(super) fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let fail = |e: std::io::Error| {
-        Error::Runtime(format!(
-            "cannot write {}: {e}; check that the directory exists and is writable",
-            path.display()
-        ))
-    };
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{file_name}.orgsync-tmp"));
-    std::fs::write(&tmp, text).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
     })
 }
