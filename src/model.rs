@@ -151,10 +151,47 @@ string_id!(
     AccountId
 );
 
+impl AccountId {
+    /// Whether `raw` (as given, untrimmed) is an account id: exactly 32 characters of
+    /// `0-9a-f`. The one definition of the format, for the config file, `--account-id` and
+    /// the emulator's state file.
+    pub fn is_valid(raw: &str) -> bool {
+        raw.len() == 32 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
+}
+
 /// The id of IBM's built-in group that every identity implicitly belongs to.
 pub const PUBLIC_ACCESS_GROUP_ID: &str = "AccessGroupId-PublicAccess";
 /// Its name, reserved: the config can never manage it.
 pub const PUBLIC_ACCESS_GROUP_NAME: &str = "Public Access";
+
+/// Whether a group name is IBM's reserved `Public Access`, compared as orgsync compares
+/// every group name: trimmed and ignoring case.
+pub fn is_public_access_name(name: &str) -> bool {
+    name.trim().to_lowercase() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase()
+}
+
+/// Whether a live group is IBM's built-in Public Access group, by id or by name. orgsync
+/// never reads its members and never changes it, whatever a listing says.
+pub fn is_public_access(id: &str, name: &str) -> bool {
+    id == PUBLIC_ACCESS_GROUP_ID || is_public_access_name(name)
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds, the way IBM's
+/// APIs write timestamps: `2026-01-05T10:00:00.000Z`. The calendar is [`Date`]'s.
+pub fn format_timestamp_ms(epoch_ms: u64) -> String {
+    let secs = epoch_ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
+    let date = Date::from_days_since_epoch(days).unwrap_or(Date::UNIX_EPOCH);
+    let tod = secs % 86_400;
+    format!(
+        "{date}T{:02}:{:02}:{:02}.{:03}Z",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60,
+        epoch_ms % 1000
+    )
+}
 
 /// A calendar date (proleptic Gregorian), enough for `expires:` and `--today`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -580,6 +617,35 @@ mod tests {
         assert_eq!(
             Date::from_timestamp_prefix("2026-01-05T10:00:00.000Z"),
             Date::parse("2026-01-05")
+        );
+    }
+
+    #[test]
+    fn public_access_is_recognised_by_id_or_by_name_in_any_case() {
+        assert!(is_public_access(PUBLIC_ACCESS_GROUP_ID, "renamed"));
+        assert!(is_public_access("AccessGroupId-x", "public access"));
+        assert!(is_public_access("AccessGroupId-x", " PUBLIC Access "));
+        assert!(!is_public_access("AccessGroupId-x", "Public Accessors"));
+    }
+
+    #[test]
+    fn account_ids_are_32_lower_case_hex_characters() {
+        assert!(AccountId::is_valid("0123456789abcdef0123456789abcdef"));
+        assert!(!AccountId::is_valid("0123456789ABCDEF0123456789abcdef"));
+        assert!(!AccountId::is_valid("0123456789abcdef0123456789abcde"));
+        assert!(!AccountId::is_valid(" 0123456789abcdef0123456789abcdef"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        assert_eq!(format_timestamp_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_timestamp_ms(1_709_251_199_123),
+            "2024-02-29T23:59:59.123Z"
+        );
+        assert_eq!(
+            format_timestamp_ms(1_795_772_465_123),
+            "2026-11-27T09:41:05.123Z"
         );
     }
 

@@ -45,11 +45,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<Exit> {
 /// `--account-id` as given: the format `account_id` must have in the file.
 fn parse_account(raw: &str) -> Result<AccountId> {
     let id = raw.trim();
-    if id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if AccountId::is_valid(id) {
         Ok(AccountId::new(id))
     } else {
         Err(Error::Usage(format!(

@@ -24,8 +24,7 @@ use std::fmt::{self, Write as _};
 
 use super::validate::{MAX_DESCRIPTION_CHARS, MAX_GROUP_NAME_CHARS, email_problem};
 use crate::model::{
-    Email, GroupName, IamId, LiveGroup, LiveState, LiveUser, MemberKind, PUBLIC_ACCESS_GROUP_ID,
-    PUBLIC_ACCESS_GROUP_NAME, UserState,
+    Email, GroupName, IamId, LiveGroup, LiveState, LiveUser, MemberKind, UserState,
 };
 
 /// A config file written from a live account, and what it could not list.
@@ -179,7 +178,7 @@ pub fn choose_groups(
                 why: "the name is empty; separate names with single commas",
             });
         }
-        if trimmed.to_lowercase() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
+        if crate::model::is_public_access_name(trimmed) {
             return Err(ChooseError::NotExportable {
                 name: name.clone(),
                 why: "Public Access is IBM's built-in group, which orgsync never manages",
@@ -202,8 +201,7 @@ pub fn choose_groups(
 }
 
 fn is_public_access(group: &LiveGroup) -> bool {
-    group.id.as_str() == PUBLIC_ACCESS_GROUP_ID
-        || group.name.key() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase()
+    crate::model::is_public_access(group.id.as_str(), group.name.as_str())
 }
 
 /// One exported group as it will be written.

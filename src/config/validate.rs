@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::model::{
-    AccountId, Date, DesiredGroup, DesiredState, DesiredUser, Email, GroupName,
-    PUBLIC_ACCESS_GROUP_NAME, Policy, UnlistedUsers,
+    AccountId, Date, DesiredGroup, DesiredState, DesiredUser, Email, GroupName, Policy,
+    UnlistedUsers, is_public_access_name,
 };
 
 use super::diagnostics::{Diagnostic, Diagnostics, Loc};
@@ -85,11 +85,7 @@ impl Validator<'_> {
     fn account_id(&mut self, id: &Sp<String>) -> Option<AccountId> {
         id.loc.pos?;
         let value = id.value.trim();
-        let ok = value.len() == 32
-            && value
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        if ok {
+        if AccountId::is_valid(value) {
             return Some(AccountId::new(value));
         }
         let hint = if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -230,7 +226,7 @@ impl Validator<'_> {
                     )),
                 );
             }
-            if name.value.trim().to_lowercase() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
+            if is_public_access_name(&name.value) {
                 self.diags.push(
                     Diagnostic::new(
                         format!("`{}` is reserved", name.value),
@@ -409,7 +405,7 @@ impl Validator<'_> {
                             }
                             None => None,
                         };
-                        let hint = if lower.trim() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
+                        let hint = if is_public_access_name(&lower) {
                             "Public Access is IBM's built-in group that everyone is in; orgsync \
                              never manages it, so remove it from this list"
                                 .to_string()

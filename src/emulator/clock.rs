@@ -48,11 +48,7 @@ fn parts(epoch_ms: u64) -> Parts {
 
 /// ISO-8601 UTC with milliseconds, as in IBM's Access Groups responses.
 pub fn iso(epoch_ms: u64) -> String {
-    let p = parts(epoch_ms);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        p.year, p.month, p.day, p.hour, p.minute, p.second, p.milli
-    )
+    crate::model::format_timestamp_ms(epoch_ms)
 }
 
 /// The token service's own time format in error contexts: `30.05.2025 15:46:38:151 UTC`.

@@ -212,12 +212,7 @@ impl State {
     /// Every problem is reported at once.
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Vec::new();
-        if self.account_id.len() != 32
-            || !self
-                .account_id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !crate::model::AccountId::is_valid(&self.account_id) {
             problems.push(format!(
                 "account_id {:?} is not 32 lower-case hex characters",
                 self.account_id

@@ -152,17 +152,7 @@ pub fn rfc3339(at: SystemTime) -> String {
     let since = at
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = since.as_secs() as i64;
-    let date = crate::model::Date::from_days_since_epoch(secs.div_euclid(86_400))
-        .unwrap_or(crate::model::Date::UNIX_EPOCH);
-    let tod = secs.rem_euclid(86_400);
-    format!(
-        "{date}T{:02}:{:02}:{:02}.{:03}Z",
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60,
-        since.subsec_millis()
-    )
+    crate::model::format_timestamp_ms(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

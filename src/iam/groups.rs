@@ -12,8 +12,7 @@ use super::http::{Request, Retry};
 use super::wire::{Group, Member, MemberResults, OffsetPage};
 use super::{Client, join};
 use crate::model::{
-    AccessGroupId, AccountId, GroupName, IamId, LiveGroup, LiveMember, MemberKind,
-    PUBLIC_ACCESS_GROUP_ID, PUBLIC_ACCESS_GROUP_NAME,
+    AccessGroupId, AccountId, GroupName, IamId, LiveGroup, LiveMember, MemberKind, is_public_access,
 };
 
 const GROUPS_ROUTE: &str = "GET /v2/groups";
@@ -122,7 +121,7 @@ impl Client {
                 continue;
             };
             // Asked to be hidden, but never trusted to be: orgsync must never touch it.
-            if id == PUBLIC_ACCESS_GROUP_ID || name == PUBLIC_ACCESS_GROUP_NAME {
+            if is_public_access(&id, &name) {
                 continue;
             }
             if seen.insert(id.clone()) {

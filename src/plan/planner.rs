@@ -11,8 +11,7 @@ use std::fmt;
 
 use crate::model::{
     AccessGroupId, Date, DesiredState, Email, GroupName, IamId, LiveGroup, LiveMember, LiveState,
-    LiveUser, MemberKind, PUBLIC_ACCESS_GROUP_ID, PUBLIC_ACCESS_GROUP_NAME, UnlistedUsers,
-    UserState,
+    LiveUser, MemberKind, UnlistedUsers, UserState, is_public_access, is_public_access_name,
 };
 
 use super::digest::{config_digest, live_digest};
@@ -533,11 +532,6 @@ struct ManagedGroup<'a> {
     members: Vec<Member<'a>>,
 }
 
-fn is_public_access(group: &LiveGroup) -> bool {
-    group.id.as_str() == PUBLIC_ACCESS_GROUP_ID
-        || group.name.key() == PUBLIC_ACCESS_GROUP_NAME.to_lowercase()
-}
-
 /// The managed groups in name order, matched to the live ones case-insensitively.
 fn managed_groups<'a>(
     desired: &'a DesiredState,
@@ -546,7 +540,11 @@ fn managed_groups<'a>(
     warnings: &mut Warnings,
 ) -> Result<Vec<ManagedGroup<'a>>, PlanError> {
     let mut live_by_name: BTreeMap<String, BTreeMap<&AccessGroupId, &LiveGroup>> = BTreeMap::new();
-    for group in live.groups.iter().filter(|g| !is_public_access(g)) {
+    for group in live
+        .groups
+        .iter()
+        .filter(|g| !is_public_access(g.id.as_str(), g.name.as_str()))
+    {
         live_by_name
             .entry(group.name.key())
             .or_default()
@@ -563,7 +561,7 @@ fn managed_groups<'a>(
     let mut missing = Vec::new();
     for (name, declared) in &desired.groups {
         let key = name.key();
-        if key == PUBLIC_ACCESS_GROUP_NAME.to_lowercase() {
+        if is_public_access_name(name.as_str()) {
             continue; // config refuses it; never manage it even if handed one
         }
         let candidates = live_by_name.get(&key);
