@@ -2,12 +2,10 @@
 //! process (SPEC §6, §7, §11; issue 6). One test drives the executor directly, to delete a
 //! group between planning and applying.
 
-mod e2e;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use e2e::*;
+use crate::e2e::*;
 use orgsync::emulator::{self, State};
 use serde_json::Value;
 

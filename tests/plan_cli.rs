@@ -1,9 +1,7 @@
 //! `orgsync plan` end to end: the real binary against the emulator started in this process
 //! (SPEC §4, §5; issue 5). Output, exit codes, `--out`, colour, and the one-line errors.
 
-mod e2e;
-
-use e2e::*;
+use crate::e2e::*;
 use orgsync::emulator;
 use serde_json::{Value, json};
 

@@ -2,10 +2,8 @@
 //! account builder for the emulator, a config writer, and a runner of the real `orgsync`
 //! binary against an emulator started in the test's own process.
 //!
-//! One module, included by both test files with `mod e2e;`, so the helpers are compiled
-//! once per test binary and never copied. Every run of the binary is bounded in time.
-
-#![allow(dead_code)] // each test binary uses a different subset of the helpers
+//! One module of the single test binary (`tests/main.rs`), so the helpers are compiled
+//! once and never copied. Every run of the binary is bounded in time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -189,7 +187,6 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
-    pub took: Duration,
 }
 
 impl Run {
@@ -349,7 +346,6 @@ impl Spawned {
                 Err(e) => panic!("waiting for orgsync failed: {e}"),
             }
         };
-        let took = self.started.elapsed();
         let collect = |h: Option<std::thread::JoinHandle<String>>| {
             h.and_then(|h| h.join().ok()).unwrap_or_default()
         };
@@ -357,7 +353,6 @@ impl Spawned {
             code: status.code().unwrap_or(-1),
             stdout: collect(self.stdout),
             stderr: collect(self.stderr),
-            took,
         }
     }
 }
