@@ -1,5 +1,6 @@
-//! The config contract (SPEC §2, §4 `validate` and `schema`), through the real binary where
-//! the process contract matters (exit codes, stderr) and through the library elsewhere.
+//! The config contract (docs/config.md; `validate` and `schema` in docs/cli.md), through
+//! the real binary where the process contract matters (exit codes, stderr) and through the
+//! library elsewhere.
 //!
 //! The corpus under tests/config/invalid/ holds one malformed file (or, for `include:`, one
 //! directory with a `main.yaml`) per rule. Each first line `# expect-line: N` names the line
@@ -395,7 +396,7 @@ fn a_10000_user_config_validates() {
     let text = generated_config(10_000);
     let started = std::time::Instant::now();
     let desired = config::parse_str("big.yaml", &text).expect("valid");
-    // Reported, not asserted: timing belongs to benchmarks (SPEC §10).
+    // Reported, not asserted: timing belongs to benchmarks (docs/performance.md).
     eprintln!(
         "validated {} users ({} bytes) in {:?}",
         desired.users.len(),
