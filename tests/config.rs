@@ -1,5 +1,6 @@
-//! The config contract (SPEC §2, §4 `validate` and `schema`), through the real binary where
-//! the process contract matters (exit codes, stderr) and through the library elsewhere.
+//! The config contract (docs/config.md; `validate` and `schema` in docs/cli.md), through
+//! the real binary where the process contract matters (exit codes, stderr) and through the
+//! library elsewhere.
 //!
 //! The corpus under tests/config/invalid/ holds one malformed file (or, for `include:`, one
 //! directory with a `main.yaml`) per rule. Each first line `# expect-line: N` names the line
@@ -9,7 +10,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use orgsync::config;
+use orgsync::config::{self, ConfigError};
 use orgsync::model::{Date, Email, GroupName, UnlistedUsers};
 
 fn manifest_dir() -> &'static Path {
@@ -147,6 +148,57 @@ fn a_missing_config_says_how_to_create_or_choose_one() {
         "{stderr}"
     );
     assert!(stderr.contains("-c FILE"), "{stderr}");
+}
+
+#[test]
+fn a_main_file_that_cannot_be_read_is_a_typed_io_error_printed_as_validate_prints_it() {
+    let path = manifest_dir().join("tests/config/does-not-exist.yaml");
+    let err = config::load(&path).expect_err("no such file");
+    let ConfigError::Io {
+        path: named,
+        source,
+    } = &err
+    else {
+        panic!("expected ConfigError::Io, got {err:?}");
+    };
+    assert_eq!(named, &path);
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+    // The cause is kept as the source, not repeated in the one-line Display.
+    assert!(std::error::Error::source(&err).is_some());
+    assert_eq!(err.to_string(), format!("cannot read `{}`", path.display()));
+    let out = validate(path.to_str().expect("utf-8 path"));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), err.render(false));
+    assert!(err.render(true).contains('\u{1b}'));
+}
+
+#[test]
+fn an_included_file_that_cannot_be_read_is_one_problem_among_the_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("teams")).expect("mkdir");
+    let main = dir.path().join("org.yaml");
+    std::fs::write(
+        &main,
+        "version: 2\naccount_id: 0123456789abcdef0123456789abcdef\ninclude: [teams/missing.yaml]\ngroups: {}\nusers: {}\n",
+    )
+    .expect("write");
+    let err = config::load(&main).expect_err("invalid");
+    let ConfigError::Invalid(diags) = &err else {
+        panic!("expected ConfigError::Invalid, got {err:?}");
+    };
+    let missing = dir.path().join("teams/missing.yaml");
+    let messages: Vec<&str> = diags.iter().map(|d| d.message()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unsupported `version: 2`".to_string(),
+            format!("cannot read `{}`: no such file", missing.display()),
+        ]
+    );
+    assert!(std::error::Error::source(&err).is_none());
+    let text = err.render(false);
+    assert!(text.contains("included here"), "{text}");
+    assert!(text.contains("fix the `include:` entry"), "{text}");
+    assert_eq!(err.to_string(), text);
 }
 
 #[test]
@@ -344,7 +396,7 @@ fn a_10000_user_config_validates() {
     let text = generated_config(10_000);
     let started = std::time::Instant::now();
     let desired = config::parse_str("big.yaml", &text).expect("valid");
-    // Reported, not asserted: timing belongs to benchmarks (SPEC §10).
+    // Reported, not asserted: timing belongs to benchmarks (docs/performance.md).
     eprintln!(
         "validated {} users ({} bytes) in {:?}",
         desired.users.len(),

@@ -1,5 +1,6 @@
-//! Fuzzes the config parser (SPEC §11: no input makes orgsync panic): any bytes that are
-//! UTF-8 go through `parse_str` and, when invalid, through rendering of the diagnostics.
+//! Fuzzes the config parser (docs/security.md: no input makes orgsync panic): any bytes
+//! that are UTF-8 go through `parse_str` and, when invalid, through rendering of the
+//! diagnostics.
 
 #![no_main]
 

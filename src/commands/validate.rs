@@ -11,8 +11,8 @@ pub fn run(cli: &Cli) -> Result<Exit> {
 }
 
 /// Loads and validates the config named by `-c` (plan and apply start here too).
-/// Problems become [`Error::InvalidConfig`], rendered for stderr (exit 78).
+/// A [`config::ConfigError`] becomes [`Error::InvalidConfig`], rendered for stderr (exit 78).
 pub(super) fn load_config(cli: &Cli) -> Result<LoadedConfig> {
     config::load(&cli.config)
-        .map_err(|diags| Error::InvalidConfig(diags.render(ui::stderr_color(cli.color))))
+        .map_err(|err| Error::InvalidConfig(err.render(ui::stderr_color(cli.color))))
 }

@@ -4,6 +4,23 @@
 //!
 //! Problems are collected, never thrown: every stage appends here and the caller decides at
 //! the end, so one run of `orgsync validate` shows everything that is wrong.
+//!
+//! The renderer is orgsync's own. `annotate-snippets` (what rustc and cargo render with,
+//! already built as a dependency of serde-saphyr) was tried, version 0.12.18, on the cases
+//! the snapshots in tests/config/snapshots/ pin, and it cannot produce this format:
+//!
+//! - In a report's first group, a snippet followed by a message always gets a `  |` line
+//!   before `  = hint: …`. In later, title-less groups it does not, but then the first
+//!   group (the title alone) ends with a `  |` line of its own.
+//! - A second place in one group (the first definition of a duplicate) opens with
+//!   ` ::: file:line:col` after a `  |` line, not with a second ` --> file:line:col`.
+//! - A problem with the whole file (an `Origin` without a line) gets a gutter of width 0:
+//!   `--> file` and ` = hint: …`, not ` --> file` and `  = hint: …`; an empty snippet in
+//!   its place adds two `  |` lines instead.
+//! - Source lines keep their trailing spaces, and lines longer than the terminal width
+//!   (140 by default) are cut with `...`.
+//!
+//! Matching it would mean post-editing its output, which is more code than this renderer.
 
 use std::fmt;
 
@@ -43,6 +60,13 @@ impl Diagnostic {
             }],
             hint: None,
         }
+    }
+
+    /// Something given twice: `again` is the later place, `first` the earlier, labelled
+    /// "`verb` again here" and "first `verb` here".
+    pub(crate) fn twice(message: impl Into<String>, again: Loc, first: Loc, verb: &str) -> Self {
+        Diagnostic::new(message, again, format!("{verb} again here"))
+            .also(first, format!("first {verb} here"))
     }
 
     /// Adds another place, e.g. the first definition of a duplicate.
@@ -226,74 +250,73 @@ impl Diagnostics {
             .filter_map(|l| l.loc.pos.map(|p| p.line.to_string().len()))
             .max()
             .unwrap_or(1);
-        let pad = " ".repeat(gutter);
-        let (blue, blue_end) = (st.blue.render(), st.blue.render_reset());
         for label in &d.labels {
-            let name = self
-                .sources
-                .get(label.loc.file)
-                .map_or("<config>", |s| s.name.as_str());
-            let line_text = label
-                .loc
-                .pos
-                .and_then(|p| self.line_text(label.loc.file, p.line).map(|t| (p, t)));
-            match label.loc.pos {
-                Some(p) => {
-                    let _ = writeln!(
-                        out,
-                        "{pad}{blue}-->{blue_end} {}:{}:{}",
-                        sanitize(name),
-                        p.line,
-                        p.column
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "{pad}{blue}-->{blue_end} {}", sanitize(name));
-                }
-            }
-            match line_text {
-                Some((p, text)) => {
-                    let shown = sanitize(text);
-                    let width = shown.chars().count();
-                    let start = p.column.saturating_sub(1).min(width);
-                    let len = p.len.clamp(1, width.saturating_sub(start).max(1));
-                    let _ = writeln!(out, "{pad} {blue}|{blue_end}");
-                    let _ = writeln!(
-                        out,
-                        "{blue}{:>gutter$} |{blue_end} {}",
-                        p.line,
-                        shown.trim_end()
-                    );
-                    let note = if label.note.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" {}", sanitize(&label.note))
-                    };
-                    let _ = writeln!(
-                        out,
-                        "{pad} {blue}|{blue_end} {}{}{}{}{}",
-                        " ".repeat(start),
-                        st.error.render(),
-                        "^".repeat(len),
-                        note,
-                        st.error.render_reset()
-                    );
-                }
-                None if !label.note.is_empty() => {
-                    let _ = writeln!(out, "{pad} {blue}={blue_end} {}", sanitize(&label.note));
-                }
-                None => {}
-            }
+            self.render_label(out, label, gutter, st);
         }
         if let Some(hint) = &d.hint {
             let _ = writeln!(
                 out,
-                "{pad} {blue}={blue_end} {}hint{}: {}",
+                "{} {}={} {}hint{}: {}",
+                " ".repeat(gutter),
+                st.blue.render(),
+                st.blue.render_reset(),
                 st.bold.render(),
                 st.bold.render_reset(),
                 sanitize(hint)
             );
         }
+    }
+
+    /// One place: ` --> file:line:column`, then the line with the value underlined and the
+    /// note beside it; for the whole file, just the name and the note.
+    fn render_label(&self, out: &mut String, label: &Label, gutter: usize, st: &Styles) {
+        use std::fmt::Write;
+        let pad = " ".repeat(gutter);
+        let (blue, blue_end) = (st.blue.render(), st.blue.render_reset());
+        let name = self
+            .sources
+            .get(label.loc.file)
+            .map_or("<config>", |s| s.name.as_str());
+        let place = label
+            .loc
+            .pos
+            .map_or(String::new(), |p| format!(":{}:{}", p.line, p.column));
+        let _ = writeln!(out, "{pad}{blue}-->{blue_end} {}{place}", sanitize(name));
+        let snippet = label
+            .loc
+            .pos
+            .and_then(|p| Some((p, self.line_text(label.loc.file, p.line)?)));
+        let Some((p, text)) = snippet else {
+            if !label.note.is_empty() {
+                let _ = writeln!(out, "{pad} {blue}={blue_end} {}", sanitize(&label.note));
+            }
+            return;
+        };
+        let shown = sanitize(text);
+        let width = shown.chars().count();
+        let start = p.column.saturating_sub(1).min(width);
+        let len = p.len.clamp(1, width.saturating_sub(start).max(1));
+        let note = if label.note.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", sanitize(&label.note))
+        };
+        let _ = writeln!(out, "{pad} {blue}|{blue_end}");
+        let _ = writeln!(
+            out,
+            "{blue}{:>gutter$} |{blue_end} {}",
+            p.line,
+            shown.trim_end()
+        );
+        let _ = writeln!(
+            out,
+            "{pad} {blue}|{blue_end} {}{}{}{}{}",
+            " ".repeat(start),
+            st.error.render(),
+            "^".repeat(len),
+            note,
+            st.error.render_reset()
+        );
     }
 }
 

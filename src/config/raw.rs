@@ -258,13 +258,12 @@ impl Reader<'_> {
         what: &str,
         example: &str,
     ) -> Option<&'n [(Node, Node)]> {
-        match &node.value {
-            Value::Map(entries) => Some(entries),
-            _ => {
-                self.wrong_type(node, what, "a mapping", example);
-                None
-            }
-        }
+        let entries = match &node.value {
+            Value::Map(entries) => Some(entries.as_slice()),
+            _ => None,
+        };
+        self.typed(node, entries, what, "a mapping", example)
+            .map(|e| e.value)
     }
 
     /// Splits a fixed-key mapping into its known keys, reporting unknown and repeated keys.
@@ -287,12 +286,12 @@ impl Reader<'_> {
             match allowed.iter().find(|k| **k == name) {
                 Some(known) => {
                     if let Some((_, first, _)) = found.iter().find(|(k, _, _)| k == known) {
-                        let d = Diagnostic::new(
+                        let d = Diagnostic::twice(
                             format!("`{known}` is given twice in {context}"),
                             self.loc(key),
-                            "given again here",
+                            self.loc(first),
+                            "given",
                         )
-                        .also(self.loc(first), "first given here")
                         .hint("keep one of them");
                         self.diags.push(d);
                     } else {
@@ -300,21 +299,8 @@ impl Reader<'_> {
                     }
                 }
                 None => {
-                    let hint = unknown_hint(&name)
-                        .or_else(|| {
-                            super::validate::closest(&name, allowed.iter().copied())
-                                .map(|k| format!("did you mean `{k}`?"))
-                        })
-                        .unwrap_or_else(|| {
-                            format!(
-                                "the keys allowed here are: {}",
-                                allowed
-                                    .iter()
-                                    .map(|k| format!("`{k}`"))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
-                        });
+                    let hint =
+                        unknown_hint(&name).unwrap_or_else(|| unknown_key_hint(&name, allowed));
                     let d = Diagnostic::new(
                         format!("unknown key `{name}` in {context}"),
                         self.loc(key),
@@ -355,51 +341,54 @@ impl Reader<'_> {
             }
             _ => None,
         };
-        match text {
-            Some(t) => Some(Sp::new(t, self.loc(node))),
-            None => {
-                self.wrong_type(node, what, "a string", example);
-                None
-            }
-        }
+        self.typed(node, text, what, "a string", example)
     }
 
     fn strings(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<Vec<Sp<String>>>> {
-        match &node.value {
-            Value::Seq(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    if let Some(s) = self.string(item, &format!("each entry of {what}"), example) {
-                        out.push(s);
-                    }
-                }
-                Some(Sp::new(out, self.loc(node)))
-            }
-            _ => {
-                self.wrong_type(node, what, "a list", example);
-                None
-            }
-        }
+        let items = match &node.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        };
+        let items = self.typed(node, items, what, "a list", example)?;
+        let each = format!("each entry of {what}");
+        let strings = items
+            .value
+            .iter()
+            .filter_map(|item| self.string(item, &each, example))
+            .collect();
+        Some(Sp::new(strings, items.loc))
     }
 
     fn integer(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<i128>> {
-        match &node.value {
-            Value::Int(i) => Some(Sp::new(*i, self.loc(node))),
-            _ => {
-                self.wrong_type(node, what, "a whole number", example);
-                None
-            }
-        }
+        let value = match node.value {
+            Value::Int(i) => Some(i),
+            _ => None,
+        };
+        self.typed(node, value, what, "a whole number", example)
     }
 
     fn boolean(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<bool>> {
-        match &node.value {
-            Value::Bool(b) => Some(Sp::new(*b, self.loc(node))),
-            _ => {
-                self.wrong_type(node, what, "`true` or `false`", example);
-                None
-            }
+        let value = match node.value {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        };
+        self.typed(node, value, what, "`true` or `false`", example)
+    }
+
+    /// `value` is the node read as the type wanted, `None` when it is not of that type:
+    /// then a wrong-type problem saying what was `expected`.
+    fn typed<T>(
+        &mut self,
+        node: &Node,
+        value: Option<T>,
+        what: &str,
+        expected: &str,
+        example: &str,
+    ) -> Option<Sp<T>> {
+        if value.is_none() {
+            self.wrong_type(node, what, expected, example);
         }
+        value.map(|v| Sp::new(v, self.loc(node)))
     }
 
     /// A `name: {...}` mapping of entries; `read` reads each value.
@@ -425,17 +414,27 @@ impl Reader<'_> {
         Entries(out)
     }
 
+    /// The keys of one entry's value (`name: {...}`); `None` when it is not a mapping.
+    fn entry_fields<'n>(
+        &mut self,
+        node: &'n Node,
+        context: &str,
+        example: &str,
+        allowed: &[&'static str],
+    ) -> Option<Fields<'n>> {
+        let items = self.mapping(node, &format!("the value of {context}"), example)?;
+        Some(self.fields(items, allowed, context, &|_| None))
+    }
+
     fn group(&mut self, name: &Sp<String>, node: &Node) -> Option<RawGroup> {
         let context = format!("group `{}`", name.value);
         let example = format!("`{}: {{description: Algorithms research}}`", name.value);
         // A value of the wrong shape still yields the entry, so that its name is checked too.
-        let Some(items) = self.mapping(node, &format!("the value of {context}"), &example) else {
+        let Some(fields) = self.entry_fields(node, &context, &example, GROUP_KEYS) else {
             return Some(RawGroup::default());
         };
-        let fields = self.fields(items, GROUP_KEYS, &context, &|_| None);
         let description = fields
-            .get("description")
-            .filter(|n| n.value != Value::Null)
+            .given("description")
             .and_then(|n| self.string(n, "`description`", "`description: Algorithms research`"));
         Some(RawGroup { description })
     }
@@ -444,10 +443,9 @@ impl Reader<'_> {
         let context = format!("user `{}`", email.value);
         let example = format!("`{}: {{groups: [quantum-algorithms]}}`", email.value);
         // A value of the wrong shape still yields the entry, so that its email is checked too.
-        let Some(items) = self.mapping(node, &format!("the value of {context}"), &example) else {
+        let Some(fields) = self.entry_fields(node, &context, &example, USER_KEYS) else {
             return Some(RawUser::default());
         };
-        let fields = self.fields(items, USER_KEYS, &context, &|_| None);
         let groups = match fields.get("groups") {
             Some(n) => self
                 .strings(n, "`groups`", "`groups: [quantum-algorithms]`")
@@ -458,8 +456,7 @@ impl Reader<'_> {
             }
         };
         let expires = fields
-            .get("expires")
-            .filter(|n| n.value != Value::Null)
+            .given("expires")
             .and_then(|n| self.string(n, "`expires`", "`expires: 2027-06-30`"));
         Some(RawUser { groups, expires })
     }
@@ -471,8 +468,7 @@ impl Reader<'_> {
         example: &str,
     ) -> Option<Vec<Sp<String>>> {
         fields
-            .get(key)
-            .filter(|n| n.value != Value::Null)
+            .given(key)
             .and_then(|n| self.strings(n, &format!("`{key}`"), example))
             .map(|s| s.value)
     }
@@ -484,53 +480,15 @@ impl Reader<'_> {
         let items = self.mapping(node, "`policy`", "`policy: {max_removals: 10}`")?;
         let fields = self.fields(items, POLICY_KEYS, "`policy`", &|_| None);
         let unlisted_users = fields
-            .get("unlisted_users")
-            .filter(|n| n.value != Value::Null)
-            .and_then(|n| {
-                let text = self.string(n, "`unlisted_users`", "`unlisted_users: ignore`")?;
-                let parsed = match text.value.as_str() {
-                    "ignore" => UnlistedUsers::Ignore,
-                    "remove" => UnlistedUsers::Remove,
-                    other => {
-                        let d = Diagnostic::new(
-                            format!("`unlisted_users` must be `ignore` or `remove`, not `{other}`"),
-                            text.loc,
-                            "unknown choice",
-                        )
-                        .hint(
-                            "`ignore` leaves users the file does not list alone; \
-                             `remove` removes them from the account",
-                        );
-                        self.diags.push(d);
-                        return None;
-                    }
-                };
-                Some(Sp::new(parsed, text.loc))
-            });
+            .given("unlisted_users")
+            .and_then(|n| self.unlisted_users(n));
         let max_removals = fields
-            .get("max_removals")
-            .filter(|n| n.value != Value::Null)
-            .and_then(|n| {
-                let i = self.integer(n, "`max_removals`", "`max_removals: 10`")?;
-                match u32::try_from(i.value) {
-                    Ok(v) => Some(Sp::new(v, i.loc)),
-                    Err(_) => {
-                        let d = Diagnostic::new(
-                            format!("`max_removals` must be between 0 and {}", u32::MAX),
-                            i.loc,
-                            "out of range",
-                        )
-                        .hint("use 0 to refuse every removal, or a small number like 10");
-                        self.diags.push(d);
-                        None
-                    }
-                }
-            });
+            .given("max_removals")
+            .and_then(|n| self.max_removals(n));
         let protected =
             self.optional_strings(&fields, "protected", "`protected: [owner@example.com]`");
         let create_groups = fields
-            .get("create_groups")
-            .filter(|n| n.value != Value::Null)
+            .given("create_groups")
             .and_then(|n| self.boolean(n, "`create_groups`", "`create_groups: true`"));
         let allowed_domains = self.optional_strings(
             &fields,
@@ -544,6 +502,45 @@ impl Reader<'_> {
             create_groups,
             allowed_domains,
         })
+    }
+
+    fn unlisted_users(&mut self, node: &Node) -> Option<Sp<UnlistedUsers>> {
+        let text = self.string(node, "`unlisted_users`", "`unlisted_users: ignore`")?;
+        let parsed = match text.value.as_str() {
+            "ignore" => UnlistedUsers::Ignore,
+            "remove" => UnlistedUsers::Remove,
+            other => {
+                let d = Diagnostic::new(
+                    format!("`unlisted_users` must be `ignore` or `remove`, not `{other}`"),
+                    text.loc,
+                    "unknown choice",
+                )
+                .hint(
+                    "`ignore` leaves users the file does not list alone; \
+                     `remove` removes them from the account",
+                );
+                self.diags.push(d);
+                return None;
+            }
+        };
+        Some(Sp::new(parsed, text.loc))
+    }
+
+    fn max_removals(&mut self, node: &Node) -> Option<Sp<u32>> {
+        let i = self.integer(node, "`max_removals`", "`max_removals: 10`")?;
+        match u32::try_from(i.value) {
+            Ok(v) => Some(Sp::new(v, i.loc)),
+            Err(_) => {
+                let d = Diagnostic::new(
+                    format!("`max_removals` must be between 0 and {}", u32::MAX),
+                    i.loc,
+                    "out of range",
+                )
+                .hint("use 0 to refuse every removal, or a small number like 10");
+                self.diags.push(d);
+                None
+            }
+        }
     }
 
     fn groups(&mut self, node: &Node) -> Entries<RawGroup> {
@@ -599,8 +596,7 @@ impl Reader<'_> {
         }
         raw.policy = fields.get("policy").and_then(|n| self.policy(n));
         raw.include = fields
-            .get("include")
-            .filter(|n| n.value != Value::Null)
+            .given("include")
             .and_then(|n| self.strings(n, "`include`", "`include: [teams/*.yaml]`"))
             .map(|s| s.value);
         match fields.get("groups") {
@@ -637,14 +633,8 @@ impl Reader<'_> {
         // Both are optional here, so an empty value means none (in the main file it is an
         // error, as the schema says: `groups: {}` is the way to write none).
         RawIncluded {
-            groups: fields
-                .get("groups")
-                .filter(|n| n.value != Value::Null)
-                .map(|n| self.groups(n)),
-            users: fields
-                .get("users")
-                .filter(|n| n.value != Value::Null)
-                .map(|n| self.users(n)),
+            groups: fields.given("groups").map(|n| self.groups(n)),
+            users: fields.given("users").map(|n| self.users(n)),
         }
     }
 
@@ -678,6 +668,21 @@ impl Reader<'_> {
     }
 }
 
+/// A near miss among the `allowed` keys, or the list of them.
+fn unknown_key_hint(name: &str, allowed: &[&str]) -> String {
+    match super::validate::closest(name, allowed.iter().copied()) {
+        Some(k) => format!("did you mean `{k}`?"),
+        None => format!(
+            "the keys allowed here are: {}",
+            allowed
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// The known keys of one mapping, with their key and value nodes.
 struct Fields<'n>(Vec<(&'static str, &'n Node, &'n Node)>);
 
@@ -687,6 +692,12 @@ impl<'n> Fields<'n> {
             .iter()
             .find(|(k, _, _)| *k == key)
             .map(|(_, _, v)| *v)
+    }
+
+    /// The value of an optional key, when it has one: `key:` with nothing after it is
+    /// the same as leaving the key out.
+    fn given(&self, key: &str) -> Option<&'n Node> {
+        self.get(key).filter(|n| n.value != Value::Null)
     }
 }
 

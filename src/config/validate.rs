@@ -1,11 +1,13 @@
-//! The rules of SPEC §2: raw config (what was written, with places) → [`DesiredState`]
+//! The rules of docs/config.md: raw config (what was written, with places) → [`DesiredState`]
 //! (what orgsync acts on), reporting every broken rule at once.
 //!
 //! Everything that makes the desired state trustworthy is decided here, so the planner can
 //! rely on its invariants: every user's group is declared, no group is `Public Access`,
 //! emails and group names are unique ignoring case, emails and domains are lower-case.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::Hash;
 
 use crate::model::{
     AccountId, Date, DesiredGroup, DesiredState, DesiredUser, Email, GroupName, Policy,
@@ -15,7 +17,7 @@ use crate::model::{
 use super::diagnostics::{Diagnostic, Diagnostics, Loc};
 use super::raw::{self, Entries, RawConfig, RawGroup, RawUser, Sp};
 
-/// IBM's limits (SPEC §2).
+/// IBM's limits (docs/config.md).
 pub const MAX_GROUPS: usize = 500;
 pub const MAX_GROUPS_PER_USER: usize = 50;
 pub const MAX_GROUP_NAME_CHARS: usize = 100;
@@ -35,6 +37,7 @@ pub(crate) fn desired_state(
 ) -> Option<DesiredState> {
     let mut v = Validator {
         diags,
+        suggestions: HashMap::new(),
         suggestion_lookups: 0,
     };
 
@@ -76,9 +79,25 @@ pub(crate) fn desired_state(
     })
 }
 
+/// Declared groups by lower-cased name, with where each name was written.
+type Declared = BTreeMap<String, (DesiredGroup, Loc)>;
+
 struct Validator<'a> {
     diags: &'a mut Diagnostics,
+    /// Suggestions for unknown group names, by lower-cased name (`None`: nothing close).
+    suggestions: HashMap<String, Option<String>>,
     suggestion_lookups: usize,
+}
+
+/// Records where `key` was first given; for a repeat, returns that first place.
+fn first_place<K: Hash + Eq>(seen: &mut HashMap<K, Loc>, key: K, loc: Loc) -> Option<Loc> {
+    match seen.entry(key) {
+        Entry::Occupied(first) => Some(*first.get()),
+        Entry::Vacant(slot) => {
+            slot.insert(loc);
+            None
+        }
+    }
 }
 
 impl Validator<'_> {
@@ -126,36 +145,43 @@ impl Validator<'_> {
         if let Some(c) = &raw.create_groups {
             policy.create_groups = c.value;
         }
+        policy.protected = self.protected(raw.protected.as_deref().unwrap_or_default());
+        policy.allowed_domains =
+            self.allowed_domains(raw.allowed_domains.as_deref().unwrap_or_default());
+        policy
+    }
+
+    fn protected(&mut self, entries: &[Sp<String>]) -> BTreeSet<Email> {
         let mut seen: HashMap<Email, Loc> = HashMap::new();
-        for entry in raw.protected.iter().flatten() {
+        let mut protected = BTreeSet::new();
+        for entry in entries {
             if !self.plausible_email(entry, "`policy.protected`") {
                 continue;
             }
             let email = Email::new(&entry.value);
-            if let Some(first) = seen.get(&email) {
+            if let Some(first) = first_place(&mut seen, email.clone(), entry.loc) {
                 self.diags.push(
-                    Diagnostic::new(
+                    Diagnostic::twice(
                         format!("`{email}` is named twice in `policy.protected`"),
                         entry.loc,
-                        "named again here",
+                        first,
+                        "named",
                     )
-                    .also(*first, "first named here")
                     .hint("emails are compared ignoring case and spaces; remove one of them"),
                 );
                 continue;
             }
-            seen.insert(email.clone(), entry.loc);
-            policy.protected.insert(email);
+            protected.insert(email);
         }
+        protected
+    }
+
+    fn allowed_domains(&mut self, entries: &[Sp<String>]) -> BTreeSet<String> {
         let mut seen: HashMap<String, Loc> = HashMap::new();
-        for entry in raw.allowed_domains.iter().flatten() {
+        let mut domains = BTreeSet::new();
+        for entry in entries {
             let domain = entry.value.trim().to_lowercase();
-            let plausible = !domain.is_empty()
-                && !domain.contains('@')
-                && !domain.chars().any(|c| c.is_whitespace() || c.is_control())
-                && domain.contains('.')
-                && domain.split('.').all(|label| !label.is_empty());
-            if !plausible {
+            if !plausible_domain(&domain) {
                 self.diags.push(
                     Diagnostic::new(
                         format!("`{}` is not a domain", entry.value),
@@ -166,34 +192,30 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            if let Some(first) = seen.get(&domain) {
+            if let Some(first) = first_place(&mut seen, domain.clone(), entry.loc) {
                 self.diags.push(
-                    Diagnostic::new(
+                    Diagnostic::twice(
                         format!("`{domain}` is listed twice in `policy.allowed_domains`"),
                         entry.loc,
-                        "listed again here",
+                        first,
+                        "listed",
                     )
-                    .also(*first, "first listed here")
                     .hint("remove one of them"),
                 );
                 continue;
             }
-            seen.insert(domain.clone(), entry.loc);
-            policy.allowed_domains.insert(domain);
+            domains.insert(domain);
         }
-        policy
+        domains
     }
 
-    /// Declared groups by lower-cased name, with where each name was written.
     fn groups<'r>(
         &mut self,
         entries: impl Iterator<Item = &'r (Sp<String>, RawGroup)>,
-    ) -> BTreeMap<String, (DesiredGroup, Loc)> {
-        let mut out: BTreeMap<String, (DesiredGroup, Loc)> = BTreeMap::new();
-        let mut count = 0usize;
-        for (name, group) in entries {
-            count += 1;
-            if count == MAX_GROUPS + 1 {
+    ) -> Declared {
+        let mut out = Declared::new();
+        for (count, (name, group)) in entries.enumerate() {
+            if count == MAX_GROUPS {
                 self.diags.push(
                     Diagnostic::new(
                         format!("more than {MAX_GROUPS} groups are declared"),
@@ -206,58 +228,10 @@ impl Validator<'_> {
                     )),
                 );
             }
-            let chars = name.value.chars().count();
-            if name.value.trim().is_empty() {
-                self.diags.push(
-                    Diagnostic::new("a group name is empty", name.loc, "empty name")
-                        .hint("give the group a name of 1 to 100 characters"),
-                );
+            if !self.group_name(name) {
                 continue;
             }
-            if chars > MAX_GROUP_NAME_CHARS {
-                self.diags.push(
-                    Diagnostic::new(
-                        format!("the group name is {chars} characters long"),
-                        name.loc,
-                        format!("more than {MAX_GROUP_NAME_CHARS} characters"),
-                    )
-                    .hint(format!(
-                        "IBM Cloud allows group names of 1 to {MAX_GROUP_NAME_CHARS} characters; shorten it"
-                    )),
-                );
-            }
-            if is_public_access_name(&name.value) {
-                self.diags.push(
-                    Diagnostic::new(
-                        format!("`{}` is reserved", name.value),
-                        name.loc,
-                        "IBM's built-in group",
-                    )
-                    .hint(
-                        "every identity belongs to Public Access implicitly; orgsync never manages \
-                         it. Remove this group",
-                    ),
-                );
-                continue;
-            }
-            if let Some(description) = &group.description {
-                let len = description.value.chars().count();
-                if len > MAX_DESCRIPTION_CHARS {
-                    self.diags.push(
-                        Diagnostic::new(
-                            format!(
-                                "the description of group `{}` is {len} characters long",
-                                name.value
-                            ),
-                            description.loc,
-                            format!("more than {MAX_DESCRIPTION_CHARS} characters"),
-                        )
-                        .hint(format!(
-                            "IBM Cloud allows descriptions of at most {MAX_DESCRIPTION_CHARS} characters; shorten it"
-                        )),
-                    );
-                }
-            }
+            self.description(name, group);
             let key = name.value.to_lowercase();
             if let Some((first, first_loc)) = out.get(&key) {
                 self.diags.push(
@@ -271,18 +245,75 @@ impl Validator<'_> {
                 );
                 continue;
             }
-            out.insert(
-                key,
-                (
-                    DesiredGroup {
-                        name: GroupName::new(name.value.clone()),
-                        description: group.description.as_ref().map(|d| d.value.clone()),
-                    },
-                    name.loc,
-                ),
-            );
+            let declared = DesiredGroup {
+                name: GroupName::new(name.value.clone()),
+                description: group.description.as_ref().map(|d| d.value.clone()),
+            };
+            out.insert(key, (declared, name.loc));
         }
         out
+    }
+
+    /// Checks a group name; `false` when the group cannot be declared at all (an empty
+    /// name, or IBM's built-in group). A name that is too long is reported and kept.
+    fn group_name(&mut self, name: &Sp<String>) -> bool {
+        if name.value.trim().is_empty() {
+            self.diags.push(
+                Diagnostic::new("a group name is empty", name.loc, "empty name")
+                    .hint("give the group a name of 1 to 100 characters"),
+            );
+            return false;
+        }
+        let chars = name.value.chars().count();
+        if chars > MAX_GROUP_NAME_CHARS {
+            self.diags.push(
+                Diagnostic::new(
+                    format!("the group name is {chars} characters long"),
+                    name.loc,
+                    format!("more than {MAX_GROUP_NAME_CHARS} characters"),
+                )
+                .hint(format!(
+                    "IBM Cloud allows group names of 1 to {MAX_GROUP_NAME_CHARS} characters; shorten it"
+                )),
+            );
+        }
+        if is_public_access_name(&name.value) {
+            self.diags.push(
+                Diagnostic::new(
+                    format!("`{}` is reserved", name.value),
+                    name.loc,
+                    "IBM's built-in group",
+                )
+                .hint(
+                    "every identity belongs to Public Access implicitly; orgsync never manages \
+                     it. Remove this group",
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn description(&mut self, name: &Sp<String>, group: &RawGroup) {
+        let Some(description) = &group.description else {
+            return;
+        };
+        let len = description.value.chars().count();
+        if len > MAX_DESCRIPTION_CHARS {
+            self.diags.push(
+                Diagnostic::new(
+                    format!(
+                        "the description of group `{}` is {len} characters long",
+                        name.value
+                    ),
+                    description.loc,
+                    format!("more than {MAX_DESCRIPTION_CHARS} characters"),
+                )
+                .hint(format!(
+                    "IBM Cloud allows descriptions of at most {MAX_DESCRIPTION_CHARS} characters; shorten it"
+                )),
+            );
+        }
     }
 
     fn plausible_email(&mut self, email: &Sp<String>, context: &str) -> bool {
@@ -305,152 +336,16 @@ impl Validator<'_> {
     fn users<'r>(
         &mut self,
         entries: impl Iterator<Item = &'r (Sp<String>, RawUser)>,
-        groups: &BTreeMap<String, (DesiredGroup, Loc)>,
+        groups: &Declared,
         policy: &Policy,
     ) -> BTreeMap<Email, DesiredUser> {
         let mut out = BTreeMap::new();
         let mut seen: HashMap<Email, Loc> = HashMap::new();
-        let mut suggestions: HashMap<String, Option<String>> = HashMap::new();
         for (key, user) in entries {
-            let email_ok = self.plausible_email(key, "`users`");
+            let email_ok = self.user_email(key, &mut seen, policy);
             let email = Email::new(&key.value);
-            if email_ok {
-                if let Some(first) = seen.get(&email) {
-                    self.diags.push(
-                        Diagnostic::new(
-                            format!("user `{email}` is listed twice"),
-                            key.loc,
-                            "listed again here",
-                        )
-                        .also(*first, "first listed here")
-                        .hint(
-                            "emails are compared ignoring case and spaces; merge the two entries",
-                        ),
-                    );
-                } else {
-                    seen.insert(email.clone(), key.loc);
-                }
-                if !policy.allowed_domains.is_empty()
-                    && !policy.allowed_domains.contains(email.domain())
-                {
-                    let allowed: Vec<&str> =
-                        policy.allowed_domains.iter().map(String::as_str).collect();
-                    self.diags.push(
-                        Diagnostic::new(
-                            format!(
-                                "`{email}` is outside the allowed domains ({})",
-                                allowed.join(", ")
-                            ),
-                            key.loc,
-                            format!("domain `{}` is not allowed", email.domain()),
-                        )
-                        .hint(
-                            "check the address; if this person should be invited, add the domain \
-                             to `policy.allowed_domains` (subdomains must be listed themselves)",
-                        ),
-                    );
-                }
-            }
-
-            let mut user_groups: BTreeSet<GroupName> = BTreeSet::new();
-            let mut listed: HashMap<String, Loc> = HashMap::new();
-            if user.groups.value.len() > MAX_GROUPS_PER_USER {
-                let at = user
-                    .groups
-                    .value
-                    .get(MAX_GROUPS_PER_USER)
-                    .map_or(user.groups.loc, |g| g.loc);
-                self.diags.push(
-                    Diagnostic::new(
-                        format!("user `{email}` is in {} groups", user.groups.value.len()),
-                        at,
-                        format!("group number {}", MAX_GROUPS_PER_USER + 1),
-                    )
-                    .hint(format!(
-                        "IBM Cloud allows at most {MAX_GROUPS_PER_USER} access groups per user"
-                    )),
-                );
-            }
-            for group in &user.groups.value {
-                let lower = group.value.to_lowercase();
-                if let Some(first) = listed.get(&lower) {
-                    self.diags.push(
-                        Diagnostic::new(
-                            format!("group `{}` is listed twice for `{email}`", group.value),
-                            group.loc,
-                            "listed again here",
-                        )
-                        .also(*first, "first listed here")
-                        .hint("group names are compared ignoring case; remove one of them"),
-                    );
-                    continue;
-                }
-                listed.insert(lower.clone(), group.loc);
-                match groups.get(&lower) {
-                    Some((declared, _)) => {
-                        user_groups.insert(declared.name.clone());
-                    }
-                    None => {
-                        let suggestion = match suggestions.get(&lower) {
-                            Some(s) => s.clone(),
-                            None if self.suggestion_lookups < MAX_SUGGESTION_LOOKUPS => {
-                                self.suggestion_lookups += 1;
-                                let s = closest(
-                                    &group.value,
-                                    groups.values().map(|(g, _)| g.name.as_str()),
-                                )
-                                .map(str::to_string);
-                                suggestions.insert(lower.clone(), s.clone());
-                                s
-                            }
-                            None => None,
-                        };
-                        let hint = if is_public_access_name(&lower) {
-                            "Public Access is IBM's built-in group that everyone is in; orgsync \
-                             never manages it, so remove it from this list"
-                                .to_string()
-                        } else if let Some(s) = suggestion {
-                            format!("did you mean `{s}`?")
-                        } else if groups.is_empty() {
-                            "declare it under `groups:` first".to_string()
-                        } else {
-                            format!(
-                                "declare it under `groups:` first, or use one of: {}",
-                                groups
-                                    .values()
-                                    .take(10)
-                                    .map(|(g, _)| format!("`{}`", g.name))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
-                        };
-                        self.diags.push(
-                            Diagnostic::new(
-                                format!("unknown group `{}` for `{email}`", group.value),
-                                group.loc,
-                                "not declared under `groups`",
-                            )
-                            .hint(hint),
-                        );
-                    }
-                }
-            }
-
-            let expires = user.expires.as_ref().and_then(|e| {
-                let date = Date::parse(e.value.trim());
-                if date.is_none() {
-                    self.diags.push(
-                        Diagnostic::new(
-                            format!("`expires: {}` of `{email}` is not a date", e.value),
-                            e.loc,
-                            "expected YYYY-MM-DD",
-                        )
-                        .hint("write a calendar date as YYYY-MM-DD, e.g. `expires: 2027-06-30`"),
-                    );
-                }
-                date
-            });
-
+            let user_groups = self.user_groups(&email, &user.groups, groups);
+            let expires = self.expires(&email, user.expires.as_ref());
             if email_ok {
                 out.entry(email.clone()).or_insert(DesiredUser {
                     email,
@@ -461,6 +356,173 @@ impl Validator<'_> {
         }
         out
     }
+
+    /// Checks a user's email: plausible, listed once, in an allowed domain. `false` when it
+    /// is not an email at all (the other problems leave the user in the state).
+    fn user_email(
+        &mut self,
+        key: &Sp<String>,
+        seen: &mut HashMap<Email, Loc>,
+        policy: &Policy,
+    ) -> bool {
+        if !self.plausible_email(key, "`users`") {
+            return false;
+        }
+        let email = Email::new(&key.value);
+        if let Some(first) = first_place(seen, email.clone(), key.loc) {
+            self.diags.push(
+                Diagnostic::twice(
+                    format!("user `{email}` is listed twice"),
+                    key.loc,
+                    first,
+                    "listed",
+                )
+                .hint("emails are compared ignoring case and spaces; merge the two entries"),
+            );
+        }
+        let allowed = &policy.allowed_domains;
+        if !allowed.is_empty() && !allowed.contains(email.domain()) {
+            let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            self.diags.push(
+                Diagnostic::new(
+                    format!(
+                        "`{email}` is outside the allowed domains ({})",
+                        allowed.join(", ")
+                    ),
+                    key.loc,
+                    format!("domain `{}` is not allowed", email.domain()),
+                )
+                .hint(
+                    "check the address; if this person should be invited, add the domain \
+                     to `policy.allowed_domains` (subdomains must be listed themselves)",
+                ),
+            );
+        }
+        true
+    }
+
+    /// A user's groups, in the declared spelling: each listed once and declared.
+    fn user_groups(
+        &mut self,
+        email: &Email,
+        listed: &Sp<Vec<Sp<String>>>,
+        groups: &Declared,
+    ) -> BTreeSet<GroupName> {
+        if listed.value.len() > MAX_GROUPS_PER_USER {
+            let at = listed
+                .value
+                .get(MAX_GROUPS_PER_USER)
+                .map_or(listed.loc, |g| g.loc);
+            self.diags.push(
+                Diagnostic::new(
+                    format!("user `{email}` is in {} groups", listed.value.len()),
+                    at,
+                    format!("group number {}", MAX_GROUPS_PER_USER + 1),
+                )
+                .hint(format!(
+                    "IBM Cloud allows at most {MAX_GROUPS_PER_USER} access groups per user"
+                )),
+            );
+        }
+        let mut user_groups = BTreeSet::new();
+        let mut seen: HashMap<String, Loc> = HashMap::new();
+        for group in &listed.value {
+            let lower = group.value.to_lowercase();
+            if let Some(first) = first_place(&mut seen, lower.clone(), group.loc) {
+                self.diags.push(
+                    Diagnostic::twice(
+                        format!("group `{}` is listed twice for `{email}`", group.value),
+                        group.loc,
+                        first,
+                        "listed",
+                    )
+                    .hint("group names are compared ignoring case; remove one of them"),
+                );
+                continue;
+            }
+            match groups.get(&lower) {
+                Some((declared, _)) => {
+                    user_groups.insert(declared.name.clone());
+                }
+                None => {
+                    let hint = self.unknown_group_hint(&group.value, &lower, groups);
+                    self.diags.push(
+                        Diagnostic::new(
+                            format!("unknown group `{}` for `{email}`", group.value),
+                            group.loc,
+                            "not declared under `groups`",
+                        )
+                        .hint(hint),
+                    );
+                }
+            }
+        }
+        user_groups
+    }
+
+    /// What to do about a group name that is not declared: a near miss, or the choices.
+    fn unknown_group_hint(&mut self, name: &str, lower: &str, groups: &Declared) -> String {
+        if is_public_access_name(lower) {
+            return "Public Access is IBM's built-in group that everyone is in; orgsync \
+                    never manages it, so remove it from this list"
+                .to_string();
+        }
+        if let Some(s) = self.suggestion(name, lower, groups) {
+            return format!("did you mean `{s}`?");
+        }
+        if groups.is_empty() {
+            return "declare it under `groups:` first".to_string();
+        }
+        format!(
+            "declare it under `groups:` first, or use one of: {}",
+            groups
+                .values()
+                .take(10)
+                .map(|(g, _)| format!("`{}`", g.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+
+    /// The declared group closest to `name`, remembered per name and bounded in number.
+    fn suggestion(&mut self, name: &str, lower: &str, groups: &Declared) -> Option<String> {
+        if let Some(s) = self.suggestions.get(lower) {
+            return s.clone();
+        }
+        if self.suggestion_lookups >= MAX_SUGGESTION_LOOKUPS {
+            return None;
+        }
+        self.suggestion_lookups += 1;
+        let s = closest(name, groups.values().map(|(g, _)| g.name.as_str())).map(str::to_string);
+        self.suggestions.insert(lower.to_string(), s.clone());
+        s
+    }
+
+    fn expires(&mut self, email: &Email, expires: Option<&Sp<String>>) -> Option<Date> {
+        let e = expires?;
+        let date = Date::parse(e.value.trim());
+        if date.is_none() {
+            self.diags.push(
+                Diagnostic::new(
+                    format!("`expires: {}` of `{email}` is not a date", e.value),
+                    e.loc,
+                    "expected YYYY-MM-DD",
+                )
+                .hint("write a calendar date as YYYY-MM-DD, e.g. `expires: 2027-06-30`"),
+            );
+        }
+        date
+    }
+}
+
+/// A domain for `policy.allowed_domains` (already trimmed and lower-cased): dotted labels,
+/// no `@`, no spaces.
+fn plausible_domain(domain: &str) -> bool {
+    !domain.is_empty()
+        && !domain.contains('@')
+        && !domain.chars().any(|c| c.is_whitespace() || c.is_control())
+        && domain.contains('.')
+        && domain.split('.').all(|label| !label.is_empty())
 }
 
 /// Why a string is not a plausible email address (`local@domain.tld`, no spaces), if it
