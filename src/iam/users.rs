@@ -15,7 +15,7 @@ const USERS_ROUTE: &str = "GET /v2/accounts/{account_id}/users";
 const INVITE_ROUTE: &str = "POST /v2/accounts/{account_id}/users";
 const REMOVE_ROUTE: &str = "DELETE /v2/accounts/{account_id}/users/{iam_id}";
 const USER_ROUTE: &str = "GET /v2/accounts/{account_id}/users/{iam_id}";
-/// The page size asked for (SPEC §8).
+/// The page size asked for (docs/ibm-api.md).
 const PAGE: usize = 100;
 /// IBM caps an account at 7,500 users; a cursor still going after this many pages is
 /// looping or lying.
