@@ -96,13 +96,27 @@ type Members = Vec<(usize, IamId)>;
 /// The plan cut into calls: adds and removals per group in chunks of
 /// [`MEMBERS_PER_CALL`], invitations per identical group set in batches of `invite_batch`.
 pub(super) fn jobs(plan: &Plan, invite_batch: usize) -> Vec<Job> {
-    let mut jobs = Vec::new();
-    let mut invites: BTreeMap<Vec<GroupName>, Vec<InviteItem>> = BTreeMap::new();
-    let mut adds: BTreeMap<GroupName, (Option<AccessGroupId>, Members)> = BTreeMap::new();
-    let mut removals: BTreeMap<GroupName, (AccessGroupId, Members)> = BTreeMap::new();
+    let mut cut = Cut::default();
     for (index, change) in plan.changes.iter().enumerate() {
+        cut.take(index, change);
+    }
+    cut.into_jobs(invite_batch.max(1))
+}
+
+/// The changes gathered by the call that will carry them.
+#[derive(Default)]
+struct Cut {
+    /// Changes that are one call each.
+    singles: Vec<Job>,
+    invites: BTreeMap<Vec<GroupName>, Vec<InviteItem>>,
+    adds: BTreeMap<GroupName, (Option<AccessGroupId>, Members)>,
+    removals: BTreeMap<GroupName, (AccessGroupId, Members)>,
+}
+
+impl Cut {
+    fn take(&mut self, index: usize, change: &Change) {
         match change {
-            Change::CreateGroup { group, description } => jobs.push(Job::Create {
+            Change::CreateGroup { group, description } => self.singles.push(Job::Create {
                 index,
                 group: group.clone(),
                 description: description.clone().unwrap_or_default(),
@@ -111,7 +125,7 @@ pub(super) fn jobs(plan: &Plan, invite_batch: usize) -> Vec<Job> {
                 group_id,
                 description,
                 ..
-            } => jobs.push(Job::Update {
+            } => self.singles.push(Job::Update {
                 index,
                 group_id: group_id.clone(),
                 description: description.clone(),
@@ -120,59 +134,74 @@ pub(super) fn jobs(plan: &Plan, invite_batch: usize) -> Vec<Job> {
                 email,
                 groups,
                 replaces_iam_id,
-            } => invites.entry(groups.clone()).or_default().push(InviteItem {
-                index,
-                email: email.clone(),
-                replaces: replaces_iam_id.clone(),
-            }),
+            } => self
+                .invites
+                .entry(groups.clone())
+                .or_default()
+                .push(InviteItem {
+                    index,
+                    email: email.clone(),
+                    replaces: replaces_iam_id.clone(),
+                }),
             Change::AddMember {
                 group,
                 group_id,
                 iam_id,
                 ..
-            } => adds
-                .entry(group.clone())
-                .or_insert_with(|| (group_id.clone(), Vec::new()))
-                .1
-                .push((index, iam_id.clone())),
+            } => member(&mut self.adds, group, group_id, index, iam_id),
             Change::RemoveMember {
                 group,
                 group_id,
                 iam_id,
                 ..
-            } => removals
-                .entry(group.clone())
-                .or_insert_with(|| (group_id.clone(), Vec::new()))
-                .1
-                .push((index, iam_id.clone())),
-            Change::RemoveUser { iam_id, groups, .. } => jobs.push(Job::RemoveUser {
+            } => member(&mut self.removals, group, group_id, index, iam_id),
+            Change::RemoveUser { iam_id, groups, .. } => self.singles.push(Job::RemoveUser {
                 index,
                 iam_id: iam_id.clone(),
                 groups: groups.clone(),
             }),
         }
     }
-    for (groups, items) in invites {
-        jobs.extend(items.chunks(invite_batch.max(1)).map(|batch| Job::Invite {
-            groups: groups.clone(),
-            items: batch.to_vec(),
-        }));
+
+    fn into_jobs(self, invite_batch: usize) -> Vec<Job> {
+        let mut jobs = self.singles;
+        for (groups, items) in self.invites {
+            jobs.extend(items.chunks(invite_batch).map(|batch| Job::Invite {
+                groups: groups.clone(),
+                items: batch.to_vec(),
+            }));
+        }
+        for (group, (group_id, members)) in self.adds {
+            jobs.extend(members.chunks(MEMBERS_PER_CALL).map(|chunk| Job::Add {
+                group: group.clone(),
+                group_id: group_id.clone(),
+                members: chunk.to_vec(),
+            }));
+        }
+        for (group, (group_id, members)) in self.removals {
+            jobs.extend(members.chunks(MEMBERS_PER_CALL).map(|chunk| Job::Remove {
+                group: group.clone(),
+                group_id: group_id.clone(),
+                members: chunk.to_vec(),
+            }));
+        }
+        jobs
     }
-    for (group, (group_id, members)) in adds {
-        jobs.extend(members.chunks(MEMBERS_PER_CALL).map(|chunk| Job::Add {
-            group: group.clone(),
-            group_id: group_id.clone(),
-            members: chunk.to_vec(),
-        }));
-    }
-    for (group, (group_id, members)) in removals {
-        jobs.extend(members.chunks(MEMBERS_PER_CALL).map(|chunk| Job::Remove {
-            group: group.clone(),
-            group_id: group_id.clone(),
-            members: chunk.to_vec(),
-        }));
-    }
-    jobs
+}
+
+/// Files a member change under its group (whose id the group's first change gives).
+fn member<Id: Clone>(
+    by_group: &mut BTreeMap<GroupName, (Id, Members)>,
+    group: &GroupName,
+    group_id: &Id,
+    index: usize,
+    iam_id: &IamId,
+) {
+    by_group
+        .entry(group.clone())
+        .or_insert_with(|| (group_id.clone(), Vec::new()))
+        .1
+        .push((index, iam_id.clone()));
 }
 
 /// What became of some changes (by index into the plan's changes).

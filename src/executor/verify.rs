@@ -73,29 +73,7 @@ async fn read<R: IamRead>(
             (id, members)
         });
     }
-    let by_id = if by_id_wanted {
-        read_one_by_one(reader, account, &reads.user_ids).await
-    } else {
-        None
-    };
-    let users = match by_id {
-        Some(users) => Some(users),
-        None if reads.users => match reader.list_users(account).await {
-            Ok(users) => Some(
-                users
-                    .into_iter()
-                    .map(|u| (u.email, (u.iam_id, u.state)))
-                    .collect(),
-            ),
-            Err(e) => {
-                warnings.push(format!(
-                    "could not re-read the users to verify the apply: {e}"
-                ));
-                None
-            }
-        },
-        None => None,
-    };
+    let users = read_users(reader, account, reads, by_id_wanted, warnings).await;
     let mut seen = Observation {
         ids,
         users,
@@ -106,6 +84,37 @@ async fn read<R: IamRead>(
         observe(&mut seen, id, result, warnings);
     }
     seen
+}
+
+/// The users, when `reads` needs them: one by one when `by_id`, else (or if that
+/// failed) by re-listing the account.
+async fn read_users<R: IamRead>(
+    reader: &R,
+    account: &AccountId,
+    reads: &Reads,
+    by_id: bool,
+    warnings: &mut Vec<String>,
+) -> Option<Users> {
+    if by_id && let Some(users) = read_one_by_one(reader, account, &reads.user_ids).await {
+        return Some(users);
+    }
+    if !reads.users {
+        return None;
+    }
+    match reader.list_users(account).await {
+        Ok(users) => Some(
+            users
+                .into_iter()
+                .map(|u| (u.email, (u.iam_id, u.state)))
+                .collect(),
+        ),
+        Err(e) => {
+            warnings.push(format!(
+                "could not re-read the users to verify the apply: {e}"
+            ));
+            None
+        }
+    }
 }
 
 fn observe(

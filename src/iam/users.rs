@@ -197,11 +197,7 @@ impl Client {
         account: &AccountId,
         iam_id: &IamId,
     ) -> Result<Option<LiveUser>, IamError> {
-        let url = join(
-            &self.inner.endpoints.user_management,
-            &["v2", "accounts", account.as_str(), "users", iam_id.as_str()],
-            &[],
-        );
+        let url = self.user_url(account, iam_id);
         match self
             .send(&Request::new(
                 Method::GET,
@@ -234,11 +230,7 @@ impl Client {
         account: &AccountId,
         iam_id: &IamId,
     ) -> Result<UserRemoval, IamError> {
-        let url = join(
-            &self.inner.endpoints.user_management,
-            &["v2", "accounts", account.as_str(), "users", iam_id.as_str()],
-            &[],
-        );
+        let url = self.user_url(account, iam_id);
         match self
             .send(&Request::new(
                 Method::DELETE,
@@ -258,6 +250,17 @@ impl Client {
             }),
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Client {
+    /// `/v2/accounts/{account_id}/users/{iam_id}`: one user, read or removed.
+    fn user_url(&self, account: &AccountId, iam_id: &IamId) -> Url {
+        join(
+            &self.inner.endpoints.user_management,
+            &["v2", "accounts", account.as_str(), "users", iam_id.as_str()],
+            &[],
+        )
     }
 }
 
