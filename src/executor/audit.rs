@@ -1,4 +1,4 @@
-//! `--audit-log FILE`: one JSON line per executed change (docs/reconciliation.md, "Apply").
+//! `--audit-log FILE`: one JSON line per executed change (docs/reconciliation.md).
 //!
 //! The log is a sink the executor writes to: one line per change once its outcome is
 //! final, each line written and flushed on its own, so what was written survives whatever

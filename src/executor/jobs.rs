@@ -1,5 +1,5 @@
 //! The plan cut into calls: each [`Job`] is one call (or one invitation batch) with the
-//! plan indices it serves, batched to IBM's limits (docs/reconciliation.md, "Apply"), and
+//! plan indices it serves, batched to IBM's limits (docs/reconciliation.md), and
 //! what became of each ([`Done`]).
 
 use std::collections::BTreeMap;

@@ -1,5 +1,4 @@
-//! Runs a plan against the account, deciding nothing new (docs/reconciliation.md,
-//! "Apply").
+//! Runs a plan against the account, deciding nothing new (docs/reconciliation.md).
 //!
 //! The plan says what to change; the executor only chooses how to send it within IBM's
 //! limits, and in what order calls may overlap. It is a pipeline of small parts:

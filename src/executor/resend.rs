@@ -1,6 +1,6 @@
 //! The one protocol for writes that must not be repeated: send; when the answer leaves it
 //! open whether the write landed, re-read the account, keep what landed, and resend only
-//! the rest (docs/reconciliation.md, "Apply").
+//! the rest (docs/reconciliation.md).
 //!
 //! An invitation sent twice is two invitations; a group create sent twice fails on the
 //! name the first one took. Yet IBM may carry out a call whose answer never arrives (a

@@ -1,5 +1,5 @@
 //! After apply: re-read what was touched and turn any "applied" change that did not take
-//! effect into a failure (docs/reconciliation.md, "Apply").
+//! effect into a failure (docs/reconciliation.md).
 //!
 //! This file only reads. What each change should look like, which reads show it and the
 //! verdict are `plan::expect`'s; here is how to read as few round trips as possible.

@@ -1,5 +1,5 @@
 //! What an applied change should look like when the account is read again, and whether it
-//! does: the deciding half of apply's verification (docs/reconciliation.md, "Apply").
+//! does: the deciding half of apply's verification (docs/reconciliation.md).
 //!
 //! A change IBM answered 2xx for but that the account does not show is a failure, not a
 //! success. Which reads show it, and what counts as "shows it", are decisions: they live
