@@ -1,10 +1,10 @@
-//! The benchmark of SPEC §10: plan and apply at scale, against their lower bounds.
+//! The benchmark of docs/performance.md: plan and apply at scale, against their lower bounds.
 //!
 //! Why it exists: an admin of a 10,000-user account runs `plan` on every pull request, and
 //! its cost is round trips. "Fast enough" is not the goal; "as close to the physical limit
 //! as the API allows" is. So every figure is printed beside the limit it is judged by:
-//! requests made beside the minimum of SPEC §7/§8, wall time beside the critical path of
-//! dependent round trips at the given parallelism and latency.
+//! requests made beside the minimum (docs/ibm-api.md, docs/reconciliation.md), wall time
+//! beside the critical path of dependent round trips at the given parallelism and latency.
 //!
 //! It runs the real code paths — `iam::acquire` + `plan::plan` for plan, `executor::apply`
 //! (verification included) for apply, `plan::plan` alone for the CPU benchmark — against
@@ -39,7 +39,7 @@ use orgsync::model::{
 use orgsync::plan::{self, Change, Plan};
 
 #[derive(Parser, Clone, Debug)]
-#[command(about = "Plan and apply at scale against their lower bounds (SPEC §10)")]
+#[command(about = "Plan and apply at scale against their lower bounds (docs/performance.md)")]
 struct Args {
     /// Users in the account (the admin included).
     #[arg(long, default_value_t = 10_000)]
@@ -109,7 +109,7 @@ struct Row {
     memberships: usize,
     /// Requests the measured part made (apply: write requests).
     requests: u64,
-    /// SPEC's minimum for them.
+    /// The documented minimum for them.
     minimum: u64,
     /// Other requests of the measured part, reported apart (apply: token, verification).
     other_requests: String,
@@ -175,7 +175,7 @@ fn all(args: &Args) -> Result<(), String> {
     let rows = vec![
         child(args, "plan", &[])?,
         child(args, "apply", &[])?,
-        // The planner target: 500 groups, all managed, 5 memberships a user (SPEC §10).
+        // The planner target: 500 groups, all managed, 5 memberships a user (docs/performance.md).
         child(
             args,
             "planner",
@@ -729,7 +729,7 @@ fn plan_scenario(args: &Args) -> Result<Row, String> {
     let (cpu_ms, emu_ms) = cpu_between(&cpu0, &cpu1);
     let stats = h.stats();
 
-    // SPEC §8: 1 token + ⌈users/100⌉ + ⌈groups/100⌉ + Σ managed ⌈members/100⌉.
+    // docs/ibm-api.md: 1 token + ⌈users/100⌉ + ⌈groups/100⌉ + Σ managed ⌈members/100⌉.
     let user_pages = pages(shape.users);
     let group_pages = pages(shape.groups);
     let member_pages: u64 = managed_ids
@@ -793,7 +793,7 @@ fn plan_scenario(args: &Args) -> Result<Row, String> {
     })
 }
 
-/// Minimum write requests of a plan under SPEC §7's batching.
+/// Minimum write requests of a plan under apply's batching (docs/reconciliation.md).
 struct Writes {
     adds: u64,
     removals: u64,
@@ -886,7 +886,7 @@ fn apply_scenario(args: &Args) -> Result<Row, String> {
     let cpu0 = thread_cpu();
     let t0 = Instant::now();
     let report = h.rt.block_on(executor::apply(
-        &plan, &account, &group_ids, &client, &options,
+        &plan, &account, &group_ids, &client, &options, None,
     ));
     let wall = t0.elapsed();
     let (cpu_ms, emu_ms) = cpu_between(&cpu0, &thread_cpu());
@@ -909,7 +909,7 @@ fn apply_scenario(args: &Args) -> Result<Row, String> {
         .saturating_sub(token + verify_users + verify_user_gets + verify_members);
 
     // Lower bound of the writes, in round trips. The executor has no phase barriers, only
-    // SPEC's dependencies: a group's create before what fills it (adds, invites), what
+    // the documented dependencies: a group's create before what fills it (adds, invites), what
     // fills a group before removals from it (adds before removals), an update's GET before
     // its PATCH. So: the longest such chain, or all write requests spread over the slots.
     let p = args.parallelism as u64;

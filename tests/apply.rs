@@ -1,5 +1,5 @@
 //! `orgsync apply` end to end: the real binary against the emulator started in this
-//! process (SPEC §6, §7, §11; issue 6). One test drives the executor directly, to delete a
+//! process (docs/reconciliation.md, docs/security.md; issue 6). One test drives the executor directly, to delete a
 //! group between planning and applying.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,7 +86,7 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
         .await;
         apply.expect(0);
 
-        // The report of SPEC §5: each change's own fields, its status and error.
+        // The report (docs/cli.md): each change's own fields, its status and error.
         let report = apply.json();
         assert_eq!(report["format_version"], 1);
         assert_eq!(
@@ -891,6 +891,7 @@ impl InProcess {
             &self.group_ids,
             &self.client,
             &orgsync::executor::Options::default(),
+            None,
         )
         .await
     }
@@ -909,7 +910,8 @@ fn statuses(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_deleted_between_plan_and_apply_fails_only_its_own_changes() {
-    use orgsync::executor::Status;
+    use orgsync::executor::{Problem, SkipReason, Status};
+    use orgsync::model::GroupName;
 
     bounded(60, async {
         const KEEP: &str = ALGO_ID;
@@ -1030,13 +1032,14 @@ async fn a_group_deleted_between_plan_and_apply_fails_only_its_own_changes() {
         for e in &report.entries {
             match e.status {
                 Status::Failed => assert!(
-                    e.error.as_ref().is_some_and(|err| err.status.is_some()),
+                    matches!(&e.error, Some(Problem::Api(info)) if info.status.is_some()),
                     "{e:?}"
                 ),
-                Status::Skipped => assert!(
-                    e.error
-                        .as_ref()
-                        .is_some_and(|err| err.message.contains("creating group late")),
+                Status::Skipped => assert_eq!(
+                    e.error,
+                    Some(Problem::Skipped(SkipReason::CreateFailed(GroupName::new(
+                        "late"
+                    )))),
                     "{e:?}"
                 ),
                 Status::Applied => assert!(e.error.is_none()),
@@ -1044,7 +1047,7 @@ async fn a_group_deleted_between_plan_and_apply_fails_only_its_own_changes() {
         }
         assert!(report.has_failures());
 
-        // The JSON report of SPEC §5.
+        // The JSON report (docs/cli.md).
         let json: Value = serde_json::from_str(&report.to_json()).expect("report JSON");
         assert_eq!(json["format_version"], 1);
         assert_eq!(

@@ -1,5 +1,5 @@
-//! Hostile API responses (SPEC §11): a small server of our own answers the token call
-//! correctly, then misbehaves on one endpoint per test — truncated JSON, wrong types,
+//! Hostile API responses (docs/security.md): a small server of our own answers the token
+//! call correctly, then misbehaves on one endpoint per test — truncated JSON, wrong types,
 //! missing fields, a lying `total_count`, a looping `next_url`, a page of 100,000 items,
 //! 207s with per-member failures, HTML error pages, slowloris bodies, secrets echoed back.
 //!

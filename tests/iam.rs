@@ -931,6 +931,50 @@ async fn remove_members_whole_call_404_for_an_existing_group_means_already_remov
     assert_eq!(err.status(), Some(404));
 }
 
+/// Creates `group` through the executor, as `apply` does: its re-read protocol, not the
+/// client, decides what happens after an ambiguous failure.
+async fn create_through_the_executor(client: &Client, group: &str) -> orgsync::executor::Entry {
+    use orgsync::plan::{Change, FORMAT_VERSION, Plan, Summary, Unmanaged};
+    let changes = vec![Change::CreateGroup {
+        group: GroupName::new(group),
+        description: Some("d".into()),
+    }];
+    let plan = Plan {
+        format_version: FORMAT_VERSION,
+        account_id: account(),
+        config_digest: "sha256:00".into(),
+        live_digest: "sha256:00".into(),
+        summary: Summary::of(&changes),
+        changes,
+        warnings: Vec::new(),
+        unmanaged: Unmanaged::default(),
+        rosters: Default::default(),
+    };
+    let options = orgsync::executor::Options {
+        verify: false,
+        ..Default::default()
+    };
+    let ids = Default::default();
+    let report = orgsync::executor::apply(&plan, &account(), &ids, client, &options, None).await;
+    report.entries.into_iter().next().expect("one entry")
+}
+
+#[tokio::test]
+async fn create_group_is_one_call_and_leaves_an_ambiguous_failure_to_the_caller() {
+    let stub = Stub::start(|seen, n| {
+        token_reply(seen, n).unwrap_or_else(|| Reply::text(503, "unavailable"))
+    })
+    .await;
+    let err = stub
+        .client()
+        .create_group(&account(), &GroupName::new("quantum"), "d")
+        .await
+        .unwrap_err();
+    assert!(err.is_ambiguous() && !err.is_conflict(), "{err}");
+    assert_eq!(stub.count("POST", "/v2/groups"), 1);
+    assert_eq!(stub.count("GET", "/v2/groups"), 0);
+}
+
 #[tokio::test]
 async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating_twice() {
     let created = Arc::new(AtomicU64::new(0));
@@ -953,13 +997,14 @@ async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating
         }
     })
     .await;
-    let group = stub
-        .client()
-        .create_group(&account(), &GroupName::new("quantum"), "d")
-        .await
-        .unwrap();
-    assert_eq!(group.id.as_str(), "AccessGroupId-NEW");
+    let entry = create_through_the_executor(&stub.client(), "quantum").await;
+    assert_eq!(
+        entry.status,
+        orgsync::executor::Status::Applied,
+        "{entry:?}"
+    );
     assert_eq!(created.load(Ordering::SeqCst), 1);
+    assert_eq!(stub.count("GET", "/v2/groups"), 1);
 }
 
 #[tokio::test]
@@ -979,12 +1024,12 @@ async fn create_group_that_did_not_land_is_sent_again_only_after_looking() {
         }
     })
     .await;
-    let group = stub
-        .client()
-        .create_group(&account(), &GroupName::new("quantum"), "d")
-        .await
-        .unwrap();
-    assert_eq!(group.id.as_str(), "AccessGroupId-2");
+    let entry = create_through_the_executor(&stub.client(), "quantum").await;
+    assert_eq!(
+        entry.status,
+        orgsync::executor::Status::Applied,
+        "{entry:?}"
+    );
     let order: Vec<String> = stub
         .seen()
         .iter()
@@ -1253,7 +1298,7 @@ mod e2e {
         assert_eq!(managed_seen, managed.len());
     }
 
-    /// SPEC §8: 1 token call + ⌈users/100⌉ + ⌈groups/100⌉ + Σ managed ⌈members/100⌉, where
+    /// The minimum of docs/ibm-api.md: 1 token call + ⌈users/100⌉ + ⌈groups/100⌉ + Σ managed ⌈members/100⌉, where
     /// an empty list still costs its one page.
     fn minimal_requests(state: &State, managed: &[GroupName]) -> u64 {
         let pages = |n: usize| n.div_ceil(100).max(1) as u64;

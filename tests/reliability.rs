@@ -1,5 +1,5 @@
-//! Reliability and secrets, end to end (SPEC §11): the real `orgsync` binary against the
-//! in-process emulator.
+//! Reliability and secrets, end to end (docs/security.md): the real `orgsync` binary
+//! against the in-process emulator.
 //!
 //! Fault injection: for several seeds, with 500/503s, dropped connections (half of them
 //! after the write landed), a rate limit and latency — and separately with tokens that
@@ -340,8 +340,8 @@ fn assert_converged(s: &Scenario, after: &State) {
     assert_eq!(after.service_ids, s.before.service_ids);
 }
 
-/// SPEC §8's minimum for reading the account: one token call, the user pages, the group
-/// pages, and the member pages of the managed groups that exist.
+/// The minimum for reading the account (docs/ibm-api.md): one token call, the user pages,
+/// the group pages, and the member pages of the managed groups that exist.
 fn read_minimum(s: &Scenario) -> u64 {
     let pages = |n: usize| n.div_ceil(100).max(1) as u64;
     1 + pages(s.before.users.len())
@@ -646,9 +646,9 @@ async fn apply_converges_when_tokens_expire_mid_run() {
 
 /// Three clean 503s in a row on an invite ("nothing changed"): the idempotent calls are
 /// tried up to 8 times with backoff, so one apply should ride this out too. The
-/// executor gives an invite 3 rounds, back to back, then reports it failed — which is
-/// why the seeded runs above fail to converge now and then (an invite batch meets a
-/// 500/503/drop three times running: about 0.2% a batch, a few percent an apply).
+/// executor's re-read protocol gives an invite as many rounds as the client's attempts,
+/// with the same backoff between them (once it gave 3 rounds back to back, and the seeded
+/// runs above failed to converge now and then).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_refused_three_times_with_503_still_lands_in_one_apply() {
     let state = secrets_state();
@@ -684,7 +684,8 @@ async fn an_invite_refused_three_times_with_503_still_lands_in_one_apply() {
     );
 }
 
-/// The same for creating a group (`Client::create_group`: one post and two more rounds).
+/// The same for creating a group (the executor's re-read protocol: a post, then rounds of
+/// re-reading the groups and posting again, as for an invite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_create_refused_three_times_with_503_still_lands_in_one_apply() {
     let state = secrets_state();

@@ -9,8 +9,8 @@ use super::session::{Session, tokio_runtime};
 use super::validate::load_config;
 use crate::cli::{ApplyArgs, Cli, ReportFormat};
 use crate::error::{Error, Exit, Result};
-use crate::executor::{self, ApplyReport, Status};
-use crate::model::{AccountId, Date, IamId};
+use crate::executor::{self, ApplyReport, AuditLog};
+use crate::model::{AccountId, Date};
 use crate::plan::{self, Plan};
 use crate::ui;
 
@@ -74,27 +74,27 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
                     }
                 }
             });
+            let actor = &session.identity.iam_id;
             let report = executor::apply(
                 &plan,
                 &desired.account_id,
                 &group_ids,
                 &session.client,
                 &options,
+                audit.as_mut().map(|log| log.for_apply(&desired.account_id, actor)),
             )
             .await;
             on_ctrl_c.abort();
-            // The audit line is written first (it must survive a closed stdout), but a
-            // failure to write it must not swallow the report of what was done.
-            let audited = match audit.as_mut() {
-                Some(audit) => audit.record(&report, &desired.account_id, &session.identity.iam_id),
-                None => Ok(()),
-            };
+            // The audit lines are written during the apply (they must survive a closed
+            // stdout), but a failure to write them must not swallow the report of what
+            // was done.
+            let audited = audit.map_or(Ok(()), AuditLog::finish);
             let text = match args.format {
                 ReportFormat::Text => report.render_text(ui::stdout_color(cli.color)),
                 ReportFormat::Json => report.to_json(),
             };
             ui::print_stdout(&text).map_err(stdout_error)?;
-            audited?;
+            audited.map_err(|e| Error::Runtime(e.to_string()))?;
             Ok(if report.has_failures() {
                 Exit::Failure
             } else {
@@ -201,67 +201,8 @@ fn confirm(plan: &Plan, account: &AccountId) -> Result<()> {
     }
 }
 
-/// `--audit-log FILE`: one JSON line per executed change (SPEC §7).
-struct AuditLog {
-    file: std::fs::File,
-    path: std::path::PathBuf,
-    note: Option<String>,
-}
-
+/// `--audit-log FILE`, opened before anything changes; `ORGSYNC_AUDIT_NOTE` goes on every line.
 fn open_audit(path: &Path) -> Result<AuditLog> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| {
-            Error::Runtime(format!(
-                "cannot open the audit log {}: {e}; nothing was changed. Check the path and its permissions",
-                path.display()
-            ))
-        })?;
-    Ok(AuditLog {
-        file,
-        path: path.to_path_buf(),
-        note: std::env::var("ORGSYNC_AUDIT_NOTE")
-            .ok()
-            .filter(|n| !n.is_empty()),
-    })
-}
-
-impl AuditLog {
-    fn record(&mut self, report: &ApplyReport, account: &AccountId, actor: &IamId) -> Result<()> {
-        let mut lines = String::new();
-        for entry in report
-            .entries
-            .iter()
-            .filter(|e| e.status != Status::Skipped)
-        {
-            let line = serde_json::json!({
-                "time": entry.at.map(executor::rfc3339),
-                "account_id": account,
-                "actor": actor,
-                "action": entry.change.kind().as_str(),
-                "target": entry.change.to_string(),
-                "change": entry.change,
-                "result": entry.status,
-                "error": entry.error,
-                "transaction_id": entry
-                    .transaction_id
-                    .clone()
-                    .or_else(|| entry.error.as_ref().and_then(|e| e.transaction_id.clone())),
-                "note": self.note,
-            });
-            lines.push_str(&line.to_string());
-            lines.push('\n');
-        }
-        self.file
-            .write_all(lines.as_bytes())
-            .and_then(|()| self.file.flush())
-            .map_err(|e| {
-                Error::Runtime(format!(
-                    "the changes were applied, but writing the audit log {} failed: {e}",
-                    self.path.display()
-                ))
-            })
-    }
+    let note = std::env::var("ORGSYNC_AUDIT_NOTE").ok();
+    AuditLog::open(path, note).map_err(|e| Error::Runtime(e.to_string()))
 }

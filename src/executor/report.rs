@@ -1,12 +1,15 @@
-//! What apply did, change by change (SPEC §5 `apply --format json`), and its renderings.
+//! What apply did, change by change (docs/cli.md, `apply --format json`), and its
+//! renderings.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::time::SystemTime;
 
 use serde::Serialize;
 
 use crate::iam::ApiErrorInfo;
+use crate::model::{GroupName, IamId};
 use crate::plan::Change;
+use crate::plan::expect::Discrepancy;
 
 /// The outcome of one change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -23,8 +26,8 @@ pub enum Status {
 pub struct Entry {
     pub change: Change,
     pub status: Status,
-    /// IBM's answer for a failed change; for a skipped one, why it was skipped.
-    pub error: Option<ApiErrorInfo>,
+    /// Why a change failed (IBM's answer, or what verification found) or was skipped.
+    pub error: Option<Problem>,
     /// When the change was executed (`None` when skipped).
     pub at: Option<SystemTime>,
     /// The transaction id of the call that applied it (for a failure, see `error`).
@@ -39,6 +42,157 @@ impl Entry {
             error: None,
             at: None,
             transaction_id: None,
+        }
+    }
+}
+
+/// Why a change failed or was skipped.
+///
+/// Rendered, every kind is the object IBM's errors are (`status`, `code`, `message`,
+/// `transaction_id`; docs/cli.md): what did not come from IBM has no status or code, and
+/// says what happened in `message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// IBM's answer (or the client's own error) for the call that made the change.
+    Api(ApiErrorInfo),
+    /// Removing the failed invitation that an invite replaces failed: the invite was not
+    /// sent.
+    Replacing {
+        invitation: IamId,
+        cause: ApiErrorInfo,
+    },
+    /// Not attempted.
+    Skipped(SkipReason),
+    /// Attempted, but whether it took effect is not known.
+    Unknown(Unknown),
+    /// IBM answered success, but re-reading the account shows otherwise.
+    NotInEffect(Discrepancy),
+}
+
+/// Why a change was not attempted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The apply was interrupted before it started.
+    Interrupted,
+    /// It names a group whose create failed.
+    CreateFailed(GroupName),
+    /// It names a group that neither the account nor this apply has.
+    NoGroupId(GroupName),
+    /// A change it waits for never finished (a bug: said rather than hung).
+    Unreleased,
+}
+
+/// Why the outcome of an attempted change is not known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unknown {
+    /// A write that must not be repeated failed ambiguously, and the re-read that would
+    /// have told whether it landed failed too. `write` and `read` name them ("the
+    /// invitation", "the users"); `error` and `read_error` are the two errors' text.
+    Unsettled {
+        write: &'static str,
+        error: String,
+        read: &'static str,
+        read_error: String,
+    },
+    /// No round of the write was sent (the client allows no attempts).
+    NeverSent { write: &'static str },
+    /// IBM's answer left this member (or email) out.
+    NotMentioned(String),
+    /// The task executing it ended without a result.
+    Lost,
+}
+
+impl Problem {
+    /// The problem as IBM's error object (the report's `error`).
+    pub fn info(&self) -> ApiErrorInfo {
+        match self {
+            Problem::Api(info) => info.clone(),
+            Problem::Replacing { invitation, cause } => ApiErrorInfo {
+                message: format!(
+                    "removing the failed invitation {invitation} before inviting again failed: {}",
+                    cause.message
+                ),
+                ..cause.clone()
+            },
+            other => ApiErrorInfo {
+                status: None,
+                code: None,
+                message: other.to_string(),
+                transaction_id: None,
+            },
+        }
+    }
+
+    /// The transaction id of the call the problem came from, if IBM gave one.
+    pub fn transaction_id(&self) -> Option<&str> {
+        match self {
+            Problem::Api(info) | Problem::Replacing { cause: info, .. } => {
+                info.transaction_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Api(_) | Problem::Replacing { .. } => self.info().fmt(f),
+            Problem::Skipped(why) => why.fmt(f),
+            Problem::Unknown(why) => why.fmt(f),
+            Problem::NotInEffect(d) => write!(f, "did not take effect: {d}"),
+        }
+    }
+}
+
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.info().serialize(serializer)
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Interrupted => {
+                f.write_str("not started: the apply was interrupted; run apply again to finish")
+            }
+            SkipReason::CreateFailed(group) => {
+                write!(f, "depends on creating group {group}, which failed")
+            }
+            SkipReason::NoGroupId(group) => write!(
+                f,
+                "group {group} has no id: it was neither in the account nor created; plan again"
+            ),
+            SkipReason::Unreleased => {
+                f.write_str("a change it depends on did not finish; plan again")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Unknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unknown::Unsettled {
+                write,
+                error,
+                read,
+                read_error,
+            } => write!(
+                f,
+                "{write} may or may not have landed ({error}), and re-reading {read} to find out failed too ({read_error}); run plan to see"
+            ),
+            Unknown::NeverSent { write } => {
+                write!(f, "{write} did not land after repeated attempts")
+            }
+            Unknown::NotMentioned(who) => write!(
+                f,
+                "IBM's answer did not mention {who}; run plan to see whether it took effect"
+            ),
+            Unknown::Lost => f.write_str(
+                "executing this change ended unexpectedly; run plan to see whether it took effect",
+            ),
         }
     }
 }
@@ -76,7 +230,7 @@ impl ApplyReport {
         self.entries.iter().any(|e| e.status != Status::Applied)
     }
 
-    /// The JSON report of SPEC §5: each change's own fields plus `status` and `error`.
+    /// The JSON report (docs/cli.md): each change's own fields plus `status` and `error`.
     pub fn to_json(&self) -> String {
         let changes: Vec<serde_json::Value> = self
             .entries
@@ -95,7 +249,7 @@ impl ApplyReport {
                 v
             })
             .collect();
-        // `warnings` goes beyond SPEC §5's fields: consumers that know only those ignore
+        // `warnings` goes beyond the change fields: consumers that know only those ignore
         // it, and a verification that could not read back must not be invisible in CI.
         let doc = serde_json::json!({
             "format_version": 1,

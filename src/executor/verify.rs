@@ -1,206 +1,140 @@
-//! After apply: re-read what was touched and report any change that did not take effect
-//! (SPEC §7). A change IBM answered 2xx for but that the account does not show is a
-//! failure, not a success.
+//! After apply: re-read what was touched and turn any "applied" change that did not take
+//! effect into a failure (docs/reconciliation.md).
+//!
+//! This file only reads. What each change should look like, which reads show it and the
+//! verdict are `plan::expect`'s; here is how to read as few round trips as possible.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::task::JoinSet;
 
-use super::{ApplyReport, Status, note};
-use crate::iam::Client;
-use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, UserState};
-use crate::plan::Change;
+use super::account::IamRead;
+use super::report::{ApplyReport, Problem, Status};
+use crate::iam::IamError;
+use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, LiveMember, UserState};
+use crate::plan::expect::{self, Expectation, Observation, Reads, Verdict};
 
-pub(super) async fn verify(
+type Users = BTreeMap<Email, (IamId, UserState)>;
+
+/// Verifies every applied entry of `report`. `ids` are the group ids (the account's and
+/// the created ones); `invited` the invitees' IAM ids by plan index.
+pub(super) async fn verify<R: IamRead>(
     report: &mut ApplyReport,
     account: &AccountId,
-    ids: &BTreeMap<GroupName, AccessGroupId>,
+    ids: BTreeMap<GroupName, AccessGroupId>,
     invited: &BTreeMap<usize, IamId>,
-    client: &Client,
+    reader: &R,
 ) {
-    let applied = || {
-        report
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.status == Status::Applied)
-            .map(|(i, e)| (i, &e.change))
-    };
-    let mut groups: BTreeSet<AccessGroupId> = BTreeSet::new();
-    let mut read_users = false;
-    // The users to check, when every one is known by IAM id (see `one_by_one`).
-    let mut user_ids: BTreeSet<IamId> = BTreeSet::new();
-    let mut all_known = true;
-    for (i, change) in applied() {
-        match change {
-            Change::CreateGroup { group, .. } => groups.extend(ids.get(group).cloned()),
-            Change::AddMember {
-                group, group_id, ..
-            } => groups.extend(group_id.clone().or_else(|| ids.get(group).cloned())),
-            Change::RemoveMember { group_id, .. } => {
-                groups.insert(group_id.clone());
-            }
-            Change::InviteUser { groups: names, .. } => {
-                // The invitation puts the invitee into its groups: check that too.
-                read_users = true;
-                match invited.get(&i) {
-                    Some(id) => {
-                        user_ids.insert(id.clone());
-                    }
-                    None => all_known = false,
+    let expected: Vec<(usize, Expectation)> = report
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.status == Status::Applied)
+        .map(|(i, e)| (i, expect::expectation(&e.change, invited.get(&i))))
+        .collect();
+    let reads = expect::reads(expected.iter().map(|(_, e)| e), &ids);
+    let seen = read(reader, account, ids, &reads, &mut report.warnings).await;
+    let mut late = Vec::new();
+    for (i, expectation) in &expected {
+        match expect::judge(expectation, &seen) {
+            Verdict::Holds => {}
+            Verdict::Late(groups) => late.push(groups.to_string()),
+            Verdict::Fails(discrepancy) => {
+                if let Some(entry) = report.entries.get_mut(*i) {
+                    entry.status = Status::Failed;
+                    entry.error = Some(Problem::NotInEffect(discrepancy));
                 }
-                groups.extend(names.iter().filter_map(|g| ids.get(g).cloned()));
             }
-            Change::RemoveUser { iam_id, .. } => {
-                read_users = true;
-                user_ids.insert(iam_id.clone());
-            }
-            Change::UpdateGroup { .. } => {}
         }
     }
+    report.warnings.extend(late);
+}
 
-    let by_id_wanted = read_users && all_known && one_by_one(client, user_ids.len(), groups.len());
+/// Makes `reads`, noting in `warnings` what could not be read.
+async fn read<R: IamRead>(
+    reader: &R,
+    account: &AccountId,
+    ids: BTreeMap<GroupName, AccessGroupId>,
+    reads: &Reads,
+    warnings: &mut Vec<String>,
+) -> Observation {
+    let by_id_wanted = reads.users
+        && reads.every_user_known
+        && one_by_one(reader, reads.user_ids.len(), reads.groups.len());
     // The user listing is a cursor chain, the longest path of the verification: when it
     // runs, the member pages are bulk requests so that it keeps a slot to itself. Without
     // it, they may take every slot.
-    let bulk = read_users && !by_id_wanted;
-    let mut tasks = JoinSet::new();
-    for id in groups {
-        let client = client.clone();
-        tasks.spawn(async move {
-            let members = if bulk {
-                client.list_members_in_bulk(&id).await
-            } else {
-                client.list_members(&id).await
-            };
+    let bulk = reads.users && !by_id_wanted;
+    let mut pages = JoinSet::new();
+    for id in &reads.groups {
+        let (reader, id) = (reader.clone(), id.clone());
+        pages.spawn(async move {
+            let members = reader.list_members(&id, bulk).await;
             (id, members)
         });
     }
-    let by_id = if by_id_wanted {
-        read_one_by_one(client, account, &user_ids).await
-    } else {
-        None
+    let users = read_users(reader, account, reads, by_id_wanted, warnings).await;
+    let mut seen = Observation {
+        ids,
+        users,
+        ..Observation::default()
     };
-    let users = if by_id.is_some() {
-        by_id
-    } else if read_users {
-        match client.list_users(account).await {
-            Ok(users) => Some(
-                users
-                    .into_iter()
-                    .map(|u| (u.email, (u.iam_id, u.state)))
-                    .collect::<BTreeMap<Email, (IamId, UserState)>>(),
-            ),
-            Err(e) => {
-                report.warnings.push(format!(
-                    "could not re-read the users to verify the apply: {e}"
-                ));
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let mut members: BTreeMap<AccessGroupId, BTreeSet<IamId>> = BTreeMap::new();
-    // Groups that answered 404: deleted during the apply (or a create that did not stick).
-    let mut gone: BTreeSet<AccessGroupId> = BTreeSet::new();
-    while let Some(joined) = tasks.join_next().await {
+    while let Some(joined) = pages.join_next().await {
         let Ok((id, result)) = joined else { continue };
-        match result {
-            Ok(list) => {
-                members.insert(id, list.into_iter().map(|m| m.iam_id).collect());
-            }
-            Err(e) if e.status() == Some(404) => {
-                gone.insert(id);
-            }
-            Err(e) => report.warnings.push(format!(
-                "could not re-read group {id} to verify the apply: {e}"
-            )),
-        }
+        observe(&mut seen, id, result, warnings);
     }
-    let is_gone = |group: &GroupName, id: Option<&AccessGroupId>| {
-        id.or_else(|| ids.get(group))
-            .is_some_and(|id| gone.contains(id))
-    };
+    seen
+}
 
-    let mut late_groups = Vec::new();
-    for entry in report
-        .entries
-        .iter_mut()
-        .filter(|e| e.status == Status::Applied)
-    {
-        let group_members = |group: &GroupName, id: Option<&AccessGroupId>| {
-            id.or_else(|| ids.get(group)).and_then(|id| members.get(id))
-        };
-        let problem = match &entry.change {
-            Change::CreateGroup { group, .. } => is_gone(group, None)
-                .then(|| format!("group {group} is not in the account after it was created")),
-            Change::AddMember {
-                group,
-                group_id,
-                iam_id,
-                ..
-            } if is_gone(group, group_id.as_ref()) => Some(format!(
-                "group {group} was deleted while {iam_id} was added to it"
-            )),
-            Change::AddMember {
-                group,
-                group_id,
-                iam_id,
-                ..
-            } => group_members(group, group_id.as_ref())
-                .filter(|m| !m.contains(iam_id))
-                .map(|_| format!("{iam_id} is not a member of {group} after the add")),
-            Change::RemoveMember {
-                group,
-                group_id,
-                iam_id,
-                ..
-            } => group_members(group, Some(group_id))
-                .filter(|m| m.contains(iam_id))
-                .map(|_| format!("{iam_id} is still a member of {group} after the removal")),
-            Change::InviteUser { email, groups, .. } => {
-                users.as_ref().and_then(|u| match u.get(email) {
-                    None => Some(format!("{email} is not in the account after the invitation")),
-                    Some((_, UserState::ErrorWhileProcessing)) => Some(format!(
-                        "IBM could not process the invitation of {email} (ERROR_WHILE_PROCESSING); apply again to re-invite"
-                    )),
-                    Some((iam_id, _)) => {
-                        let missing: Vec<&str> = groups
-                            .iter()
-                            .filter(|g| {
-                                is_gone(g, None)
-                                    || group_members(g, None).is_some_and(|m| !m.contains(iam_id))
-                            })
-                            .map(GroupName::as_str)
-                            .collect();
-                        // IBM does not document whether an invitation's access groups
-                        // apply at once or on acceptance (open question 7): the invite
-                        // itself landed, so this is a warning, and the next plan adds
-                        // whatever is still missing.
-                        if !missing.is_empty() {
-                            late_groups.push(format!(
-                                "{email} ({iam_id}) was invited but is not yet a member of {}; IBM may add invitees to their groups only when they accept: the next plan adds them if not",
-                                missing.join(", ")
-                            ));
-                        }
-                        None
-                    }
-                })
-            }
-            Change::RemoveUser { iam_id, email, .. } => users.as_ref().and_then(|u| {
-                u.values().any(|(id, _)| id == iam_id).then(|| {
-                    format!("{email} ({iam_id}) is still in the account after the removal")
-                })
-            }),
-            Change::UpdateGroup { .. } => None,
-        };
-        if let Some(problem) = problem {
-            entry.status = Status::Failed;
-            entry.error = Some(note(format!("did not take effect: {problem}")));
+/// The users, when `reads` needs them: one by one when `by_id`, else (or if that
+/// failed) by re-listing the account.
+async fn read_users<R: IamRead>(
+    reader: &R,
+    account: &AccountId,
+    reads: &Reads,
+    by_id: bool,
+    warnings: &mut Vec<String>,
+) -> Option<Users> {
+    if by_id && let Some(users) = read_one_by_one(reader, account, &reads.user_ids).await {
+        return Some(users);
+    }
+    if !reads.users {
+        return None;
+    }
+    match reader.list_users(account).await {
+        Ok(users) => Some(
+            users
+                .into_iter()
+                .map(|u| (u.email, (u.iam_id, u.state)))
+                .collect(),
+        ),
+        Err(e) => {
+            warnings.push(format!(
+                "could not re-read the users to verify the apply: {e}"
+            ));
+            None
         }
     }
-    report.warnings.extend(late_groups);
+}
+
+fn observe(
+    seen: &mut Observation,
+    id: AccessGroupId,
+    members: Result<Vec<LiveMember>, IamError>,
+    warnings: &mut Vec<String>,
+) {
+    match members {
+        Ok(list) => {
+            seen.members
+                .insert(id, list.into_iter().map(|m| m.iam_id).collect());
+        }
+        Err(e) if e.status() == Some(404) => {
+            seen.gone.insert(id);
+        }
+        Err(e) => warnings.push(format!(
+            "could not re-read group {id} to verify the apply: {e}"
+        )),
+    }
 }
 
 /// Whether to read the `users` to check one by one (`GET .../users/{iam_id}`, all at once)
@@ -209,25 +143,25 @@ pub(super) async fn verify(
 /// the (at least `groups`) member pages sharing the slots — than the chain, judged by the
 /// size of the account this client last listed (plan and apply list it first). An
 /// account never listed by this client is re-listed, as before.
-fn one_by_one(client: &Client, users: usize, groups: usize) -> bool {
-    let Some(listed) = client.users_last_listed() else {
+fn one_by_one<R: IamRead>(reader: &R, users: usize, groups: usize) -> bool {
+    let Some(listed) = reader.users_last_listed() else {
         return false;
     };
     let chain = listed.div_ceil(100).max(1);
-    let spread = (users + groups).div_ceil(client.parallelism().max(1));
+    let spread = (users + groups).div_ceil(reader.parallelism().max(1));
     users > 0 && spread < chain
 }
 
 /// Reads each user by IAM id, at once; `None` if any read failed (the caller re-lists).
-async fn read_one_by_one(
-    client: &Client,
+async fn read_one_by_one<R: IamRead>(
+    reader: &R,
     account: &AccountId,
     users: &BTreeSet<IamId>,
-) -> Option<BTreeMap<Email, (IamId, UserState)>> {
+) -> Option<Users> {
     let mut tasks = JoinSet::new();
     for id in users {
-        let (client, account, id) = (client.clone(), account.clone(), id.clone());
-        tasks.spawn(async move { client.get_user(&account, &id).await });
+        let (reader, account, id) = (reader.clone(), account.clone(), id.clone());
+        tasks.spawn(async move { reader.get_user(&account, &id).await });
     }
     let mut found = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {

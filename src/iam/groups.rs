@@ -22,8 +22,8 @@ const PATCH_ROUTE: &str = "PATCH /v2/groups/{access_group_id}";
 const MEMBERS_ROUTE: &str = "GET /v2/groups/{access_group_id}/members";
 const ADD_ROUTE: &str = "PUT /v2/groups/{access_group_id}/members";
 const DELETE_ROUTE: &str = "POST /v2/groups/{access_group_id}/members/delete";
-/// IBM's limit on members per add or bulk-delete call.
-pub(crate) const MEMBERS_PER_CALL: usize = 50;
+/// IBM's limit on members per add or bulk-delete call (docs/ibm-api.md).
+pub const MEMBERS_PER_CALL: usize = 50;
 /// Pages of one offset listing at most: 100,000 items at 100 a page. A `total_count`
 /// beyond this is not believed.
 const MAX_OFFSET_PAGES: u64 = 1_000;
@@ -55,8 +55,8 @@ pub struct CreatedGroup {
     pub id: AccessGroupId,
     pub name: GroupName,
     pub description: String,
-    /// The create call's transaction id (`None` when an earlier, dropped attempt was
-    /// found to have landed).
+    /// The create call's transaction id (`None` when a re-read found that an earlier,
+    /// dropped attempt had landed).
     pub transaction_id: Option<String>,
 }
 
@@ -285,48 +285,12 @@ impl Client {
         Ok(items)
     }
 
-    /// Creates a group. Not retried blindly: after an ambiguous failure (timeout, dropped
-    /// connection, 5xx) the groups are re-listed to see whether it landed, and the create
-    /// is repeated only if it did not.
+    /// Creates a group: one call. Retried only where IBM cannot have acted on it (the
+    /// connection never opened, a 429); after an ambiguous failure (timeout, dropped
+    /// connection, 5xx) the error says so ([`IamError::is_ambiguous`]) and the caller
+    /// re-reads the groups before sending it again. A 409 ([`IamError::is_conflict`]):
+    /// the name is taken (any case).
     pub async fn create_group(
-        &self,
-        account: &AccountId,
-        name: &GroupName,
-        description: &str,
-    ) -> Result<CreatedGroup, IamError> {
-        let mut last = match self.post_group(account, name, description).await {
-            Ok(g) => return Ok(g),
-            Err(e) if e.is_ambiguous() => e,
-            Err(e) => return Err(e),
-        };
-        // Each round waits out the same capped, jittered backoff as a retried read, so a
-        // short outage is ridden out within one run rather than three quick refusals.
-        for round in 1..self.inner.policy.max_attempts {
-            self.backoff_pause(round).await;
-            match self.find_group(account, name).await {
-                Ok(Some(found)) => return Ok(found),
-                Ok(None) => {}
-                // Could not look: the create stays ambiguous, and the caller is told so.
-                Err(_) => return Err(last),
-            }
-            match self.post_group(account, name, description).await {
-                Ok(g) => return Ok(g),
-                // A conflict now means the earlier attempt landed after all (IBM lists
-                // writes with a lag): one more look.
-                Err(e) if e.is_conflict() => {
-                    return match self.find_group(account, name).await? {
-                        Some(found) => Ok(found),
-                        None => Err(e),
-                    };
-                }
-                Err(e) if e.is_ambiguous() => last = e,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last)
-    }
-
-    async fn post_group(
         &self,
         account: &AccountId,
         name: &GroupName,
@@ -358,24 +322,6 @@ impl Client {
             description: group.description.unwrap_or_else(|| description.to_string()),
             transaction_id: reply.transaction_id,
         })
-    }
-
-    async fn find_group(
-        &self,
-        account: &AccountId,
-        name: &GroupName,
-    ) -> Result<Option<CreatedGroup>, IamError> {
-        Ok(self
-            .list_groups(account)
-            .await?
-            .into_iter()
-            .find(|g| g.name == *name)
-            .map(|g| CreatedGroup {
-                id: g.id,
-                name: g.name,
-                description: g.description,
-                transaction_id: None,
-            }))
     }
 
     /// Sets a group's description: GET for the ETag, PATCH with `If-Match`. When the ETag
@@ -637,7 +583,7 @@ pub(crate) fn live_member(member: Member) -> Option<LiveMember> {
         .filter(|k| !k.is_empty())
     {
         Some(k) => MemberKind::parse(k),
-        // No type: the id's prefix says what it is (ibm-iam-api.md §4.1).
+        // No type: the id's prefix says what it is (docs/ibm-api.md).
         None if iam_id.starts_with("IBMid-") => MemberKind::User,
         None if iam_id.starts_with("iam-ServiceId-") => MemberKind::Service,
         None if iam_id.starts_with("iam-Profile-") => MemberKind::Profile,

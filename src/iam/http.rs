@@ -118,6 +118,14 @@ impl Default for RetryPolicy {
 /// Capped exponential backoff with "equal jitter": half the step is fixed, half random, so
 /// retries of many concurrent calls spread out but never collapse to zero. `rand01` is a
 /// uniform sample in [0, 1).
+///
+/// Written here rather than taken from `backon`, which was weighed for it: its
+/// exponential backoff adds jitter on top of the capped delay (up to twice the cap), its
+/// total-delay bound counts only the sleeps (not the time spent in requests, which the
+/// deadline of [`Client::send`] bounds), and its retry loop spends an attempt on every
+/// retry — where a 429 that says when to come back must not spend one, a refused
+/// connection has a budget of its own and a 401 refreshes the token once for free. What
+/// would remain of it here is this one function.
 pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32, rand01: f64) -> Duration {
     let exp = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
     let step = policy.base.saturating_mul(exp).min(policy.cap);
@@ -429,7 +437,8 @@ impl Client {
     }
 
     /// Waits the backoff of retry `attempt` (1-based) of this client's policy: for callers
-    /// that re-check and re-send a non-idempotent write themselves (invite, create group).
+    /// that re-read and re-send a non-idempotent write themselves (the executor's invites
+    /// and group creates).
     pub async fn backoff_pause(&self, attempt: u32) {
         tokio::time::sleep(backoff(&self.inner.policy, attempt, fastrand::f64())).await;
     }

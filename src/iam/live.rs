@@ -1,6 +1,6 @@
 //! Live-state acquisition: the one read `plan`, `apply` and `export` make.
 //!
-//! The request count is the minimum of SPEC §8 — one token call, the user pages, the group
+//! The request count is the minimum docs/ibm-api.md derives — one token call, the user pages, the group
 //! pages, and the member pages of managed groups only — and the round trips overlap: the
 //! user cursor (inherently sequential) runs alongside the groups listing, and every managed
 //! group's member pages run concurrently, all bounded by the client's `--parallelism`.

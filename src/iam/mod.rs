@@ -1,5 +1,5 @@
-//! The IBM Cloud client (SPEC §8): auth, HTTP with retries, paging, live-state acquisition,
-//! and the typed write calls the executor makes.
+//! The IBM Cloud client (docs/ibm-api.md): auth, HTTP with retries, paging, live-state
+//! acquisition, and the typed write calls the executor makes.
 //!
 //! It exists so that every other layer can speak in `model` types and never see IBM's wire
 //! format, tokens or retry rules. `plan`, `apply` and `export` read the account through
@@ -29,7 +29,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 
 pub use error::{ApiErrorInfo, IamError};
-pub use groups::{CreatedGroup, MemberOutcome};
+pub use groups::{CreatedGroup, MEMBERS_PER_CALL, MemberOutcome};
 pub use http::RetryPolicy;
 pub use live::acquire;
 pub use users::{InvitedUser, UserRemoval};

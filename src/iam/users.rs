@@ -15,7 +15,7 @@ const USERS_ROUTE: &str = "GET /v2/accounts/{account_id}/users";
 const INVITE_ROUTE: &str = "POST /v2/accounts/{account_id}/users";
 const REMOVE_ROUTE: &str = "DELETE /v2/accounts/{account_id}/users/{iam_id}";
 const USER_ROUTE: &str = "GET /v2/accounts/{account_id}/users/{iam_id}";
-/// The page size asked for (SPEC §8).
+/// The page size asked for (docs/ibm-api.md).
 const PAGE: usize = 100;
 /// IBM caps an account at 7,500 users; a cursor still going after this many pages is
 /// looping or lying.
@@ -197,11 +197,7 @@ impl Client {
         account: &AccountId,
         iam_id: &IamId,
     ) -> Result<Option<LiveUser>, IamError> {
-        let url = join(
-            &self.inner.endpoints.user_management,
-            &["v2", "accounts", account.as_str(), "users", iam_id.as_str()],
-            &[],
-        );
+        let url = self.user_url(account, iam_id);
         match self
             .send(&Request::new(
                 Method::GET,
@@ -234,11 +230,7 @@ impl Client {
         account: &AccountId,
         iam_id: &IamId,
     ) -> Result<UserRemoval, IamError> {
-        let url = join(
-            &self.inner.endpoints.user_management,
-            &["v2", "accounts", account.as_str(), "users", iam_id.as_str()],
-            &[],
-        );
+        let url = self.user_url(account, iam_id);
         match self
             .send(&Request::new(
                 Method::DELETE,
@@ -258,6 +250,17 @@ impl Client {
             }),
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Client {
+    /// `/v2/accounts/{account_id}/users/{iam_id}`: one user, read or removed.
+    fn user_url(&self, account: &AccountId, iam_id: &IamId) -> Url {
+        join(
+            &self.inner.endpoints.user_management,
+            &["v2", "accounts", account.as_str(), "users", iam_id.as_str()],
+            &[],
+        )
     }
 }
 

@@ -47,7 +47,7 @@ where
 }
 
 // ---------------------------------------------------------------------------
-// Token service (ibm-iam-api.md §2)
+// Token service (docs/ibm-api.md, token service)
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -83,7 +83,7 @@ pub(crate) struct JwtAccount {
 }
 
 // ---------------------------------------------------------------------------
-// User Management v2 (ibm-iam-api.md §3)
+// User Management v2 (docs/ibm-api.md, User Management)
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -126,7 +126,7 @@ pub(crate) struct InvitedUserItem {
 }
 
 // ---------------------------------------------------------------------------
-// Access Groups v2 (ibm-iam-api.md §4)
+// Access Groups v2 (docs/ibm-api.md, Access Groups)
 
 /// `GroupsList` and `GroupMembersList` share this envelope; `items` is read from `groups`
 /// or `members` by the caller.
@@ -211,7 +211,7 @@ impl MemberResult {
 }
 
 // ---------------------------------------------------------------------------
-// Errors (ibm-iam-api.md §1.3, §2.4)
+// Errors (docs/ibm-api.md, errors)
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

@@ -6,6 +6,7 @@
 
 mod compare;
 mod digest;
+pub mod expect;
 mod planner;
 mod render;
 mod types;
