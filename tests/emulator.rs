@@ -1,4 +1,4 @@
-//! The emulator's behaviour over HTTP (SPEC §9): the invitation lifecycle, authorization,
+//! The emulator's behaviour over HTTP (docs/emulator.md): the invitation lifecycle, authorization,
 //! IBM's limits and paging shapes, every fault flag as `/__admin/stats` reports it,
 //! concurrency without lost updates, and `--persist` across a restart of the real binary.
 //! IBM's own SDK checks the wire format separately (tests/sdk/).
@@ -403,8 +403,14 @@ async fn lists_page_exactly_as_ibm_does() {
         for bad in [
             "limit=101",
             "limit=-1",
+            "limit=",
             "offset=x",
             "hide_public_access=yes",
+            "hide_public_access=True",
+            "show_crn=1",
+            "membership_type=dynamic",
+            "iam_id=IBMid-X&membership_type=sometimes",
+            "limit=5&limit=6",
         ] {
             let (status, body) = api
                 .call(
@@ -415,7 +421,19 @@ async fn lists_page_exactly_as_ibm_does() {
                 .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
             assert_eq!(body["status_code"], 400);
+            assert_eq!(body["errors"][0]["code"], "invalid_parameter", "{bad}");
+            assert!(body.get("trace").is_some_and(Value::is_string), "{bad}");
         }
+        // Unknown parameters are ignored; lower-case booleans are read.
+        let (status, page) = api
+            .call(
+                Method::GET,
+                &format!("/v2/groups?account_id={a}&hide_public_access=true&colour=blue"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["total_count"], 120);
         let (status, _) = api.call(Method::GET, "/v2/groups", None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "account_id is required");
 
@@ -450,6 +468,17 @@ async fn lists_page_exactly_as_ibm_does() {
             .await;
         assert_eq!(empty["members"], json!([]));
         assert_eq!(empty["total_count"], 0);
+        for bad in ["type=robot", "verbose=TRUE", "offset=-3", "sort=colour"] {
+            let (status, body) = api
+                .call(
+                    Method::GET,
+                    &format!("/v2/groups/{}/members?{bad}", busiest.id),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(body["errors"][0]["code"], "invalid_parameter", "{bad}");
+        }
         emu.shutdown().await;
     })
     .await;
@@ -714,6 +743,45 @@ async fn tokens_are_required_checked_and_expire() {
                 .contains("expired")
         );
         assert_eq!(emu.stats()["by_status"]["401"], 3);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+// --------------------------------------------------------------------------------- token
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_form_is_read_without_a_content_type_and_refused_in_its_own_shape() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let http = http();
+        let url = format!("{}/identity/token", emu.base_url());
+        let body = format!(
+            "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey={SYNTHETIC_ADMIN_KEY}"
+        );
+        let resp = http.post(&url).body(body).send().await.expect("send");
+        assert_eq!(resp.status(), StatusCode::OK);
+        for (form, code) in [
+            ("apikey=x", "BXNIM0109E"),
+            ("grant_type=password&apikey=x", "BXNIM0109E"),
+            ("grant_type=urn:ibm:params:oauth:grant-type:apikey&apikey=", "BXNIM0415E"),
+        ] {
+            let resp = http
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{form}");
+            let body: Value = resp.json().await.expect("json");
+            assert_eq!(body["errorCode"], code, "{form}");
+            assert!(body["context"]["requestId"].is_string(), "{form}");
+            assert!(body.get("errors").is_none(), "not the platform envelope: {body}");
+        }
         emu.shutdown().await;
     })
     .await;
@@ -1231,7 +1299,7 @@ async fn binary_serves_the_spec_yaml_example_and_refuses_a_broken_state_file() {
         let path = dir.path().join("sandbox.yaml");
         std::fs::write(
             &path,
-            r#"# SPEC §9's example, comments and all
+            r#"# docs/emulator.md's example, comments and all
 account_id: 0123456789abcdef0123456789abcdef
 api_keys:
   - {apikey: sandbox-admin-key, iam_id: IBMid-ADMIN00001, type: user}   # type: user | service

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""IBM's own Python SDK judges the orgsync emulator (SPEC §9).
+"""IBM's own Python SDK judges the orgsync emulator (docs/emulator.md).
 
 The emulator claims to speak IBM's wire format. This script holds it to that with
 `ibm-platform-services` (the official SDK): every endpoint orgsync uses is called through
