@@ -41,6 +41,9 @@
 //!    its id and state; `PROCESSING` → IBM's verbatim 409 `Conflict` body and nothing
 //!    changes. `access_groups` are applied at invite time. Accepted invites are counted per
 //!    email in the stats (`invites_by_email`), no-ops included, so double invites show.
+//!    A user is `PROCESSING` for `--processing-ms`, then `PENDING`: an invitee from its
+//!    invitation, a user loaded `PROCESSING` from a state file (without
+//!    `processing_until`) from the load.
 //! 8. Removing a user removes their memberships synchronously; reads never lag writes.
 //! 9. 429 bodies are plain text (as IBM's IAM services have been seen to send) with an
 //!    integer `Retry-After`; the rate limit is a token bucket over all API calls.
@@ -48,6 +51,15 @@
 //! 11. Public Access is listed and readable (no static members, so `HEAD` on it is 404);
 //!     every write to it → 403, and its name is reserved (409 on create or rename).
 //! 12. Invite and remove with a service-ID token → 403.
+//!
+//! Fidelity to IBM's captured answers (docs/ibm-api.md), beyond the SDK models:
+//! - every User Management error carries `more_info`, as every real body quoted there
+//!   does: the specific hint where IBM gives one (the 409 above), else a link to the API's
+//!   documentation;
+//! - a `verbose=true` member's `href` is `…/v2/groups/{group_id}/members/{iam_id}` and its
+//!   `created_at` is whole seconds (`2021-10-20T00:30:59Z`), as `ibmcloud iam
+//!   access-group-users` shows them; plain listings keep milliseconds and link the
+//!   member's own resource.
 //!
 //! Query strings are read into typed structs: booleans are `true`/`false` in lower case,
 //! `limit`/`offset` whole numbers in range, `type` and `membership_type` IBM's values,
@@ -112,7 +124,8 @@ pub struct Options {
     pub rate_limit: f64,
     /// Lifetime of issued tokens.
     pub token_ttl: Duration,
-    /// How long an invitee stays `PROCESSING` before turning `PENDING`.
+    /// How long an invitee (or a user loaded `PROCESSING`) stays so before turning
+    /// `PENDING`.
     pub processing: Duration,
     /// Write the state here (atomically) after every change.
     pub persist: Option<PathBuf>,

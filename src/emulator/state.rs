@@ -90,7 +90,9 @@ pub struct User {
     /// When the user was added (ISO-8601 UTC); filled in at load when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub added_on: Option<String>,
-    /// For a `PROCESSING` invitee: when it turns `PENDING` (Unix epoch milliseconds).
+    /// For a `PROCESSING` user: when it turns `PENDING` (Unix epoch milliseconds). A
+    /// `PROCESSING` user loaded without it gets `--processing-ms` from the load, as an
+    /// invitee does from its invitation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processing_until: Option<u64>,
 }

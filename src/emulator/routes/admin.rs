@@ -8,7 +8,7 @@ use axum::middleware;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::{Shr, answer, empty, json};
+use super::{Dialect, Shr, answer, empty, json};
 use crate::emulator::error::ApiError;
 use crate::emulator::state::State as AccountState;
 
@@ -20,7 +20,7 @@ pub fn routes() -> Router<Shr> {
         // A benchmark account (10,000 users) is a few MB of JSON; axum's default is 2 MB.
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
         .layer(middleware::map_response(|r: Response| async move {
-            answer(r, "admin")
+            answer(r, "admin", Dialect::Platform)
         }))
 }
 

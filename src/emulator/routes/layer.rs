@@ -8,10 +8,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{Shr, Trace, answer};
+use super::{Dialect, Shr, Trace, answer};
 use crate::emulator::DropConnection;
 use crate::emulator::error::ApiError;
 use crate::emulator::faults::Fault;
+
+/// The layer's state: the emulator and the dialect of the API it wraps.
+#[derive(Clone)]
+pub struct ApiLayer {
+    pub shared: Shr,
+    pub dialect: Dialect,
+}
 
 /// Decrements the in-flight count even when the client goes away mid-request.
 struct InFlight {
@@ -35,17 +42,18 @@ impl Drop for InFlight {
 }
 
 pub async fn api_layer(
-    State(shared): State<Shr>,
+    State(layer): State<ApiLayer>,
     matched: Option<MatchedPath>,
     mut req: Request,
     next: Next,
 ) -> Response {
+    let shared = &layer.shared;
     let route = format!(
         "{} {}",
         req.method(),
         matched.as_ref().map_or("<unmatched>", |m| m.as_str())
     );
-    let trace = transaction_id(&req, &shared);
+    let trace = transaction_id(&req, shared);
     req.extensions_mut().insert(Trace(trace.clone()));
     let arrived = Instant::now();
     shared.stats.enter(&route);
@@ -73,7 +81,7 @@ pub async fn api_layer(
         in_flight.finish(None);
         return response;
     }
-    let mut response = answer(response, &trace);
+    let mut response = answer(response, &trace, layer.dialect);
     if let Ok(value) = HeaderValue::from_str(&trace) {
         response
             .headers_mut()

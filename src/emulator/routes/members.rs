@@ -68,14 +68,29 @@ impl ListMembers {
     }
 }
 
-/// A member as listed; verbose answers add the display data.
+/// A member as listed. Verbose answers carry the display data, IBM's member href
+/// (`…/v2/groups/{id}/members/{iam_id}`) and whole-second timestamps, as captured from
+/// IBM (docs/ibm-api.md); plain ones link the member's own resource.
 fn member_body(
     call: &Call,
     store: &Store,
+    group_id: &str,
     m: &Member,
     details: Option<MemberDetails>,
 ) -> MemberBody {
-    let details = details.unwrap_or_default();
+    let created_at = m.created_at.clone().unwrap_or_default();
+    let (href, created_at, details) = match details {
+        Some(d) => (
+            format!("{}/v2/groups/{group_id}/members/{}", call.base, m.iam_id),
+            clock::whole_seconds(&created_at),
+            d,
+        ),
+        None => (
+            own_href(call, store, m),
+            created_at,
+            MemberDetails::default(),
+        ),
+    };
     MemberBody {
         iam_id: m.iam_id.clone(),
         kind: m.kind,
@@ -83,13 +98,13 @@ fn member_body(
         name: details.name,
         email: details.email,
         description: details.description,
-        href: own_href(call, store, m),
-        created_at: m.created_at.clone().unwrap_or_default(),
+        href,
+        created_at,
         created_by_id: m.created_by_id.clone().unwrap_or_default(),
     }
 }
 
-/// The member's own resource: the user's profile, the service ID or the profile.
+/// The link of a plain listing: the user's profile, the service ID or the profile.
 fn own_href(call: &Call, store: &Store, m: &Member) -> String {
     let id = m.iam_id.trim_start_matches("iam-");
     match m.kind {
@@ -146,7 +161,7 @@ async fn list_members(
             &format!("{}/v2/groups/{id}/members", call.base),
             &q.link_query(),
             members,
-            |(m, d)| member_body(&call, store, m, verbose.then_some(d)),
+            |(m, d)| member_body(&call, store, &id, m, verbose.then_some(d)),
         );
         Ok(MembersList { page, members })
     })?;

@@ -6,13 +6,13 @@
 //!
 //! Every API route passes through [`layer::api_layer`], which counts it under its route
 //! template, assigns the transaction id, applies the injected faults and writes the
-//! route's errors in the platform envelope. The admin routes (`/__admin/...`)
+//! route's errors in the API's envelope ([`Dialect`]). The admin routes (`/__admin/...`)
 //! bypass it: they are not IBM's, not counted and never faulted.
 //!
 //! Errors: a handler returns `Result<_, ApiError>`. An [`ApiError`] becomes a bodiless
 //! response that carries the error; the layer that assigned the transaction id writes the
-//! envelope, so the trace is in every body without handlers passing it around, and the
-//! errors have one shape written in one place. Extractor failures (a bad query
+//! envelope, so the trace is in every body without handlers passing it around, and each
+//! API's errors have one shape written in one place. Extractor failures (a bad query
 //! string, a body that is not JSON, a missing token) are `ApiError`s too.
 
 mod admin;
@@ -41,23 +41,51 @@ use super::{Shared, clock, token as jwt};
 
 type Shr = Arc<Shared>;
 
-/// The registry of IBM's APIs. A new API is a module with a `routes()` and a line here.
-fn apis() -> Vec<Router<Shr>> {
+/// How an API writes its errors: IBM's services share the platform envelope but not
+/// every habit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// `trace`, `errors[{code, message, more_info?}]`, `status_code`: Access Groups. The
+    /// token service's own refusals have their own shape ([`token`]); only the layer's
+    /// injected faults use this one there.
+    Platform,
+    /// The platform envelope whose errors always carry `more_info`, as every User
+    /// Management body quoted in docs/ibm-api.md does.
+    UserManagement,
+}
+
+/// Where `more_info` points when a User Management error has nothing more specific.
+const USER_MANAGEMENT_DOCS: &str = "https://cloud.ibm.com/apidocs/user-management";
+
+impl Dialect {
+    fn envelope(self, trace: &str, mut e: ApiError) -> Response {
+        if self == Dialect::UserManagement && e.more_info.is_none() {
+            e.more_info = Some(USER_MANAGEMENT_DOCS.to_string());
+        }
+        json(e.status, &Envelope::of(trace, e))
+    }
+}
+
+/// The registry of IBM's APIs: each module's routes with the dialect of its errors. A new
+/// API is a module with a `routes()` and a line here.
+fn apis() -> Vec<(Dialect, Router<Shr>)> {
     vec![
-        token::routes(),
-        users::routes(),
-        groups::routes(),
-        members::routes(),
+        (Dialect::Platform, token::routes()),
+        (Dialect::UserManagement, users::routes()),
+        (Dialect::Platform, groups::routes()),
+        (Dialect::Platform, members::routes()),
     ]
 }
 
 pub fn router(shared: Shr) -> Router {
     let mut router = Router::new();
-    for routes in apis() {
-        router = router.merge(routes.route_layer(middleware::from_fn_with_state(
-            shared.clone(),
-            layer::api_layer,
-        )));
+    for (dialect, routes) in apis() {
+        let state = layer::ApiLayer {
+            shared: shared.clone(),
+            dialect,
+        };
+        router = router
+            .merge(routes.route_layer(middleware::from_fn_with_state(state, layer::api_layer)));
     }
     router
         .merge(admin::routes())
@@ -65,7 +93,7 @@ pub fn router(shared: Shr) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // What no API layer wrote: the fallbacks' errors.
         .layer(middleware::map_response(|r: Response| async move {
-            answer(r, "emulator")
+            answer(r, "emulator", Dialect::Platform)
         }))
         .with_state(shared)
 }
@@ -103,10 +131,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Writes the error a response carries, if any, in the platform envelope with `trace`.
-fn answer(mut response: Response, trace: &str) -> Response {
+/// Writes the error a response carries, if any, in `dialect`'s envelope with `trace`.
+fn answer(mut response: Response, trace: &str, dialect: Dialect) -> Response {
     match response.extensions_mut().remove::<Unanswered>() {
-        Some(Unanswered(e)) => json(e.status, &Envelope::of(trace, e)),
+        Some(Unanswered(e)) => dialect.envelope(trace, e),
         None => response,
     }
 }

@@ -135,8 +135,9 @@ pub struct Store {
 
 impl Store {
     /// Builds the store from a state. Timestamps the state leaves out are filled in with
-    /// `now`, so every response carries them. Duplicates (which `State::validate` rejects)
-    /// keep their first occurrence rather than failing here.
+    /// `now`, so every response carries them, and a `PROCESSING` user without a
+    /// `processing_until` gets `processing_ms` from now, as an invitee would. Duplicates
+    /// (which `State::validate` rejects) keep their first occurrence rather than failing.
     pub fn from_state(state: State, now_ms: u64, processing_ms: u64) -> Store {
         let mut store = Store {
             account_id: state.account_id,
@@ -157,7 +158,7 @@ impl Store {
         };
         let now = clock::iso(now_ms);
         for user in state.users {
-            store.load_user(user, &now);
+            store.load_user(user, &now, now_ms);
         }
         for group in state.groups {
             store.load_group(group, &now);
@@ -165,11 +166,14 @@ impl Store {
         store
     }
 
-    fn load_user(&mut self, mut user: User, now: &str) {
+    fn load_user(&mut self, mut user: User, now: &str, now_ms: u64) {
         if self.user_pos.contains_key(&user.iam_id) {
             return;
         }
         user.added_on.get_or_insert_with(|| now.to_string());
+        if user.state == UserState::Processing && user.processing_until.is_none() {
+            user.processing_until = Some(now_ms.saturating_add(self.processing_ms));
+        }
         self.push_user(user);
     }
 
