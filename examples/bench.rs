@@ -335,7 +335,11 @@ fn desired_state(args: &Args, state: &State) -> Result<DesiredState, String> {
     let mut placed: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); state.users.len()];
     let mut groups_per_user = vec![0usize; state.users.len()];
     for (g, group) in state.groups.iter().enumerate() {
-        for m in group.members.iter().filter(|m| m.kind == "user") {
+        for m in group
+            .members
+            .iter()
+            .filter(|m| m.kind == emulator::MemberKind::User)
+        {
             if let Some(&u) = index.get(m.iam_id.as_str()) {
                 groups_per_user[u] += 1;
                 if g < managed {
@@ -362,7 +366,7 @@ fn desired_state(args: &Args, state: &State) -> Result<DesiredState, String> {
             cursor[g] += 1;
             if let Some(&u) = index.get(m.iam_id.as_str())
                 && Some(u) != admin
-                && m.kind == "user"
+                && m.kind == emulator::MemberKind::User
             {
                 found = Some(u);
                 break;
@@ -478,7 +482,7 @@ fn live_state(state: &State, managed: &BTreeSet<GroupName>) -> LiveState {
             .map(|u| LiveUser {
                 iam_id: IamId::new(u.iam_id.clone()),
                 email: Email::new(&u.email),
-                state: UserState::parse(&u.state),
+                state: UserState::parse(u.state.as_str()),
                 added_on: u.added_on.as_deref().and_then(Date::from_timestamp_prefix),
             })
             .collect(),
@@ -494,7 +498,7 @@ fn live_state(state: &State, managed: &BTreeSet<GroupName>) -> LiveState {
                             .iter()
                             .map(|m| LiveMember {
                                 iam_id: IamId::new(m.iam_id.clone()),
-                                kind: MemberKind::parse(&m.kind),
+                                kind: MemberKind::parse(m.kind.as_str()),
                             })
                             .collect()
                     }),

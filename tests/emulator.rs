@@ -1,4 +1,4 @@
-//! The emulator's behaviour over HTTP (SPEC §9): the invitation lifecycle, authorization,
+//! The emulator's behaviour over HTTP (docs/emulator.md): the invitation lifecycle, authorization,
 //! IBM's limits and paging shapes, every fault flag as `/__admin/stats` reports it,
 //! concurrency without lost updates, and `--persist` across a restart of the real binary.
 //! IBM's own SDK checks the wire format separately (tests/sdk/).
@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use orgsync::emulator::{
-    self, Options, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, State, Synthetic,
+    self, Options, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, State, Synthetic, User, UserState,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -403,8 +403,14 @@ async fn lists_page_exactly_as_ibm_does() {
         for bad in [
             "limit=101",
             "limit=-1",
+            "limit=",
             "offset=x",
             "hide_public_access=yes",
+            "hide_public_access=True",
+            "show_crn=1",
+            "membership_type=dynamic",
+            "iam_id=IBMid-X&membership_type=sometimes",
+            "limit=5&limit=6",
         ] {
             let (status, body) = api
                 .call(
@@ -415,7 +421,19 @@ async fn lists_page_exactly_as_ibm_does() {
                 .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
             assert_eq!(body["status_code"], 400);
+            assert_eq!(body["errors"][0]["code"], "invalid_parameter", "{bad}");
+            assert!(body.get("trace").is_some_and(Value::is_string), "{bad}");
         }
+        // Unknown parameters are ignored; lower-case booleans are read.
+        let (status, page) = api
+            .call(
+                Method::GET,
+                &format!("/v2/groups?account_id={a}&hide_public_access=true&colour=blue"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["total_count"], 120);
         let (status, _) = api.call(Method::GET, "/v2/groups", None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "account_id is required");
 
@@ -450,6 +468,17 @@ async fn lists_page_exactly_as_ibm_does() {
             .await;
         assert_eq!(empty["members"], json!([]));
         assert_eq!(empty["total_count"], 0);
+        for bad in ["type=robot", "verbose=TRUE", "offset=-3", "sort=colour"] {
+            let (status, body) = api
+                .call(
+                    Method::GET,
+                    &format!("/v2/groups/{}/members?{bad}", busiest.id),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+            assert_eq!(body["errors"][0]["code"], "invalid_parameter", "{bad}");
+        }
         emu.shutdown().await;
     })
     .await;
@@ -714,6 +743,231 @@ async fn tokens_are_required_checked_and_expire() {
                 .contains("expired")
         );
         assert_eq!(emu.stats()["by_status"]["401"], 3);
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+// ------------------------------------------------------------------------------ fidelity
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_members_link_the_membership_with_whole_second_timestamps() {
+    bounded(async {
+        let state = small();
+        let group = state
+            .groups
+            .iter()
+            .find(|g| g.members.len() >= 2)
+            .expect("a group with members")
+            .clone();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let path = format!("/v2/groups/{}/members", group.id);
+        let (status, verbose) = api
+            .call(Method::GET, &format!("{path}?verbose=true"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let listed = verbose["members"].as_array().expect("members");
+        assert_eq!(listed.len(), group.members.len());
+        for (m, want) in listed.iter().zip(&group.members) {
+            assert_eq!(
+                m["href"].as_str(),
+                Some(
+                    format!(
+                        "{}/v2/groups/{}/members/{}",
+                        emu.base_url(),
+                        group.id,
+                        want.iam_id
+                    )
+                    .as_str()
+                ),
+                "{m}"
+            );
+            // The synthetic account stores `2024-01-02T00:00:00.000Z`.
+            assert_eq!(m["created_at"], "2024-01-02T00:00:00Z", "{m}");
+            assert!(m["name"].is_string(), "verbose adds the name: {m}");
+        }
+        // A plain listing is as before: milliseconds, the member's own resource.
+        let (_, plain) = api.call(Method::GET, &path, None).await;
+        let first = &plain["members"][0];
+        assert_eq!(first["created_at"], "2024-01-02T00:00:00.000Z");
+        assert!(first.get("name").is_none(), "{first}");
+        let href = first["href"].as_str().unwrap_or("");
+        assert!(!href.contains("/members/"), "{href}");
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_management_errors_carry_more_info_and_access_groups_errors_do_not() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let a = &state.account_id;
+        let admin = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, a).await;
+        let service = Api::new(&emu.base_url(), SYNTHETIC_SERVICE_KEY, a).await;
+        let nobody = Api {
+            http: http(),
+            base: emu.base_url(),
+            token: "not-a-token".into(),
+            account: a.clone(),
+        };
+        let user_management = [
+            (
+                &admin,
+                Method::GET,
+                format!("/v2/accounts/{a}/users/IBMid-NOBODY"),
+                404,
+            ),
+            (
+                &admin,
+                Method::GET,
+                format!("/v2/accounts/{a}/users?limit=0"),
+                400,
+            ),
+            (
+                &admin,
+                Method::GET,
+                format!("/v2/accounts/{a}/users?include_settings=yes"),
+                400,
+            ),
+            (
+                &admin,
+                Method::GET,
+                "/v2/accounts/ffffffffffffffffffffffffffffffff/users".to_string(),
+                403,
+            ),
+            (
+                &service,
+                Method::DELETE,
+                format!("/v2/accounts/{a}/users/{}", state.users[2].iam_id),
+                403,
+            ),
+            (&nobody, Method::GET, format!("/v2/accounts/{a}/users"), 401),
+            (
+                &admin,
+                Method::DELETE,
+                format!("/v3/accounts/{a}/users/IBMid-NOBODY"),
+                404,
+            ),
+        ];
+        for (api, method, path, want) in user_management {
+            let (status, body) = api.call(method, &path, None).await;
+            assert_eq!(status.as_u16(), want, "{path}: {body}");
+            assert_eq!(body["status_code"], want, "{path}");
+            let more = body["errors"][0]["more_info"].as_str().unwrap_or("");
+            assert!(
+                more.starts_with("https://cloud.ibm.com/apidocs/user-management"),
+                "{path}: {body}"
+            );
+        }
+        // A body the SDK cannot send, too.
+        let (status, body) = admin
+            .call(
+                Method::POST,
+                &format!("/v2/accounts/{a}/users"),
+                Some(json!({"users": [{"account_role": "Member"}]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["errors"][0]["more_info"].is_string(), "{body}");
+        // Access Groups' SDK error model has no more_info, and the emulator sends none.
+        for (path, want) in [
+            ("/v2/groups/AccessGroupId-nope".to_string(), 404),
+            (format!("/v2/groups?account_id={a}&limit=500"), 400),
+        ] {
+            let (status, body) = admin.call(Method::GET, &path, None).await;
+            assert_eq!(status.as_u16(), want, "{path}");
+            assert!(
+                body["errors"][0].get("more_info").is_none(),
+                "{path}: {body}"
+            );
+        }
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_seeded_processing_turn_pending_after_the_processing_time() {
+    bounded(async {
+        let mut state = small();
+        let seeded = "IBMid-SEEDED0001";
+        state.users.push(User {
+            email: "seeded@example.org".into(),
+            iam_id: seeded.into(),
+            state: UserState::Processing,
+            firstname: String::new(),
+            lastname: String::new(),
+            added_on: None,
+            processing_until: None,
+        });
+        let emu = emulator::start(
+            state.clone(),
+            Options {
+                processing: Duration::from_millis(800),
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        assert_eq!(api.user(seeded).await.1["state"], "PROCESSING");
+        // Still processing: a second invitation is IBM's 409, as for an invitee.
+        let (status, _) = api.invite(&["seeded@example.org"], &[]).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(api.user(seeded).await.1["state"], "PENDING");
+        let after = emu.state();
+        let user = after
+            .users
+            .iter()
+            .find(|u| u.iam_id == seeded)
+            .expect("still there");
+        assert_eq!(user.state, UserState::Pending);
+        assert_eq!(user.processing_until, None, "settled");
+        emu.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_form_is_read_without_a_content_type_and_refused_in_its_own_shape() {
+    bounded(async {
+        let state = small();
+        let emu = emulator::start(state.clone(), Options::default())
+            .await
+            .expect("start");
+        let http = http();
+        let url = format!("{}/identity/token", emu.base_url());
+        let body = format!(
+            "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey={SYNTHETIC_ADMIN_KEY}"
+        );
+        let resp = http.post(&url).body(body).send().await.expect("send");
+        assert_eq!(resp.status(), StatusCode::OK);
+        for (form, code) in [
+            ("apikey=x", "BXNIM0109E"),
+            ("grant_type=password&apikey=x", "BXNIM0109E"),
+            ("grant_type=urn:ibm:params:oauth:grant-type:apikey&apikey=", "BXNIM0415E"),
+        ] {
+            let resp = http
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .expect("send");
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{form}");
+            let body: Value = resp.json().await.expect("json");
+            assert_eq!(body["errorCode"], code, "{form}");
+            assert!(body["context"]["requestId"].is_string(), "{form}");
+            assert!(body.get("errors").is_none(), "not the platform envelope: {body}");
+        }
         emu.shutdown().await;
     })
     .await;
@@ -1231,7 +1485,7 @@ async fn binary_serves_the_spec_yaml_example_and_refuses_a_broken_state_file() {
         let path = dir.path().join("sandbox.yaml");
         std::fs::write(
             &path,
-            r#"# SPEC §9's example, comments and all
+            r#"# docs/emulator.md's example, comments and all
 account_id: 0123456789abcdef0123456789abcdef
 api_keys:
   - {apikey: sandbox-admin-key, iam_id: IBMid-ADMIN00001, type: user}   # type: user | service

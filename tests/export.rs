@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use orgsync::emulator::{self, Member, State, Synthetic, User};
+use orgsync::emulator::{self, Member, MemberKind, State, Synthetic, User};
 use serde_json::Value;
 
 /// Every run of the binary is bounded: a hang fails the test instead of the CI job.
@@ -116,7 +116,7 @@ fn user(email: &str, iam_id: &str, state: &str) -> User {
 fn member(iam_id: &str, kind: &str) -> Member {
     Member {
         iam_id: iam_id.into(),
-        kind: kind.into(),
+        kind: MemberKind::parse(kind).expect("a member type"),
         created_at: None,
         created_by_id: None,
     }

@@ -1246,7 +1246,13 @@ mod e2e {
         let want_users: BTreeSet<(String, String, String)> = state
             .users
             .iter()
-            .map(|u| (u.iam_id.clone(), u.email.to_lowercase(), u.state.clone()))
+            .map(|u| {
+                (
+                    u.iam_id.clone(),
+                    u.email.to_lowercase(),
+                    u.state.to_string(),
+                )
+            })
             .collect();
         let got_users: BTreeSet<(String, String, String)> = live
             .users
@@ -1284,7 +1290,7 @@ mod e2e {
                     let want: BTreeSet<(String, String)> = g
                         .members
                         .iter()
-                        .map(|m| (m.iam_id.clone(), m.kind.clone()))
+                        .map(|m| (m.iam_id.clone(), m.kind.to_string()))
                         .collect();
                     let got: BTreeSet<(String, String)> = members
                         .iter()

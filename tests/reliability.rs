@@ -26,7 +26,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use orgsync::emulator::{self, Group, Options, SYNTHETIC_ADMIN_KEY, State, Synthetic};
+use orgsync::emulator::{self, Group, MemberKind, Options, SYNTHETIC_ADMIN_KEY, State, Synthetic};
 use serde_json::Value;
 
 /// The date every run plans as of (no expiries are used, but the date must not drift).
@@ -310,14 +310,23 @@ fn assert_converged(s: &Scenario, after: &State) {
         let users: BTreeSet<String> = group
             .members
             .iter()
-            .filter(|m| m.kind == "user")
+            .filter(|m| m.kind == MemberKind::User)
             .map(|m| m.iam_id.clone())
             .collect();
         assert_eq!(users, want, "{name}'s user members are the desired ones");
-        let others: Vec<_> = group.members.iter().filter(|m| m.kind != "user").collect();
+        let others: Vec<_> = group
+            .members
+            .iter()
+            .filter(|m| m.kind != MemberKind::User)
+            .collect();
         let before = before_groups.get(name.as_str());
         let before_others: Vec<_> = before
-            .map(|g| g.members.iter().filter(|m| m.kind != "user").collect())
+            .map(|g| {
+                g.members
+                    .iter()
+                    .filter(|m| m.kind != MemberKind::User)
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(others, before_others, "{name}'s service IDs are untouched");
         if let Some(before) = before {

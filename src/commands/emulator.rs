@@ -1,9 +1,10 @@
-//! `orgsync emulator`: serve the IBM Cloud emulator (SPEC §9) until Ctrl-C.
+//! `orgsync emulator`: serve the IBM Cloud emulator (docs/emulator.md) until Ctrl-C.
 //!
 //! Scripts read the one stdout line `listening on http://ADDR`; everything else (the base
 //! URL, the admin key of an empty account) goes to stderr.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
 use crate::cli::{Cli, EmulatorArgs};
 use crate::emulator::{self, Options, State};
@@ -35,7 +36,7 @@ pub fn run(_cli: &Cli, args: &EmulatorArgs) -> Result<Exit> {
             State::empty(EMPTY_ACCOUNT, EMPTY_ADMIN_KEY)
         }
     };
-    let options = Options::from_args(args);
+    let options = options(args);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,4 +60,24 @@ pub fn run(_cli: &Cli, args: &EmulatorArgs) -> Result<Exit> {
         server.shutdown().await;
         Ok(Exit::Success)
     })
+}
+
+/// The emulator's settings from its flags: milliseconds and seconds become durations, and
+/// `--persist` writes back to the `--state` file.
+fn options(args: &EmulatorArgs) -> Options {
+    Options {
+        seed: args.seed,
+        latency: Duration::from_millis(args.latency_ms),
+        jitter: Duration::from_millis(args.jitter_ms),
+        fail_rate: args.fail_rate,
+        drop_rate: args.drop_rate,
+        rate_limit: args.rate_limit,
+        token_ttl: Duration::from_secs(args.token_ttl),
+        processing: Duration::from_millis(args.processing_ms),
+        persist: if args.persist {
+            args.state.clone()
+        } else {
+            None
+        },
+    }
 }

@@ -51,6 +51,20 @@ pub fn iso(epoch_ms: u64) -> String {
     crate::model::format_timestamp_ms(epoch_ms)
 }
 
+/// An ISO-8601 timestamp without its fraction of a second (`…T10:00:00.123Z` →
+/// `…T10:00:00Z`), as IBM writes verbose member listings; other text is kept as is.
+pub fn whole_seconds(timestamp: &str) -> String {
+    if let Some(body) = timestamp.strip_suffix('Z')
+        && let Some((seconds, fraction)) = body.rsplit_once('.')
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && seconds.contains('T')
+    {
+        return format!("{seconds}Z");
+    }
+    timestamp.to_string()
+}
+
 /// The token service's own time format in error contexts: `30.05.2025 15:46:38:151 UTC`.
 pub fn iam_context(epoch_ms: u64) -> String {
     let p = parts(epoch_ms);
@@ -74,5 +88,19 @@ mod tests {
             iam_context(1_748_619_998_151),
             "30.05.2025 15:46:38:151 UTC"
         );
+    }
+
+    #[test]
+    fn whole_seconds_drops_only_a_fraction() {
+        assert_eq!(
+            whole_seconds("2024-02-29T23:59:59.123Z"),
+            "2024-02-29T23:59:59Z"
+        );
+        assert_eq!(
+            whole_seconds("2021-10-20T00:30:59Z"),
+            "2021-10-20T00:30:59Z"
+        );
+        assert_eq!(whole_seconds("yesterday.5Z"), "yesterday.5Z");
+        assert_eq!(whole_seconds(""), "");
     }
 }

@@ -1,5 +1,5 @@
 //! An emulator of IBM Cloud's token service, User Management v2 and IAM Access Groups v2
-//! (SPEC §9), in IBM's wire format.
+//! (docs/emulator.md), in IBM's wire format.
 //!
 //! Why it exists: IBM Cloud cannot be reached from tests, CI or a newcomer's laptop, and
 //! nobody may rehearse membership changes on a production account. Every end-to-end test,
@@ -7,15 +7,21 @@
 //! ours: its wire types ([`wire`]) are its own, and IBM's official Python SDK drives it in
 //! CI (`tests/sdk/`).
 //!
-//! Layout: [`state`] is the state file, [`store`] the account and IBM's rules over it,
-//! [`routes`] the HTTP surface, [`faults`] fault injection and statistics, [`token`] the
-//! JWTs. This file holds the public API and the accept loop.
+//! Layout, so that another API is one file in each of `routes/`, `store/` and `wire/`:
+//! - [`state`] the state file and its types, [`synthetic`] generated accounts, [`ids`]
+//!   IBM-shaped ids;
+//! - [`store`] the account and IBM's rules over it, one file per API, free of HTTP;
+//! - [`routes`] the HTTP surface, one file per API: the API layer (statistics,
+//!   transaction ids, faults, error envelopes), typed query strings and bodies;
+//! - [`wire`] IBM's bodies, one file per API; [`error`] the refusal they all share;
+//! - [`faults`] fault injection and statistics, [`token`] the JWTs, [`clock`] time.
 //!
-//! The accept loop is hyper's, not `axum::serve`: `--drop-rate` must close a connection
-//! without answering, which needs a service that can fail (hyper then drops the
-//! connection without writing a response).
+//! This file holds the public API ([`Options`], [`start`], [`Emulator`]) and the accept
+//! loop. The accept loop is hyper's, not `axum::serve`: `--drop-rate` must close a
+//! connection without answering, which needs a service that can fail (hyper then drops
+//! the connection without writing a response).
 //!
-//! Decisions on the open questions of ibm-iam-api.md §8 (strict, but plausible):
+//! Decisions on the open questions of docs/ibm-api.md (strict, but plausible):
 //! 1. At most 100 users per invite request; more → 400.
 //! 2. Error codes are the emulator's own (`not_found`, `conflict`, ...) in the platform
 //!    envelope. Group names are unique case-insensitively (duplicate → 409). `PATCH`
@@ -35,6 +41,9 @@
 //!    its id and state; `PROCESSING` → IBM's verbatim 409 `Conflict` body and nothing
 //!    changes. `access_groups` are applied at invite time. Accepted invites are counted per
 //!    email in the stats (`invites_by_email`), no-ops included, so double invites show.
+//!    A user is `PROCESSING` for `--processing-ms`, then `PENDING`: an invitee from its
+//!    invitation, a user loaded `PROCESSING` from a state file (without
+//!    `processing_until`) from the load.
 //! 8. Removing a user removes their memberships synchronously; reads never lag writes.
 //! 9. 429 bodies are plain text (as IBM's IAM services have been seen to send) with an
 //!    integer `Retry-After`; the rate limit is a token bucket over all API calls.
@@ -42,6 +51,20 @@
 //! 11. Public Access is listed and readable (no static members, so `HEAD` on it is 404);
 //!     every write to it → 403, and its name is reserved (409 on create or rename).
 //! 12. Invite and remove with a service-ID token → 403.
+//!
+//! Fidelity to IBM's captured answers (docs/ibm-api.md), beyond the SDK models:
+//! - every User Management error carries `more_info`, as every real body quoted there
+//!   does: the specific hint where IBM gives one (the 409 above), else a link to the API's
+//!   documentation;
+//! - a `verbose=true` member's `href` is `…/v2/groups/{group_id}/members/{iam_id}` and its
+//!   `created_at` is whole seconds (`2021-10-20T00:30:59Z`), as `ibmcloud iam
+//!   access-group-users` shows them; plain listings keep milliseconds and link the
+//!   member's own resource.
+//!
+//! Query strings are read into typed structs: booleans are `true`/`false` in lower case,
+//! `limit`/`offset` whole numbers in range, `type` and `membership_type` IBM's values,
+//! and a parameter given twice is refused; each of these is a 400 in the envelope.
+//! Unknown parameters are ignored.
 //!
 //! `--persist` rewrites the state file as pretty JSON (which YAML readers accept too) after
 //! each change, never at start-up, so an untouched hand-written YAML file keeps its comments.
@@ -51,10 +74,13 @@
 //! refused (401). Missing `account_id` on list/create → 400; another account's id → 403.
 
 mod clock;
+mod error;
 mod faults;
+mod ids;
 mod routes;
 pub mod state;
 mod store;
+mod synthetic;
 mod token;
 mod wire;
 
@@ -68,14 +94,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use state::{
-    ApiKey, Group, KeyType, Member, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME, SYNTHETIC_ADMIN_IAM_ID,
-    SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, ServiceId, State, Synthetic, User, synthetic,
+    ApiKey, Group, KeyType, Member, MemberKind, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME, ServiceId,
+    State, User, UserState,
+};
+pub use synthetic::{
+    SYNTHETIC_ADMIN_IAM_ID, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, Synthetic, synthetic,
 };
 
+use error::ApiError;
 use faults::{Faults, Stats};
-use store::{ApiError, Store};
+use store::Store;
 
-/// How the emulator misbehaves and persists (the flags of `orgsync emulator`).
+/// How the emulator misbehaves and persists. The emulator's own settings: the command
+/// line's flags are turned into them in `commands/emulator.rs`.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Seed of every random fault decision.
@@ -93,7 +124,8 @@ pub struct Options {
     pub rate_limit: f64,
     /// Lifetime of issued tokens.
     pub token_ttl: Duration,
-    /// How long an invitee stays `PROCESSING` before turning `PENDING`.
+    /// How long an invitee (or a user loaded `PROCESSING`) stays so before turning
+    /// `PENDING`.
     pub processing: Duration,
     /// Write the state here (atomically) after every change.
     pub persist: Option<PathBuf>,
@@ -116,22 +148,8 @@ impl Default for Options {
 }
 
 impl Options {
-    pub fn from_args(args: &crate::cli::EmulatorArgs) -> Options {
-        Options {
-            seed: args.seed,
-            latency: Duration::from_millis(args.latency_ms),
-            jitter: Duration::from_millis(args.jitter_ms),
-            fail_rate: args.fail_rate,
-            drop_rate: args.drop_rate,
-            rate_limit: args.rate_limit,
-            token_ttl: Duration::from_secs(args.token_ttl),
-            processing: Duration::from_millis(args.processing_ms),
-            persist: if args.persist {
-                args.state.clone()
-            } else {
-                None
-            },
-        }
+    fn processing_ms(&self) -> u64 {
+        u64::try_from(self.processing.as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -174,7 +192,7 @@ impl Shared {
 
     fn replace(&self, state: State) -> Result<(), String> {
         let mut store = self.lock();
-        *store = Store::from_state(state, clock::now_ms());
+        *store = Store::from_state(state, clock::now_ms(), self.options.processing_ms());
         if let Some(path) = &self.options.persist {
             persist(path, &store.to_state())?;
         }
@@ -230,7 +248,11 @@ pub async fn bind(addr: SocketAddr, state: State, options: Options) -> std::io::
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
-        store: Mutex::new(Store::from_state(state, clock::now_ms())),
+        store: Mutex::new(Store::from_state(
+            state,
+            clock::now_ms(),
+            options.processing_ms(),
+        )),
         stats: Stats::default(),
         faults: Faults::new(
             options.seed,

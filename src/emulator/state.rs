@@ -1,10 +1,13 @@
-//! The emulator's state file (SPEC §9): what an account looks like at rest.
+//! The emulator's state file (docs/emulator.md): what an account looks like at rest.
 //!
 //! This is the one format for `--state`, `--sandbox-state`, `GET/POST /__admin/state` and
-//! `--persist`. The SPEC's minimal example must load, so everything beyond it (timestamps,
-//! the invitation clock, service-ID names) is optional and defaults sensibly. Unknown keys
-//! are rejected: a typo in a hand-written state file should fail loudly, not seed an account
-//! that silently differs from what the author meant.
+//! `--persist`. The minimal example of docs/emulator.md must load, so everything beyond it
+//! (timestamps, the invitation clock, service-ID names) is optional and defaults sensibly.
+//! Unknown keys are rejected: a typo in a hand-written state file should fail loudly, not
+//! seed an account that silently differs from what the author meant. A member's `type` is
+//! one of IBM's three and is checked as it is read; a user's `state` is any string IBM
+//! reports, so the states the emulator gives meaning to are variants and the rest are kept
+//! verbatim.
 //!
 //! YAML goes through `crate::config::yaml` (the one door to the YAML library); JSON through
 //! serde_json. A document whose first non-blank character is `{` is read as JSON, anything
@@ -15,7 +18,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The id of the built-in Public Access group, which every account has and nobody edits.
 pub const PUBLIC_ACCESS_ID: &str = "AccessGroupId-PublicAccess";
@@ -79,9 +81,8 @@ pub struct User {
     /// As invited: IBM keeps the case the invitation used; comparisons ignore case.
     pub email: String,
     pub iam_id: String,
-    /// `ACTIVE`, `PROCESSING`, `PENDING`, `ERROR_WHILE_PROCESSING`, ... (kept as a string so
-    /// any state IBM reports can be seeded).
-    pub state: String,
+    /// `ACTIVE`, `PROCESSING`, `PENDING`, `ERROR_WHILE_PROCESSING`, ...
+    pub state: UserState,
     #[serde(default)]
     pub firstname: String,
     #[serde(default)]
@@ -89,9 +90,69 @@ pub struct User {
     /// When the user was added (ISO-8601 UTC); filled in at load when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub added_on: Option<String>,
-    /// For a `PROCESSING` invitee: when it turns `PENDING` (Unix epoch milliseconds).
+    /// For a `PROCESSING` user: when it turns `PENDING` (Unix epoch milliseconds). A
+    /// `PROCESSING` user loaded without it gets `--processing-ms` from the load, as an
+    /// invitee does from its invitation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub processing_until: Option<u64>,
+}
+
+/// A user's state in User Management, as the state file and the API spell it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum UserState {
+    Active,
+    /// Just invited; a second invitation is refused with 409 until it turns `Pending`.
+    Processing,
+    /// Invited, not yet accepted.
+    Pending,
+    /// Any other state IBM reports (`ERROR_WHILE_PROCESSING`, `SUSPENDED`, ...), verbatim.
+    Other(String),
+}
+
+impl UserState {
+    /// Exact, case-sensitive: `active` is kept as `Other("active")`, so what a state file
+    /// says is what the API answers.
+    pub fn parse(s: &str) -> UserState {
+        match s {
+            "ACTIVE" => UserState::Active,
+            "PROCESSING" => UserState::Processing,
+            "PENDING" => UserState::Pending,
+            other => UserState::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            UserState::Active => "ACTIVE",
+            UserState::Processing => "PROCESSING",
+            UserState::Pending => "PENDING",
+            UserState::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for UserState {
+    fn from(s: &str) -> UserState {
+        UserState::parse(s)
+    }
+}
+
+impl std::fmt::Display for UserState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for UserState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for UserState {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<UserState, D::Error> {
+        String::deserialize(d).map(|s| UserState::parse(&s))
+    }
 }
 
 /// An access group and its static members.
@@ -122,9 +183,9 @@ pub struct Group {
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub iam_id: String,
-    /// `user`, `service` or `profile`; must agree with the iam_id's prefix.
+    /// Must agree with the iam_id's prefix.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: MemberKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,16 +206,61 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// The member type IBM expects for an iam_id, judged by its prefix.
-pub fn member_type_of(iam_id: &str) -> Option<&'static str> {
-    if iam_id.starts_with("IBMid-") {
-        Some("user")
-    } else if iam_id.starts_with("iam-ServiceId-") {
-        Some("service")
-    } else if iam_id.starts_with("iam-Profile-") {
-        Some("profile")
-    } else {
-        None
+/// A group member's `type`: IBM knows these three and nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberKind {
+    User,
+    Service,
+    Profile,
+}
+
+impl MemberKind {
+    /// The type IBM expects for an iam_id, judged by its prefix.
+    pub fn of(iam_id: &str) -> Option<MemberKind> {
+        if iam_id.starts_with("IBMid-") {
+            Some(MemberKind::User)
+        } else if iam_id.starts_with("iam-ServiceId-") {
+            Some(MemberKind::Service)
+        } else if iam_id.starts_with("iam-Profile-") {
+            Some(MemberKind::Profile)
+        } else {
+            None
+        }
+    }
+
+    /// The type a request names; `None` for anything but IBM's three (case-sensitive).
+    pub fn parse(s: &str) -> Option<MemberKind> {
+        match s {
+            "user" => Some(MemberKind::User),
+            "service" => Some(MemberKind::Service),
+            "profile" => Some(MemberKind::Profile),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::User => "user",
+            MemberKind::Service => "service",
+            MemberKind::Profile => "profile",
+        }
+    }
+}
+
+impl std::fmt::Display for MemberKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl KeyType {
+    /// The member type of the identity that owns a key of this type.
+    pub fn member_kind(self) -> MemberKind {
+        match self {
+            KeyType::User => MemberKind::User,
+            KeyType::Service => MemberKind::Service,
+        }
     }
 }
 
@@ -171,7 +277,7 @@ impl State {
             users: vec![User {
                 email: "admin@example.com".into(),
                 iam_id: "IBMid-ADMIN00001".into(),
-                state: "ACTIVE".into(),
+                state: UserState::Active,
                 firstname: "Account".into(),
                 lastname: "Admin".into(),
                 added_on: None,
@@ -197,11 +303,11 @@ impl State {
     pub fn parse(text: &str) -> Result<State, String> {
         let state: State = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| {
-                format!("invalid emulator state (JSON): {e}; fix the document (SPEC §9 shows the format)")
+                format!("invalid emulator state (JSON): {e}; fix the document (docs/emulator.md shows the format)")
             })?
         } else {
             crate::config::yaml::from_str(text).map_err(|e| {
-                format!("invalid emulator state (YAML): {e}; fix the document (SPEC §9 shows the format)")
+                format!("invalid emulator state (YAML): {e}; fix the document (docs/emulator.md shows the format)")
             })?
         };
         state.validate()?;
@@ -225,11 +331,8 @@ impl State {
             } else if !keys.insert(key.apikey.as_str()) {
                 problems.push(format!("an api key of {} is listed twice", key.iam_id));
             }
-            let expected = match key.kind {
-                KeyType::User => "user",
-                KeyType::Service => "service",
-            };
-            if member_type_of(&key.iam_id) != Some(expected) {
+            let expected = key.kind.member_kind();
+            if MemberKind::of(&key.iam_id) != Some(expected) {
                 problems.push(format!(
                     "api key of {} has type {expected}, which does not match its iam_id prefix",
                     key.iam_id
@@ -239,7 +342,7 @@ impl State {
         let mut ids = HashSet::new();
         let mut emails = HashSet::new();
         for user in &self.users {
-            if member_type_of(&user.iam_id) != Some("user") {
+            if MemberKind::of(&user.iam_id) != Some(MemberKind::User) {
                 problems.push(format!(
                     "user {} has iam_id {:?}, which does not start with IBMid-",
                     user.email, user.iam_id
@@ -254,7 +357,7 @@ impl State {
                     user.email
                 ));
             }
-            if user.state.is_empty() {
+            if user.state.as_str().is_empty() {
                 problems.push(format!("user {} has an empty state", user.email));
             }
         }
@@ -296,9 +399,9 @@ impl State {
             }
             let mut seen = HashSet::new();
             for member in &group.members {
-                if member_type_of(&member.iam_id) != Some(member.kind.as_str()) {
+                if MemberKind::of(&member.iam_id) != Some(member.kind) {
                     problems.push(format!(
-                        "group {}: member {} has type {:?}, which does not match its iam_id prefix",
+                        "group {}: member {} has type \"{}\", which does not match its iam_id prefix",
                         group.name, member.iam_id, member.kind
                     ));
                 }
@@ -326,226 +429,13 @@ impl State {
     }
 }
 
-/// What [`synthetic`] generates. Counts are exact unless IBM's limits forbid them (then
-/// memberships are capped at 50 groups per user).
-#[derive(Clone, Debug)]
-pub struct Synthetic {
-    /// Users in the account, the admin (`admin@example.com`, key `test-admin-key`) included.
-    pub users: usize,
-    /// Access groups (besides Public Access); at most 500.
-    pub groups: usize,
-    /// User memberships, spread evenly and deterministically over users and groups.
-    pub memberships: usize,
-    /// Service-ID memberships; each uses its own service ID.
-    pub service_ids_in_groups: usize,
-    /// How many of the users (the last ones) are `PENDING` invitees rather than `ACTIVE`.
-    pub pending_users: usize,
-    /// Varies ids, names' order of membership and the account id.
-    pub seed: u64,
-}
-
-impl Default for Synthetic {
-    fn default() -> Self {
-        Synthetic {
-            users: 10,
-            groups: 3,
-            memberships: 10,
-            service_ids_in_groups: 1,
-            pending_users: 1,
-            seed: 0,
-        }
-    }
-}
-
-/// The admin user's API key in every synthetic account.
-pub const SYNTHETIC_ADMIN_KEY: &str = "test-admin-key";
-/// The admin user's iam_id in every synthetic account.
-pub const SYNTHETIC_ADMIN_IAM_ID: &str = "IBMid-ADMIN00001";
-/// A service ID's API key in every synthetic account (reads allowed, invites forbidden).
-pub const SYNTHETIC_SERVICE_KEY: &str = "test-service-key";
-
-fn digest(parts: &[&[u8]]) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    hasher.finalize().into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A UUID-shaped (version 4 layout) string derived from the inputs.
-pub(crate) fn uuid_from(parts: &[&[u8]]) -> String {
-    let h = hex(&digest(parts));
-    format!(
-        "{}-{}-4{}-8{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
-}
-
-/// Ten upper-case base-36 characters derived from the inputs, as IBMid suffixes look.
-pub(crate) fn ibmid_suffix(parts: &[&[u8]]) -> String {
-    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let d = digest(parts);
-    d.iter()
-        .take(10)
-        .map(|b| char::from(ALPHABET[usize::from(*b) % 36]))
-        .collect()
-}
-
-const FIRST: [&str; 8] = [
-    "Ada",
-    "Alan",
-    "Grace",
-    "John",
-    "Katherine",
-    "Lise",
-    "Marie",
-    "Niels",
-];
-const LAST: [&str; 8] = [
-    "Lovelace", "Turing", "Hopper", "Bell", "Johnson", "Meitner", "Curie", "Bohr",
-];
-
-/// A deterministic account: the same spec always yields the same state.
-pub fn synthetic(spec: &Synthetic) -> State {
-    let seed = spec.seed.to_le_bytes();
-    let account_id = hex(&digest(&[b"account", &seed])[..16]);
-    let users_n = spec.users.max(1);
-    let groups_n = spec.groups.min(500);
-    let mut users = Vec::with_capacity(users_n);
-    users.push(User {
-        email: "admin@example.com".into(),
-        iam_id: SYNTHETIC_ADMIN_IAM_ID.into(),
-        state: "ACTIVE".into(),
-        firstname: "Account".into(),
-        lastname: "Admin".into(),
-        added_on: Some("2024-01-01T00:00:00.000Z".into()),
-        processing_until: None,
-    });
-    let pending_from = users_n.saturating_sub(spec.pending_users);
-    for i in 1..users_n {
-        // The index keeps iam_ids unique; the hashed prefix makes them look like IBM's.
-        let prefix = ibmid_suffix(&[b"user", &seed, &(i as u64).to_le_bytes()]);
-        users.push(User {
-            email: format!("user{i:05}@example.com"),
-            iam_id: format!("IBMid-{}{i:06}", &prefix[..4]),
-            state: if i >= pending_from {
-                "PENDING"
-            } else {
-                "ACTIVE"
-            }
-            .into(),
-            firstname: FIRST[i % FIRST.len()].into(),
-            lastname: LAST[(i / FIRST.len()) % LAST.len()].into(),
-            added_on: Some("2024-01-01T00:00:00.000Z".into()),
-            processing_until: None,
-        });
-    }
-    let mut groups: Vec<Group> = (0..groups_n)
-        .map(|g| Group {
-            id: format!(
-                "AccessGroupId-{}",
-                uuid_from(&[b"group", &seed, &(g as u64).to_le_bytes()])
-            ),
-            name: format!("project-{g:03}"),
-            description: format!("Synthetic project {g}"),
-            members: Vec::new(),
-            created_at: Some("2024-01-01T00:00:00.000Z".into()),
-            created_by_id: Some(SYNTHETIC_ADMIN_IAM_ID.into()),
-            last_modified_at: Some("2024-01-01T00:00:00.000Z".into()),
-            last_modified_by_id: Some(SYNTHETIC_ADMIN_IAM_ID.into()),
-            revision: 0,
-        })
-        .collect();
-    if groups_n > 0 {
-        // Membership k is user k % U's (k / U)-th group, counted from a per-user offset:
-        // distinct groups per user, even spread, and at most 50 groups per user.
-        let per_user_cap = groups_n.min(50);
-        let memberships = spec.memberships.min(users_n * per_user_cap);
-        let offsets: Vec<usize> = (0..users_n)
-            .map(|u| {
-                let d = digest(&[b"offset", &seed, &(u as u64).to_le_bytes()]);
-                usize::from(u16::from_le_bytes([d[0], d[1]])) % groups_n
-            })
-            .collect();
-        for k in 0..memberships {
-            let u = k % users_n;
-            let j = k / users_n;
-            let g = (offsets.get(u).copied().unwrap_or(0) + j) % groups_n;
-            if let (Some(group), Some(user)) = (groups.get_mut(g), users.get(u)) {
-                group.members.push(Member {
-                    iam_id: user.iam_id.clone(),
-                    kind: "user".into(),
-                    created_at: Some("2024-01-02T00:00:00.000Z".into()),
-                    created_by_id: Some(SYNTHETIC_ADMIN_IAM_ID.into()),
-                });
-            }
-        }
-    }
-    let mut service_ids = vec![ServiceId {
-        iam_id: format!("iam-ServiceId-{}", uuid_from(&[b"service-key", &seed])),
-        name: "orgsync-ci".into(),
-        description: "The service ID behind test-service-key".into(),
-    }];
-    for s in 0..spec.service_ids_in_groups {
-        let iam_id = format!(
-            "iam-ServiceId-{}",
-            uuid_from(&[b"service", &seed, &(s as u64).to_le_bytes()])
-        );
-        if groups_n > 0
-            && let Some(group) = groups.get_mut(s % groups_n)
-        {
-            group.members.push(Member {
-                iam_id: iam_id.clone(),
-                kind: "service".into(),
-                created_at: Some("2024-01-02T00:00:00.000Z".into()),
-                created_by_id: Some(SYNTHETIC_ADMIN_IAM_ID.into()),
-            });
-        }
-        service_ids.push(ServiceId {
-            iam_id,
-            name: format!("automation-{s:03}"),
-            description: format!("Synthetic service ID {s}"),
-        });
-    }
-    let service_key_iam_id = service_ids
-        .first()
-        .map(|s| s.iam_id.clone())
-        .unwrap_or_default();
-    State {
-        account_id,
-        api_keys: vec![
-            ApiKey {
-                apikey: SYNTHETIC_ADMIN_KEY.into(),
-                iam_id: SYNTHETIC_ADMIN_IAM_ID.into(),
-                kind: KeyType::User,
-            },
-            ApiKey {
-                apikey: SYNTHETIC_SERVICE_KEY.into(),
-                iam_id: service_key_iam_id,
-                kind: KeyType::Service,
-            },
-        ],
-        users,
-        groups,
-        service_ids,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emulator::synthetic::{SYNTHETIC_ADMIN_KEY, Synthetic, synthetic};
 
     #[test]
-    fn spec_minimal_example_loads() {
+    fn minimal_example_loads() {
         let text = r#"
 account_id: 0123456789abcdef0123456789abcdef
 api_keys:
@@ -559,9 +449,10 @@ groups:
     members:
       - {iam_id: IBMid-ALICE0001, type: user}
 "#;
-        let state = State::parse(text).expect("the SPEC example is a valid state");
+        let state = State::parse(text).expect("the documented example is a valid state");
         assert_eq!(state.users.len(), 1);
-        assert_eq!(state.groups[0].members[0].kind, "user");
+        assert_eq!(state.users[0].state, UserState::Active);
+        assert_eq!(state.groups[0].members[0].kind, MemberKind::User);
         assert_eq!(state.api_keys[0].kind, KeyType::User);
     }
 
@@ -570,6 +461,21 @@ groups:
         let state = synthetic(&Synthetic::default());
         let text = serde_json::to_string(&state).expect("serializable");
         assert_eq!(State::parse(&text), Ok(state));
+    }
+
+    #[test]
+    fn typed_states_and_types_are_written_as_read() {
+        // Byte for byte what the string-typed format wrote: same keys, same values.
+        let text = r#"{"account_id":"0123456789abcdef0123456789abcdef","api_keys":[],"users":[{"email":"a@x.org","iam_id":"IBMid-A","state":"PROCESSING","firstname":"","lastname":"","processing_until":5},{"email":"b@x.org","iam_id":"IBMid-B","state":"ERROR_WHILE_PROCESSING","firstname":"","lastname":""},{"email":"c@x.org","iam_id":"IBMid-C","state":"active","firstname":"","lastname":""}],"groups":[{"id":"AccessGroupId-1","name":"g","description":"","members":[{"iam_id":"iam-Profile-1","type":"profile"}]}]}"#;
+        let state = State::parse(text).expect("valid");
+        assert_eq!(state.users[0].state, UserState::Processing);
+        assert_eq!(
+            state.users[1].state,
+            UserState::Other("ERROR_WHILE_PROCESSING".into())
+        );
+        assert_eq!(state.users[2].state, UserState::Other("active".into()));
+        assert_eq!(state.groups[0].members[0].kind, MemberKind::Profile);
+        assert_eq!(serde_json::to_string(&state).expect("serializable"), text);
     }
 
     #[test]
@@ -582,6 +488,12 @@ groups:
         )
         .expect_err("type mismatch must fail");
         assert!(err.contains("does not match its iam_id prefix"), "{err}");
+        assert!(err.contains(r#"has type "service""#), "{err}");
+        let err = State::parse(
+            r#"{"account_id":"0123456789abcdef0123456789abcdef","groups":[{"id":"AccessGroupId-1","name":"g","members":[{"iam_id":"IBMid-X","type":"robot"}]}]}"#,
+        )
+        .expect_err("an unknown type must fail");
+        assert!(err.contains("robot"), "{err}");
     }
 
     #[test]
@@ -591,34 +503,6 @@ groups:
         )
         .expect_err("duplicate must fail");
         assert!(err.contains("is taken"), "{err}");
-    }
-
-    #[test]
-    fn synthetic_is_deterministic_valid_and_exact() {
-        let spec = Synthetic {
-            users: 10_000,
-            groups: 300,
-            memberships: 30_000,
-            service_ids_in_groups: 20,
-            pending_users: 100,
-            seed: 7,
-        };
-        let a = synthetic(&spec);
-        assert_eq!(a, synthetic(&spec));
-        assert!(a.validate().is_ok(), "{:?}", a.validate());
-        assert_eq!(a.users.len(), 10_000);
-        assert_eq!(a.groups.len(), 300);
-        let users: usize = a
-            .groups
-            .iter()
-            .map(|g| g.members.iter().filter(|m| m.kind == "user").count())
-            .sum();
-        assert_eq!(users, 30_000);
-        assert_eq!(a.users.iter().filter(|u| u.state == "PENDING").count(), 100);
-        assert_ne!(
-            a.account_id,
-            synthetic(&Synthetic { seed: 8, ..spec }).account_id
-        );
     }
 
     #[test]

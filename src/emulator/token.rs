@@ -66,16 +66,24 @@ fn signing_key(account_id: &str) -> [u8; 32] {
     Sha256::digest(format!("orgsync-emulator-token-key:{account_id}").as_bytes()).into()
 }
 
-/// Mints a token for `iam_id` valid from `iat` to `exp` (epoch seconds).
-pub fn mint(
-    account_id: &str,
-    iam_id: &str,
-    email: Option<&str>,
-    kind: KeyType,
-    iat: u64,
-    exp: u64,
-    jti: &str,
-) -> String {
+/// Whom a token is for.
+#[derive(Clone, Copy)]
+pub struct Subject<'a> {
+    pub account_id: &'a str,
+    pub iam_id: &'a str,
+    /// A user's email, the token's `sub`; a service ID's `sub` is its id.
+    pub email: Option<&'a str>,
+    pub kind: KeyType,
+}
+
+/// Mints a token for `subject` valid from `iat` to `exp` (epoch seconds).
+pub fn mint(subject: &Subject<'_>, iat: u64, exp: u64, jti: &str) -> String {
+    let Subject {
+        account_id,
+        iam_id,
+        email,
+        kind,
+    } = *subject;
     let (realm, identifier, sub, sub_type) = match kind {
         KeyType::User => (
             "IBMid",
@@ -182,15 +190,13 @@ mod tests {
 
     #[test]
     fn minted_token_verifies_until_it_expires() {
-        let token = mint(
-            ACCOUNT,
-            "IBMid-A",
-            Some("a@x.com"),
-            KeyType::User,
-            100,
-            200,
-            "j",
-        );
+        let subject = Subject {
+            account_id: ACCOUNT,
+            iam_id: "IBMid-A",
+            email: Some("a@x.com"),
+            kind: KeyType::User,
+        };
+        let token = mint(&subject, 100, 200, "j");
         assert_eq!(token.split('.').count(), 3);
         let caller = verify(&token, ACCOUNT, 150).expect("valid");
         assert_eq!(caller.iam_id, "IBMid-A");
@@ -200,15 +206,13 @@ mod tests {
 
     #[test]
     fn token_of_another_account_or_tampered_is_refused() {
-        let token = mint(
-            ACCOUNT,
-            "iam-ServiceId-1",
-            None,
-            KeyType::Service,
-            1,
-            9_999,
-            "j",
-        );
+        let subject = Subject {
+            account_id: ACCOUNT,
+            iam_id: "iam-ServiceId-1",
+            email: None,
+            kind: KeyType::Service,
+        };
+        let token = mint(&subject, 1, 9_999, "j");
         assert_eq!(
             verify(&token, "ffffffffffffffffffffffffffffffff", 5).err(),
             Some(Refused::BadSignature)

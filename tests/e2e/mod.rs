@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use orgsync::emulator::{self, ApiKey, Emulator, Group, KeyType, Member, State, User};
+use orgsync::emulator::{self, ApiKey, Emulator, Group, KeyType, Member, MemberKind, State, User};
 
 pub const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 pub const OTHER_ACCOUNT: &str = "fedcba9876543210fedcba9876543210";
@@ -86,9 +86,7 @@ pub fn user(email: &str, iam_id: &str, state: &str) -> User {
 pub fn member(iam_id: &str) -> Member {
     Member {
         iam_id: iam_id.into(),
-        kind: emulator::state::member_type_of(iam_id)
-            .unwrap_or("user")
-            .into(),
+        kind: MemberKind::of(iam_id).unwrap_or(MemberKind::User),
         created_at: None,
         created_by_id: None,
     }
@@ -389,7 +387,7 @@ pub fn rosters(state: &State) -> BTreeMap<String, BTreeSet<String>> {
                 .members
                 .iter()
                 .map(|m| match emails.get(m.iam_id.as_str()) {
-                    Some(email) if m.kind == "user" => email.clone(),
+                    Some(email) if m.kind == MemberKind::User => email.clone(),
                     _ => format!("{} ({})", m.iam_id, m.kind),
                 })
                 .collect();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""IBM's own Python SDK judges the orgsync emulator (SPEC §9).
+"""IBM's own Python SDK judges the orgsync emulator (docs/emulator.md).
 
 The emulator claims to speak IBM's wire format. This script holds it to that with
 `ibm-platform-services` (the official SDK): every endpoint orgsync uses is called through
@@ -19,6 +19,7 @@ loader is tested on a file it did not write.
 
 import json
 import random
+import re
 import sys
 import time
 import traceback
@@ -57,6 +58,10 @@ SERVICE_IAM_ID = "iam-ServiceId-00000000-0000-4000-8000-000000000001"
 USERS = 1200
 GROUPS = 125
 BIG_GROUP_MEMBERS = 260  # group 0: several member pages at limit 100
+# Seeded PROCESSING without `processing_until`: PENDING once --processing-ms has passed.
+SEEDED_PROCESSING = "IBMid-5999999999"
+WHOLE_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+USER_MANAGEMENT_DOCS = "https://cloud.ibm.com/apidocs/user-management"
 
 # ---------------------------------------------------------------------------- state
 
@@ -75,6 +80,8 @@ def write_state(path):
             "firstname": f"First{i}",
             "lastname": f"Last{i}",
         })
+    users.append({"email": "seeded.processing@example.com", "iam_id": SEEDED_PROCESSING,
+                  "state": "PROCESSING", "firstname": "", "lastname": ""})
     groups = []
     for g in range(GROUPS):
         groups.append({
@@ -85,7 +92,7 @@ def write_state(path):
         })
     for u in users[1:BIG_GROUP_MEMBERS + 1]:
         groups[0]["members"].append({"iam_id": u["iam_id"], "type": "user"})
-    for u in users[BIG_GROUP_MEMBERS + 1:]:
+    for u in users[BIG_GROUP_MEMBERS + 1:-1]:
         for g in rng.sample(range(1, GROUPS), rng.randint(0, 3)):
             groups[g]["members"].append({"iam_id": u["iam_id"], "type": "user"})
     service_ids = []
@@ -127,6 +134,14 @@ def check(name, fn):
 def eq(actual, expected, what):
     if actual != expected:
         raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def expect_more_info(e):
+    """User Management errors carry `more_info`, as IBM's real bodies do."""
+    more = e.http_response.json()["errors"][0].get("more_info")
+    if not isinstance(more, str) or not more.strip():
+        raise AssertionError(f"a User Management error must carry more_info: {e.http_response.text}")
+    return more
 
 
 def expect_api_error(status, fn, contains=None):
@@ -172,6 +187,27 @@ class Conformance:
 
     # ------------------------------------------------------------------ reads: users
 
+    def seeded_processing_turns_pending(self):
+        # The emulator was started with --processing-ms 1500; the state file has no
+        # processing_until for this user. Poll rather than guess how long start-up took.
+        deadline = time.monotonic() + 8
+        while True:
+            state = self.admin_state()
+            seeded = next(u for u in state["users"] if u["iam_id"] == SEEDED_PROCESSING)
+            if seeded["state"] == "PENDING":
+                break
+            eq(seeded["state"], "PROCESSING", "seeded state before --processing-ms")
+            if time.monotonic() > deadline:
+                raise AssertionError("a user seeded PROCESSING never turned PENDING")
+            time.sleep(0.2)
+        profile = UserProfile.from_dict(
+            self.um.get_user_profile(account_id=ACCOUNT, iam_id=SEEDED_PROCESSING).get_result())
+        eq(profile.state, "PENDING", "seeded user through the SDK")
+        if "processing_until" in seeded:
+            raise AssertionError(f"a settled user keeps no processing_until: {seeded}")
+        # From here on every check compares against the settled account.
+        self.state = state
+
     def users_pager_matches_state(self):
         users = UsersPager(client=self.um, account_id=ACCOUNT, limit=100).get_all()
         eq(len(users), len(self.state["users"]), "users listed")
@@ -210,7 +246,10 @@ class Conformance:
             got = UserProfile.from_dict(
                 self.um.get_user_profile(account_id=ACCOUNT, iam_id=want["iam_id"]).get_result())
             eq((got.iam_id, got.email, got.state), (want["iam_id"], want["email"], want["state"]), "profile")
-        expect_api_error(404, lambda: self.um.get_user_profile(account_id=ACCOUNT, iam_id="IBMid-NOBODY0000"))
+        e = expect_api_error(404, lambda: self.um.get_user_profile(account_id=ACCOUNT, iam_id="IBMid-NOBODY0000"))
+        eq(expect_more_info(e), USER_MANAGEMENT_DOCS, "404 more_info")
+        e = expect_api_error(400, lambda: self.um.list_users(account_id=ACCOUNT, limit=101))
+        expect_more_info(e)
 
     # ----------------------------------------------------------------- reads: groups
 
@@ -288,6 +327,10 @@ class Conformance:
         verbose = AccessGroupMembersPager(client=self.ag, access_group_id=mixed["id"], verbose=True).get_all()
         emails = {u["iam_id"]: u["email"] for u in self.state["users"]}
         for m in verbose:
+            ListGroupMembersResponseMember.from_dict(m)
+            eq(m.get("href"), f"{self.base}/v2/groups/{mixed['id']}/members/{m['iam_id']}", "verbose href")
+            if not WHOLE_SECONDS.match(m.get("created_at", "")):
+                raise AssertionError(f"verbose created_at must be whole seconds: {m.get('created_at')}")
             if m["type"] == "user":
                 eq(m.get("email"), emails[m["iam_id"]], "verbose email")
             else:
@@ -404,6 +447,9 @@ class Conformance:
             contains="Invite request blocked : newcomer@example.org")
         body = conflict.http_response.json()
         eq(body["errors"][0]["code"], "Conflict", "409 code")
+        eq(expect_more_info(conflict),
+           "the following user(s) are already in processing state, please try again after one minute",
+           "409 more_info (IBM's own)")
         eq(body["status_code"], 409, "409 status_code")
         profile = self.um.get_user_profile(account_id=ACCOUNT, iam_id=newcomer.id).get_result()
         eq(profile["state"], "PROCESSING", "state right after invite")
@@ -424,8 +470,9 @@ class Conformance:
         page = self.service_um.list_users(account_id=ACCOUNT, limit=5).get_result()
         eq(len(page["resources"]), 5, "service ID can list users")
         # ... writes to the account's users do not.
-        expect_api_error(403, lambda: self.service_um.invite_users(
+        e = expect_api_error(403, lambda: self.service_um.invite_users(
             account_id=ACCOUNT, users=[InviteUser(email="robot-invite@example.org", account_role="Member")]))
+        expect_more_info(e)
         expect_api_error(403, lambda: self.service_um.remove_user(account_id=ACCOUNT, iam_id=self.newcomer))
 
     def remove_user_removes_memberships(self):
@@ -474,6 +521,7 @@ class Conformance:
             eq([m["iam_id"] for m in members], [m["iam_id"] for m in g["members"]], f"final members {g['name']}")
 
     def run(self):
+        check("users seeded PROCESSING turn PENDING after --processing-ms", self.seeded_processing_turns_pending)
         check("users pager matches the state", self.users_pager_matches_state)
         check("users pages are strict UserLists with relative next_url", self.users_pages_are_strict_user_lists)
         check("users search and get profile", self.users_search_and_get_profile)
