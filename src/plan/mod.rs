@@ -9,6 +9,7 @@
 mod compare;
 mod digest;
 mod error;
+pub mod export;
 mod guard;
 mod index;
 mod planner;

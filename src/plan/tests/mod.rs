@@ -2,6 +2,7 @@
 //! docs/reconciliation.md, a property test over random pairs, snapshots of the renderings,
 //! the refusals of `apply`, and the export decision.
 
+mod export;
 mod guard;
 mod property;
 mod render;
