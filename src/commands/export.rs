@@ -3,8 +3,9 @@
 //!
 //! Wiring only: the session reads the account, `plan::export` decides what the file says,
 //! `config::export` writes the text, and before anything is written the text is validated
-//! and planned against the very state it was written from. A file that would not validate, or whose plan holds anything but the
-//! removals the export already names, is a bug and is refused rather than handed over.
+//! and planned against the very state it was written from. A file that would not
+//! validate, or whose plan holds anything but the removals the export already names, is a
+//! bug and is refused rather than handed over.
 
 use std::collections::BTreeSet;
 use std::time::Instant;

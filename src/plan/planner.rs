@@ -99,9 +99,11 @@ impl<'a> Planner<'a> {
         })
     }
 
-    /// Every phase, in the order their decisions depend on each other. Custom roles and
-    /// access policies (docs/config.md, later keys) come after the groups they attach
-    /// to, dynamic rules after those; user phases need only the groups.
+    /// Every phase, in the order their decisions depend on each other (the order also
+    /// sets the order of the warnings). The phases to come (docs/config.md, later keys)
+    /// go here as methods like these: custom roles first (they depend on nothing), then,
+    /// after the groups, access policies (they grant roles to groups) and dynamic rules
+    /// (they belong to groups). Their indexes of the live state join `new`.
     fn run_phases(&mut self) -> Result<(), PlanError> {
         self.plan_groups();
         self.plan_listed_users()?;
@@ -152,18 +154,17 @@ impl<'a> Planner<'a> {
 
     /// The managed groups (ascending) the file puts the user in.
     fn placement(&self, email: &Email, user: &DesiredUser) -> Result<Vec<GroupIx>, PlanError> {
-        let mut groups = user
-            .groups
-            .iter()
-            .map(|name| {
-                self.groups
-                    .find(name)
-                    .ok_or_else(|| PlanError::UndeclaredGroup {
-                        email: email.clone(),
-                        group: name.clone(),
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut groups = Vec::with_capacity(user.groups.len());
+        for name in &user.groups {
+            let g = self
+                .groups
+                .find(name)
+                .ok_or_else(|| PlanError::UndeclaredGroup {
+                    email: email.clone(),
+                    group: name.clone(),
+                })?;
+            groups.push(g);
+        }
         groups.sort_unstable();
         groups.dedup();
         Ok(groups)
@@ -372,7 +373,6 @@ fn who(email: Option<&Email>, iam_id: &IamId) -> Who {
 
 /// What a listed user's live state is worth a warning about, if anything.
 fn state_warning(user: &LiveUser, email: &Email, today: Date) -> Option<Warning> {
-    let email = email.clone();
     match &user.state {
         // A failed invitation is re-invited, which is warning enough (or, for the caller,
         // warned about where that is decided).
@@ -380,15 +380,17 @@ fn state_warning(user: &LiveUser, email: &Email, today: Date) -> Option<Warning>
         UserState::Pending => {
             let since = user.added_on?;
             let days = since.days_until(today);
-            (days > PENDING_INVITATION_DAYS).then_some(Warning::StaleInvitation {
-                email,
+            (days > PENDING_INVITATION_DAYS).then(|| Warning::StaleInvitation {
+                email: email.clone(),
                 since,
                 days,
             })
         }
-        UserState::Suspended => Some(Warning::Suspended { email }),
+        UserState::Suspended => Some(Warning::Suspended {
+            email: email.clone(),
+        }),
         other => Some(Warning::UnusualState {
-            email,
+            email: email.clone(),
             state: other.clone(),
         }),
     }
