@@ -3,7 +3,7 @@
 //!
 //! An administrator adopting orgsync on an existing account should be able to trust that
 //! the file they start from changes nothing. So the contents are decided from the
-//! planner's own index of the account ([`super::index`]): the same deduplication of users,
+//! planner's own index of the account (`plan::index`): the same deduplication of users,
 //! the same entry standing for an email, the same live group for a name, the same
 //! memberships. Every managed group is written with its live description, every user of
 //! the account with their groups among the exported ones (users in none get
