@@ -28,7 +28,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
             let (fresh, live) = session.fresh_plan(desired, today).await?;
             let reviewed = saved.is_some();
             let plan = match saved {
-                Some(saved) => check_saved(saved, &fresh)?,
+                Some(saved) => plan::check_saved(saved, &fresh).map_err(refused)?,
                 None => fresh,
             };
             if plan.is_empty() {
@@ -42,7 +42,8 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
             }
             // Shown before the guard, so a refusal can be judged from what it refers to.
             show_plan(cli, args, &plan)?;
-            guard_removals(&plan, desired.policy.max_removals, args.allow_removals)?;
+            plan::guard_removals(&plan, desired.policy.max_removals, args.allow_removals)
+                .map_err(refused)?;
             // A saved plan was reviewed already (and is proven unchanged): like
             // `terraform apply PLANFILE`, it needs no second confirmation.
             if !reviewed && !args.yes {
@@ -107,6 +108,11 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
     })
 }
 
+/// For now the refusal travels as its message (the same text as before it was typed).
+fn refused(refusal: plan::Refusal) -> Error {
+    Error::Refused(refusal.to_string())
+}
+
 fn stdout_error(e: std::io::Error) -> Error {
     Error::Runtime(format!("cannot write to stdout: {e}"))
 }
@@ -119,52 +125,6 @@ fn read_plan(path: &Path) -> Result<Plan> {
         ))
     })?;
     Plan::from_json(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
-}
-
-/// SPEC §6: what was reviewed is what is applied. The saved plan must be for this config
-/// and still be exactly what planning now yields.
-fn check_saved(saved: Plan, fresh: &Plan) -> Result<Plan> {
-    if saved.account_id != fresh.account_id {
-        return Err(Error::Refused(format!(
-            "the saved plan is for account {}, but the file governs account {}; plan again with this file",
-            saved.account_id, fresh.account_id
-        )));
-    }
-    if saved.config_digest != fresh.config_digest {
-        return Err(Error::Refused(
-            "the config file changed since the plan was saved; nothing was changed. Run `orgsync plan --out PLANFILE` again and review it".into(),
-        ));
-    }
-    let moved = plan::what_moved(&saved, fresh);
-    if !moved.is_empty() {
-        return Err(Error::Refused(format!(
-            "the account changed since the plan was saved; nothing was changed. What moved:\n{}\nRun `orgsync plan --out PLANFILE` again and review it",
-            moved
-                .iter()
-                .map(|l| format!("  {l}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )));
-    }
-    // The fresh plan carries the rosters for display; its changes equal the saved ones.
-    Ok(Plan {
-        rosters: fresh.rosters.clone(),
-        ..saved
-    })
-}
-
-fn guard_removals(plan: &Plan, max_removals: u32, allowed: Option<u32>) -> Result<()> {
-    let removals = plan.removals();
-    let limit = max_removals.max(allowed.unwrap_or(0)) as usize;
-    if removals > limit {
-        return Err(Error::Refused(format!(
-            "the plan removes {removals} memberships or users, more than policy.max_removals ({max_removals}){}; nothing was changed. Review the removals, then pass --allow-removals {removals}",
-            allowed
-                .map(|n| format!(" and --allow-removals {n}"))
-                .unwrap_or_default()
-        )));
-    }
-    Ok(())
 }
 
 /// The plan goes to stdout with a text report; with a JSON report, stdout carries the

@@ -1,10 +1,11 @@
 //! `orgsync export`: write a config file from the live account, so that adopting orgsync
 //! on an existing account starts from a file that changes nothing.
 //!
-//! Wiring only: the session reads the account, `config::export` writes the text, and
-//! before anything is written the text is validated and planned against the very state it
-//! was written from. A file that would not validate, or whose plan holds anything but the
-//! removals the export already names, is a bug and is refused rather than handed over.
+//! Wiring only: the session reads the account, `plan::export` decides what the file says,
+//! `config::export` writes the text, and before anything is written the text is validated
+//! and planned against the very state it was written from. A file that would not
+//! validate, or whose plan holds anything but the removals the export already names, is a
+//! bug and is refused rather than handed over.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -15,6 +16,7 @@ use crate::cli::{Cli, ExportArgs};
 use crate::config::{self, export};
 use crate::error::{Error, Exit, Result};
 use crate::model::{AccountId, Date, IamId, LiveState};
+use crate::plan::export::Contents;
 use crate::plan::{self, Change, Plan};
 use crate::{iam, ui};
 
@@ -28,16 +30,17 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<Exit> {
         result
     })?;
 
-    let export = export::render(&live, &chosen);
-    let plan = self_check(&export, &live)?;
+    let contents = plan::export::contents(&live, &chosen, &export::FILE_FORMAT);
+    let text = export::render(&live.account_id, &contents);
+    let plan = self_check(&text, &contents, &live)?;
 
     match &args.out {
-        Some(path) => write_atomically(path, &export.text)?,
-        None => ui::print_stdout(&export.text)
+        Some(path) => write_atomically(path, &text)?,
+        None => ui::print_stdout(&text)
             .map_err(|e| Error::Runtime(format!("cannot write the export to stdout: {e}")))?,
     }
     if !cli.quiet {
-        report(&export, &plan, &live, args, started.elapsed());
+        report(&contents, &plan, &live, args, started.elapsed());
     }
     Ok(Exit::Success)
 }
@@ -86,7 +89,7 @@ async fn read_account(
     } else {
         args.groups.as_deref()
     };
-    let chosen = export::choose_groups(&groups, wanted)
+    let chosen = plan::export::choose_groups(&groups, wanted)
         .map_err(|e| Error::Runtime(format!("cannot export account {account}: {e}")))?;
     let live = iam::acquire(&session.client, &account, &chosen)
         .await
@@ -97,13 +100,13 @@ async fn read_account(
 /// Proves the export before handing it over: it validates, and planning it against the
 /// state it was written from changes nothing but the memberships the file names as
 /// unlistable.
-fn self_check(export: &export::Export, live: &LiveState) -> Result<Plan> {
+fn self_check(text: &str, contents: &Contents, live: &LiveState) -> Result<Plan> {
     let bug = |what: String| {
         Error::Runtime(format!(
             "the exported config {what}; this is a bug in orgsync, please report it (nothing was written)"
         ))
     };
-    let desired = config::parse_str("export", &export.text)
+    let desired = config::parse_str("export", text)
         .map_err(|diags| bug(format!("does not validate:\n{}", diags.render(false))))?;
     let plan = plan::plan(
         &desired,
@@ -113,7 +116,7 @@ fn self_check(export: &export::Export, live: &LiveState) -> Result<Plan> {
         },
     )
     .map_err(|e| bug(format!("cannot be planned: {e}")))?;
-    let expected: BTreeSet<&IamId> = export.unlistable_members();
+    let expected: BTreeSet<&IamId> = contents.unlistable_members();
     let unexpected: Vec<&Change> = plan
         .changes
         .iter()
@@ -134,7 +137,7 @@ fn self_check(export: &export::Export, live: &LiveState) -> Result<Plan> {
 
 /// The summary on stderr (stdout may be the file itself).
 fn report(
-    export: &export::Export,
+    contents: &Contents,
     plan: &Plan,
     live: &LiveState,
     args: &ExportArgs,
@@ -147,12 +150,12 @@ fn report(
     anstream::eprintln!(
         "Exported account {}: {} groups, {} users ({} in exported groups), in {:.1}s, to {target}.",
         live.account_id,
-        export.groups,
-        export.users,
-        export.users_in_groups,
+        contents.groups.len(),
+        contents.users.len(),
+        contents.users_in_groups(),
         elapsed.as_secs_f64()
     );
-    match export.unmanaged_members {
+    match contents.unmanaged_members() {
         0 => {}
         1 => anstream::eprintln!(
             "1 service ID or trusted profile in exported groups is noted in a comment; orgsync never changes it."
@@ -174,7 +177,7 @@ fn report(
     );
     for change in &plan.changes {
         if let Change::RemoveMember { group, iam_id, .. } = change {
-            let why = export
+            let why = contents
                 .unlistable
                 .iter()
                 .find(|u| &u.iam_id == iam_id)

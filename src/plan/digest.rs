@@ -1,4 +1,5 @@
-//! Digests that tie a saved plan to what it was computed from (SPEC §5, §6).
+//! Digests that tie a saved plan to what it was computed from (docs/cli.md, the JSON
+//! fields; docs/reconciliation.md, saved plans).
 //!
 //! `apply PLANFILE` refuses a plan whose config digest no longer matches, so the digest must
 //! change exactly when the meaning of the file changes: it is taken over the validated,

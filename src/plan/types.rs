@@ -1,6 +1,6 @@
 //! The plan as data: what `plan` decides, what reviewers read, what `apply` executes.
 //!
-//! These types serialise to exactly the JSON of SPEC §5 and read it back, because a saved
+//! These types serialise to exactly the JSON of docs/cli.md and read it back, because a saved
 //! plan (`plan --out`) is the reviewed artifact that `apply PLANFILE` executes. Anything
 //! only the renderers need (the rosters) is carried beside the data and never serialised,
 //! so a plan read back from a file compares equal in its serialised fields only.
@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId};
 
+use super::warning::Warning;
+
 /// The only plan format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// A complete plan (SPEC §5).
+/// A complete plan (docs/cli.md, the JSON plan).
 ///
 /// `==` compares every field, the rosters included (two fresh plans of the same inputs
 /// are equal). To check a saved plan against a fresh one, use [`super::what_moved`],
@@ -30,11 +32,13 @@ pub struct Plan {
     pub config_digest: String,
     /// `sha256:<hex>` of the live state the plan was computed from.
     pub live_digest: String,
-    /// In execution order (SPEC §3): creates, updates, invites, adds, member removals,
+    /// In execution order (docs/reconciliation.md): creates, updates, invites, adds, member removals,
     /// user removals.
     pub changes: Vec<Change>,
     pub summary: Summary,
-    pub warnings: Vec<String>,
+    /// Written as their text; a plan read back from a file holds that text
+    /// ([`Warning::Saved`]).
+    pub warnings: Vec<Warning>,
     pub unmanaged: Unmanaged,
     /// Each changed group's members before and after, for the text diff. Empty for a plan
     /// read back from a file: renderers then show the changes without rosters.
@@ -42,7 +46,7 @@ pub struct Plan {
     pub rosters: BTreeMap<GroupName, Roster>,
 }
 
-/// One change to the account. Tagged by `action`, with exactly the fields of SPEC §5.
+/// One change to the account. Tagged by `action`, with exactly the fields of docs/cli.md.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
@@ -103,7 +107,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    /// The `action` tag of SPEC §5.
+    /// The `action` tag of docs/cli.md.
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::CreateGroup => "create_group",
@@ -219,7 +223,7 @@ fn join_groups(groups: &[GroupName]) -> String {
         .join(", ")
 }
 
-/// Counts per kind (SPEC §5 `summary`).
+/// Counts per kind (`summary` in docs/cli.md).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
@@ -250,7 +254,7 @@ impl Summary {
     }
 }
 
-/// What the file does not govern (SPEC §5 `unmanaged`).
+/// What the file does not govern (`unmanaged` in docs/cli.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Unmanaged {
@@ -345,8 +349,8 @@ impl Plan {
 mod tests {
     use super::*;
 
-    /// The example of SPEC §5, verbatim (with concrete ids).
-    const SPEC_EXAMPLE: &str = r#"{
+    /// The example plan of docs/cli.md, verbatim (with concrete ids).
+    const DOCUMENTED_EXAMPLE: &str = r#"{
   "format_version": 1,
   "account_id": "0123456789abcdef0123456789abcdef",
   "config_digest": "sha256:aa",
@@ -365,13 +369,13 @@ mod tests {
 }"#;
 
     #[test]
-    fn spec_example_round_trips_to_identical_json() {
-        let plan = Plan::from_json(SPEC_EXAMPLE).expect("the SPEC example parses");
+    fn documented_example_round_trips_to_identical_json() {
+        let plan = Plan::from_json(DOCUMENTED_EXAMPLE).expect("the documented example parses");
         assert_eq!(plan.changes.len(), 6);
         assert_eq!(plan.summary, Summary::of(&plan.changes));
         assert_eq!(plan.removals(), 2);
         let written = serde_json::to_value(&plan).expect("serialises");
-        let original: serde_json::Value = serde_json::from_str(SPEC_EXAMPLE).expect("json");
+        let original: serde_json::Value = serde_json::from_str(DOCUMENTED_EXAMPLE).expect("json");
         assert_eq!(written, original);
     }
 
@@ -400,12 +404,12 @@ mod tests {
 
     #[test]
     fn saved_plan_with_unknown_action_or_field_is_refused() {
-        let unknown_action = SPEC_EXAMPLE.replace("\"remove_user\",", "\"delete_account\",");
+        let unknown_action = DOCUMENTED_EXAMPLE.replace("\"remove_user\",", "\"delete_account\",");
         assert!(matches!(
             Plan::from_json(&unknown_action),
             Err(PlanFileError::Malformed(_))
         ));
-        let extra_field = SPEC_EXAMPLE.replace(
+        let extra_field = DOCUMENTED_EXAMPLE.replace(
             "\"description\": \"new\",",
             "\"description\": \"new\", \"policy\": \"x\",",
         );
@@ -417,7 +421,7 @@ mod tests {
 
     #[test]
     fn saved_plan_of_another_format_version_names_the_version() {
-        let v2 = SPEC_EXAMPLE.replace("\"format_version\": 1", "\"format_version\": 2");
+        let v2 = DOCUMENTED_EXAMPLE.replace("\"format_version\": 1", "\"format_version\": 2");
         let err = Plan::from_json(&v2).expect_err("version 2 is refused");
         assert!(matches!(err, PlanFileError::UnsupportedVersion(2)));
         assert!(err.to_string().contains("format_version 2"));

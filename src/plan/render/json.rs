@@ -1,4 +1,4 @@
-//! The plan as JSON: exactly the fields of SPEC §5, the same text `plan --out` saves.
+//! The plan as JSON: exactly the fields of docs/cli.md, the same text `plan --out` saves.
 
 use crate::plan::types::Plan;
 

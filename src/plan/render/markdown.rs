@@ -6,9 +6,11 @@
 
 use std::fmt::Write as _;
 
-use super::{DiffLine, Sections, Sign, as_lines, roster_diff, summary_line};
+use super::{
+    AccountLine, DiffLine, GroupSection, Sections, Sign, as_lines, roster_diff, summary_line,
+};
 use crate::plan::render::text::escape_controls;
-use crate::plan::types::Plan;
+use crate::plan::types::{Plan, Roster};
 
 /// Sections longer than this many rows are folded.
 const FOLD_AFTER: usize = 10;
@@ -20,158 +22,180 @@ pub fn render_markdown(plan: &Plan) -> String {
     let _ = writeln!(md, "**{}**", md_escape(&summary_line(plan)));
     let _ = writeln!(md);
     let _ = writeln!(md, "Account `{}`", code_escape(plan.account_id.as_str()));
-
     for group in &sections.groups {
-        let _ = writeln!(md);
-        let what = if group.created.is_some() {
-            "new access group"
-        } else {
-            "access group"
-        };
-        let _ = writeln!(md, "#### {} ({what})", md_escape(group.name.as_str()));
-        let _ = writeln!(md);
-        if let Some(description) = group.created {
-            match description {
-                Some(d) => {
-                    let _ = writeln!(md, "Description: {}", md_escape(d));
-                }
-                None => {
-                    let _ = writeln!(md, "No description.");
-                }
+        write_group(&mut md, group);
+    }
+    write_account(&mut md, &sections.account);
+    write_warnings(&mut md, plan);
+    write_unmanaged(&mut md, plan);
+    md
+}
+
+/// One access group: its heading, description, member changes and roster diff.
+fn write_group(md: &mut String, group: &GroupSection<'_>) {
+    let _ = writeln!(md);
+    let what = if group.created.is_some() {
+        "new access group"
+    } else {
+        "access group"
+    };
+    let _ = writeln!(md, "#### {} ({what})", md_escape(group.name.as_str()));
+    let _ = writeln!(md);
+    if let Some(description) = group.created {
+        match description {
+            Some(d) => {
+                let _ = writeln!(md, "Description: {}", md_escape(d));
             }
-            let _ = writeln!(md);
-        }
-        if let Some((old, new)) = group.updated {
-            let _ = writeln!(
-                md,
-                "Description: ~~{}~~ → {}",
-                md_escape(old),
-                md_escape(new)
-            );
-            let _ = writeln!(md);
-        }
-        if !group.members.is_empty() {
-            let mut table = String::new();
-            let _ = writeln!(table, "| Change | Member | Note |");
-            let _ = writeln!(table, "|---|---|---|");
-            for m in &group.members {
-                let change = match m.sign {
-                    Sign::Add => "➕ add",
-                    Sign::Remove => "➖ remove",
-                };
-                let _ = writeln!(
-                    table,
-                    "| {change} | {} | {} |",
-                    md_escape(&m.who),
-                    md_escape(m.note)
-                );
+            None => {
+                let _ = writeln!(md, "No description.");
             }
-            fold(
-                &mut md,
-                &format!("{} membership changes", group.members.len()),
-                group.members.len(),
-                &table,
-            );
         }
-        if let Some(roster) = group.roster {
-            let mut diff = String::new();
-            roster_diff(
-                &as_lines(&roster.before),
-                &as_lines(&roster.after),
-                |line| {
-                    let _ = match line {
-                        DiffLine::Hunk(h) => writeln!(diff, "{h}"),
-                        DiffLine::Same(l) => writeln!(diff, " {}", escape_controls(l)),
-                        DiffLine::Added(l) => writeln!(diff, "+{}", escape_controls(l)),
-                        DiffLine::Removed(l) => writeln!(diff, "-{}", escape_controls(l)),
-                    };
-                },
-            );
-            let fence = fence_for(&diff);
-            let _ = writeln!(
-                md,
-                "<details><summary>Members: {} before, {} after</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>",
-                roster.before.len(),
-                roster.after.len()
-            );
-        }
+        let _ = writeln!(md);
     }
-
-    if !sections.account.is_empty() {
-        let _ = writeln!(md);
-        let _ = writeln!(md, "#### Account users");
-        let _ = writeln!(md);
-        let mut list = String::new();
-        for line in &sections.account {
-            let sign = match line.sign {
-                Sign::Add => "➕",
-                Sign::Remove => "➖",
-            };
-            let _ = writeln!(list, "- {sign} {}", md_escape(&line.text));
-        }
-        fold(
-            &mut md,
-            &format!("{} account changes", sections.account.len()),
-            sections.account.len(),
-            &list,
-        );
-    }
-
-    if !plan.warnings.is_empty() {
-        let _ = writeln!(md);
-        let _ = writeln!(md, "#### ⚠️ Warnings");
-        let _ = writeln!(md);
-        let mut list = String::new();
-        for w in &plan.warnings {
-            let _ = writeln!(list, "- {}", md_escape(w));
-        }
-        fold(
-            &mut md,
-            &format!("{} warnings", plan.warnings.len()),
-            plan.warnings.len(),
-            &list,
-        );
-    }
-
-    let unmanaged = &plan.unmanaged;
-    if unmanaged.users > 0 || !unmanaged.members.is_empty() {
-        let _ = writeln!(md);
-        let _ = writeln!(md, "#### Unmanaged (left alone)");
-        let _ = writeln!(md);
+    if let Some((old, new)) = group.updated {
         let _ = writeln!(
             md,
-            "- {} account {} the file does not list",
-            unmanaged.users,
-            if unmanaged.users == 1 {
-                "user"
-            } else {
-                "users"
-            }
+            "Description: ~~{}~~ → {}",
+            md_escape(old),
+            md_escape(new)
         );
-        if !unmanaged.members.is_empty() {
+        let _ = writeln!(md);
+    }
+    if !group.members.is_empty() {
+        let mut table = String::new();
+        let _ = writeln!(table, "| Change | Member | Note |");
+        let _ = writeln!(table, "|---|---|---|");
+        for m in &group.members {
+            let change = match m.sign {
+                Sign::Add => "➕ add",
+                Sign::Remove => "➖ remove",
+            };
             let _ = writeln!(
-                md,
-                "- {} service IDs or trusted profiles in managed groups",
-                unmanaged.members.len()
-            );
-            let _ = writeln!(md);
-            let mut table = String::from("| Group | Identity | Type |\n|---|---|---|\n");
-            for m in &unmanaged.members {
-                let _ = writeln!(
-                    table,
-                    "| {} | `{}` | {} |",
-                    md_escape(m.group.as_str()),
-                    code_escape(m.iam_id.as_str()),
-                    md_escape(&m.kind)
-                );
-            }
-            let _ = writeln!(
-                md,
-                "<details><summary>Unmanaged members</summary>\n\n{table}\n</details>"
+                table,
+                "| {change} | {} | {} |",
+                md_escape(&m.who),
+                md_escape(m.note)
             );
         }
+        fold(
+            md,
+            &format!("{} membership changes", group.members.len()),
+            group.members.len(),
+            &table,
+        );
     }
-    md
+    if let Some(roster) = group.roster {
+        write_roster(md, roster);
+    }
+}
+
+/// The roster as a folded `diff` block.
+fn write_roster(md: &mut String, roster: &Roster) {
+    let mut diff = String::new();
+    roster_diff(
+        &as_lines(&roster.before),
+        &as_lines(&roster.after),
+        |line| {
+            let _ = match line {
+                DiffLine::Hunk(h) => writeln!(diff, "{h}"),
+                DiffLine::Same(l) => writeln!(diff, " {}", escape_controls(l)),
+                DiffLine::Added(l) => writeln!(diff, "+{}", escape_controls(l)),
+                DiffLine::Removed(l) => writeln!(diff, "-{}", escape_controls(l)),
+            };
+        },
+    );
+    let fence = fence_for(&diff);
+    let _ = writeln!(
+        md,
+        "<details><summary>Members: {} before, {} after</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>",
+        roster.before.len(),
+        roster.after.len()
+    );
+}
+
+fn write_account(md: &mut String, account: &[AccountLine]) {
+    if account.is_empty() {
+        return;
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "#### Account users");
+    let _ = writeln!(md);
+    let mut list = String::new();
+    for line in account {
+        let sign = match line.sign {
+            Sign::Add => "➕",
+            Sign::Remove => "➖",
+        };
+        let _ = writeln!(list, "- {sign} {}", md_escape(&line.text));
+    }
+    fold(
+        md,
+        &format!("{} account changes", account.len()),
+        account.len(),
+        &list,
+    );
+}
+
+fn write_warnings(md: &mut String, plan: &Plan) {
+    if plan.warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "#### ⚠️ Warnings");
+    let _ = writeln!(md);
+    let mut list = String::new();
+    for w in &plan.warnings {
+        let _ = writeln!(list, "- {}", md_escape(&w.to_string()));
+    }
+    fold(
+        md,
+        &format!("{} warnings", plan.warnings.len()),
+        plan.warnings.len(),
+        &list,
+    );
+}
+
+fn write_unmanaged(md: &mut String, plan: &Plan) {
+    let unmanaged = &plan.unmanaged;
+    if unmanaged.users == 0 && unmanaged.members.is_empty() {
+        return;
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "#### Unmanaged (left alone)");
+    let _ = writeln!(md);
+    let _ = writeln!(
+        md,
+        "- {} account {} the file does not list",
+        unmanaged.users,
+        if unmanaged.users == 1 {
+            "user"
+        } else {
+            "users"
+        }
+    );
+    if unmanaged.members.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "- {} service IDs or trusted profiles in managed groups",
+        unmanaged.members.len()
+    );
+    let _ = writeln!(md);
+    let mut table = String::from("| Group | Identity | Type |\n|---|---|---|\n");
+    for m in &unmanaged.members {
+        let _ = writeln!(
+            table,
+            "| {} | `{}` | {} |",
+            md_escape(m.group.as_str()),
+            code_escape(m.iam_id.as_str()),
+            md_escape(&m.kind)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "<details><summary>Unmanaged members</summary>\n\n{table}\n</details>"
+    );
 }
 
 /// Writes `body`, folded into `<details>` when it has more than [`FOLD_AFTER`] rows.

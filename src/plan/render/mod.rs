@@ -1,4 +1,4 @@
-//! The three faces of a plan (SPEC §5): text for terminals and CI logs, markdown for
+//! The three faces of a plan (docs/cli.md): text for terminals and CI logs, markdown for
 //! pull-request comments, JSON for machines and saved plans.
 //!
 //! Text and markdown present the same content, so both are drawn from one [`Sections`]
@@ -107,98 +107,95 @@ fn who(email: Option<&Email>, iam_id: &IamId) -> String {
 
 impl<'a> Sections<'a> {
     fn of(plan: &'a Plan) -> Self {
-        // Keyed by GroupName: case-insensitive, sorted like the plan.
-        let mut groups: BTreeMap<&GroupName, GroupSection<'a>> = BTreeMap::new();
-        let mut account = Vec::new();
+        let mut sections = SectionsBuilder {
+            plan,
+            groups: BTreeMap::new(),
+            account: Vec::new(),
+        };
         for change in &plan.changes {
-            match change {
-                Change::CreateGroup { group, description } => {
-                    section(&mut groups, plan, group).created = Some(description);
+            sections.add(change);
+        }
+        sections.finish()
+    }
+}
+
+/// Sections being gathered, one change at a time.
+struct SectionsBuilder<'a> {
+    plan: &'a Plan,
+    /// Keyed by GroupName: case-insensitive, sorted like the plan.
+    groups: BTreeMap<&'a GroupName, GroupSection<'a>>,
+    account: Vec<AccountLine>,
+}
+
+impl<'a> SectionsBuilder<'a> {
+    fn add(&mut self, change: &'a Change) {
+        match change {
+            Change::CreateGroup { group, description } => {
+                self.section(group).created = Some(description);
+            }
+            Change::UpdateGroup {
+                group,
+                description,
+                old_description,
+                ..
+            } => self.section(group).updated = Some((old_description, description)),
+            Change::InviteUser {
+                email,
+                groups: joins,
+                replaces_iam_id,
+            } => {
+                for g in joins {
+                    self.member(g, Sign::Add, email.to_string(), "invited");
                 }
-                Change::UpdateGroup {
-                    group,
-                    description,
-                    old_description,
-                    ..
-                } => {
-                    section(&mut groups, plan, group).updated = Some((old_description, description))
+                self.account
+                    .push(invite_line(email, joins, replaces_iam_id.as_ref()));
+            }
+            Change::AddMember {
+                group,
+                email,
+                iam_id,
+                ..
+            } => self.member(group, Sign::Add, who(Some(email), iam_id), ""),
+            Change::RemoveMember {
+                group,
+                email,
+                iam_id,
+                ..
+            } => self.member(group, Sign::Remove, who(email.as_ref(), iam_id), ""),
+            Change::RemoveUser {
+                email,
+                iam_id,
+                groups: leaves,
+            } => {
+                for g in leaves {
+                    let who = who(Some(email), iam_id);
+                    self.member(g, Sign::Remove, who, "removed from the account");
                 }
-                Change::InviteUser {
-                    email,
-                    groups: joins,
-                    replaces_iam_id,
-                } => {
-                    for g in joins {
-                        section(&mut groups, plan, g).members.push(MemberLine {
-                            sign: Sign::Add,
-                            who: email.to_string(),
-                            note: "invited",
-                        });
-                    }
-                    let into = if joins.is_empty() {
-                        " into no managed group".to_string()
-                    } else {
-                        format!(" into {}", join_names(joins))
-                    };
-                    let replacing = match replaces_iam_id {
-                        Some(old) => format!(", replacing the failed invitation {old}"),
-                        None => String::new(),
-                    };
-                    account.push(AccountLine {
-                        sign: Sign::Add,
-                        text: format!("invite {email}{into}{replacing}"),
-                    });
-                }
-                Change::AddMember {
-                    group,
-                    email,
-                    iam_id,
-                    ..
-                } => section(&mut groups, plan, group).members.push(MemberLine {
-                    sign: Sign::Add,
-                    who: who(Some(email), iam_id),
-                    note: "",
-                }),
-                Change::RemoveMember {
-                    group,
-                    email,
-                    iam_id,
-                    ..
-                } => section(&mut groups, plan, group).members.push(MemberLine {
-                    sign: Sign::Remove,
-                    who: who(email.as_ref(), iam_id),
-                    note: "",
-                }),
-                Change::RemoveUser {
-                    email,
-                    iam_id,
-                    groups: leaves,
-                } => {
-                    for g in leaves {
-                        section(&mut groups, plan, g).members.push(MemberLine {
-                            sign: Sign::Remove,
-                            who: who(Some(email), iam_id),
-                            note: "removed from the account",
-                        });
-                    }
-                    let leaving = if leaves.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", leaving {}", join_names(leaves))
-                    };
-                    account.push(AccountLine {
-                        sign: Sign::Remove,
-                        text: if email.as_str().is_empty() {
-                            format!("remove {iam_id} from the account{leaving}")
-                        } else {
-                            format!("remove {email} ({iam_id}) from the account{leaving}")
-                        },
-                    });
-                }
+                self.account.push(removal_line(email, iam_id, leaves));
             }
         }
+    }
+
+    fn member(&mut self, group: &'a GroupName, sign: Sign, who: String, note: &'static str) {
+        self.section(group)
+            .members
+            .push(MemberLine { sign, who, note });
+    }
+
+    fn section(&mut self, name: &'a GroupName) -> &mut GroupSection<'a> {
+        let roster = self.plan.rosters.get(name);
+        self.groups.entry(name).or_insert_with(|| GroupSection {
+            name,
+            created: None,
+            updated: None,
+            members: Vec::new(),
+            roster,
+        })
+    }
+
+    fn finish(self) -> Sections<'a> {
         // Within a group: adds before removals, then by name, as in the plan's own order.
-        let mut groups: Vec<GroupSection<'a>> = groups.into_values().collect();
+        let mut groups: Vec<GroupSection<'a>> = self.groups.into_values().collect();
         for g in &mut groups {
             g.members.sort_by(|a, b| {
                 (a.sign == Sign::Remove, a.who.to_lowercase(), &a.who).cmp(&(
@@ -208,22 +205,43 @@ impl<'a> Sections<'a> {
                 ))
             });
         }
-        Sections { groups, account }
+        Sections {
+            groups,
+            account: self.account,
+        }
     }
 }
 
-fn section<'m, 'a>(
-    groups: &'m mut BTreeMap<&'a GroupName, GroupSection<'a>>,
-    plan: &'a Plan,
-    name: &'a GroupName,
-) -> &'m mut GroupSection<'a> {
-    groups.entry(name).or_insert_with(|| GroupSection {
-        name,
-        created: None,
-        updated: None,
-        members: Vec::new(),
-        roster: plan.rosters.get(name),
-    })
+fn invite_line(email: &Email, joins: &[GroupName], replaces: Option<&IamId>) -> AccountLine {
+    let into = if joins.is_empty() {
+        " into no managed group".to_string()
+    } else {
+        format!(" into {}", join_names(joins))
+    };
+    let replacing = match replaces {
+        Some(old) => format!(", replacing the failed invitation {old}"),
+        None => String::new(),
+    };
+    AccountLine {
+        sign: Sign::Add,
+        text: format!("invite {email}{into}{replacing}"),
+    }
+}
+
+fn removal_line(email: &Email, iam_id: &IamId, leaves: &[GroupName]) -> AccountLine {
+    let leaving = if leaves.is_empty() {
+        String::new()
+    } else {
+        format!(", leaving {}", join_names(leaves))
+    };
+    AccountLine {
+        sign: Sign::Remove,
+        text: if email.as_str().is_empty() {
+            format!("remove {iam_id} from the account{leaving}")
+        } else {
+            format!("remove {email} ({iam_id}) from the account{leaving}")
+        },
+    }
 }
 
 fn join_names(names: &[GroupName]) -> String {

@@ -9,8 +9,10 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{AccountLine, DiffLine, Sections, Sign, as_lines, roster_diff, summary_line};
-use crate::plan::types::Plan;
+use super::{
+    AccountLine, DiffLine, GroupSection, Sections, Sign, as_lines, roster_diff, summary_line,
+};
+use crate::plan::types::{Plan, Roster};
 
 const GREEN: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Green)));
 const RED: Style = Style::new().fg_color(Some(anstyle::Color::Ansi(AnsiColor::Red)));
@@ -25,62 +27,9 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
         color,
     };
     let sections = Sections::of(plan);
-
     for group in &sections.groups {
-        let (sign, style, what) = if group.created.is_some() {
-            ("+", GREEN, "new access group")
-        } else {
-            ("~", YELLOW, "access group")
-        };
-        out.line(style, &format!("{sign} {what} {}", group.name), 0, true);
-        if let Some(description) = group.created {
-            match description {
-                Some(d) => out.line(GREEN, &format!("+ description: {d:?}"), 4, false),
-                None => out.line(PLAIN, "  (no description)", 4, false),
-            }
-        }
-        if let Some((old, new)) = group.updated {
-            out.line(
-                YELLOW,
-                &format!("~ description: {old:?} -> {new:?}"),
-                4,
-                false,
-            );
-        }
-        for m in &group.members {
-            let (sign, style) = sign_style(m.sign);
-            let note = if m.note.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", m.note)
-            };
-            out.line(style, &format!("{sign} {}{note}", m.who), 4, false);
-        }
-        if let Some(roster) = group.roster {
-            out.line(
-                PLAIN,
-                &format!(
-                    "members: {} before, {} after",
-                    roster.before.len(),
-                    roster.after.len()
-                ),
-                4,
-                true,
-            );
-            roster_diff(
-                &as_lines(&roster.before),
-                &as_lines(&roster.after),
-                |line| match line {
-                    DiffLine::Hunk(h) => out.line(CYAN, &h, 6, false),
-                    DiffLine::Same(l) => out.line(PLAIN, &format!(" {l}"), 6, false),
-                    DiffLine::Added(l) => out.line(GREEN, &format!("+{l}"), 6, false),
-                    DiffLine::Removed(l) => out.line(RED, &format!("-{l}"), 6, false),
-                },
-            );
-        }
-        out.blank();
+        write_group(&mut out, group);
     }
-
     if !sections.account.is_empty() {
         out.line(PLAIN, "Account users:", 0, true);
         for AccountLine { sign, text } in &sections.account {
@@ -89,7 +38,6 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
         }
         out.blank();
     }
-
     if !plan.warnings.is_empty() {
         out.line(YELLOW, "Warnings:", 0, true);
         for w in &plan.warnings {
@@ -97,58 +45,114 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
         }
         out.blank();
     }
+    write_unmanaged(&mut out, plan);
+    out.line(PLAIN, &summary_line(plan), 0, true);
+    out.text
+}
 
+/// One access group: its heading, description, member changes and roster diff.
+fn write_group(out: &mut Out, group: &GroupSection<'_>) {
+    let (sign, style, what) = if group.created.is_some() {
+        ("+", GREEN, "new access group")
+    } else {
+        ("~", YELLOW, "access group")
+    };
+    out.line(style, &format!("{sign} {what} {}", group.name), 0, true);
+    if let Some(description) = group.created {
+        match description {
+            Some(d) => out.line(GREEN, &format!("+ description: {d:?}"), 4, false),
+            None => out.line(PLAIN, "  (no description)", 4, false),
+        }
+    }
+    if let Some((old, new)) = group.updated {
+        out.line(
+            YELLOW,
+            &format!("~ description: {old:?} -> {new:?}"),
+            4,
+            false,
+        );
+    }
+    for m in &group.members {
+        let (sign, style) = sign_style(m.sign);
+        let note = if m.note.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", m.note)
+        };
+        out.line(style, &format!("{sign} {}{note}", m.who), 4, false);
+    }
+    if let Some(roster) = group.roster {
+        write_roster(out, roster);
+    }
+    out.blank();
+}
+
+fn write_roster(out: &mut Out, roster: &Roster) {
+    out.line(
+        PLAIN,
+        &format!(
+            "members: {} before, {} after",
+            roster.before.len(),
+            roster.after.len()
+        ),
+        4,
+        true,
+    );
+    roster_diff(
+        &as_lines(&roster.before),
+        &as_lines(&roster.after),
+        |line| match line {
+            DiffLine::Hunk(h) => out.line(CYAN, &h, 6, false),
+            DiffLine::Same(l) => out.line(PLAIN, &format!(" {l}"), 6, false),
+            DiffLine::Added(l) => out.line(GREEN, &format!("+{l}"), 6, false),
+            DiffLine::Removed(l) => out.line(RED, &format!("-{l}"), 6, false),
+        },
+    );
+}
+
+fn write_unmanaged(out: &mut Out, plan: &Plan) {
     let unmanaged = &plan.unmanaged;
-    if unmanaged.users > 0 || !unmanaged.members.is_empty() {
-        out.line(PLAIN, "Unmanaged (left alone):", 0, true);
+    if unmanaged.users == 0 && unmanaged.members.is_empty() {
+        return;
+    }
+    out.line(PLAIN, "Unmanaged (left alone):", 0, true);
+    out.line(
+        PLAIN,
+        &format!(
+            "{} account {} the file does not list",
+            unmanaged.users,
+            if unmanaged.users == 1 {
+                "user"
+            } else {
+                "users"
+            }
+        ),
+        2,
+        false,
+    );
+    if !unmanaged.members.is_empty() {
+        let one = unmanaged.members.len() == 1;
         out.line(
             PLAIN,
             &format!(
-                "{} account {} the file does not list",
-                unmanaged.users,
-                if unmanaged.users == 1 {
-                    "user"
-                } else {
-                    "users"
-                }
+                "{} service {} or trusted {} in managed groups:",
+                unmanaged.members.len(),
+                if one { "ID" } else { "IDs" },
+                if one { "profile" } else { "profiles" },
             ),
             2,
             false,
         );
-        if !unmanaged.members.is_empty() {
+        for m in &unmanaged.members {
             out.line(
                 PLAIN,
-                &format!(
-                    "{} service {} or trusted {} in managed groups:",
-                    unmanaged.members.len(),
-                    if unmanaged.members.len() == 1 {
-                        "ID"
-                    } else {
-                        "IDs"
-                    },
-                    if unmanaged.members.len() == 1 {
-                        "profile"
-                    } else {
-                        "profiles"
-                    },
-                ),
-                2,
+                &format!("{}: {} ({})", m.group, m.iam_id, m.kind),
+                4,
                 false,
             );
-            for m in &unmanaged.members {
-                out.line(
-                    PLAIN,
-                    &format!("{}: {} ({})", m.group, m.iam_id, m.kind),
-                    4,
-                    false,
-                );
-            }
         }
-        out.blank();
     }
-
-    out.line(PLAIN, &summary_line(plan), 0, true);
-    out.text
+    out.blank();
 }
 
 fn sign_style(sign: Sign) -> (&'static str, Style) {

@@ -1,6 +1,9 @@
-//! Planner tests: small builders for desired and live state, one test per rule of SPEC §3,
-//! a property test over random pairs, and snapshots of the renderings.
+//! Planner tests: small builders for desired and live state, one test per rule of
+//! docs/reconciliation.md, a property test over random pairs, snapshots of the renderings,
+//! the refusals of `apply`, and the export decision.
 
+mod export;
+mod guard;
 mod property;
 mod render;
 mod rules;

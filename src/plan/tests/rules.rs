@@ -1,11 +1,21 @@
-//! One test per rule of SPEC §3.
+//! One test per rule of docs/reconciliation.md.
 
 use super::*;
 use crate::model::{PUBLIC_ACCESS_GROUP_ID, PUBLIC_ACCESS_GROUP_NAME};
-use crate::plan::{PlanError, config_digest, live_digest, what_moved};
+use crate::plan::{
+    KeepReason, Moved, PlanError, Warning, Who, config_digest, live_digest, what_moved,
+};
 
-fn has_warning(plan: &Plan, needle: &str) -> bool {
-    plan.warnings.iter().any(|w| w.contains(needle))
+/// The builders' account user with this email, as warnings name them.
+fn who(email: &str) -> Who {
+    Who {
+        email: Some(Email::new(email)),
+        iam_id: iam(email),
+    }
+}
+
+fn has_warning(plan: &Plan, warning: Warning) -> bool {
+    plan.warnings.contains(&warning)
 }
 
 // ---------------------------------------------------------------------------
@@ -246,11 +256,17 @@ fn failed_invitation_of_a_protected_user_or_the_caller_is_not_replaced() {
     );
     assert!(has_warning(
         &p,
-        "boss@example.com (IBMid-boss) is in state ERROR_WHILE_PROCESSING but is protected by policy.protected: not re-inviting"
+        Warning::FailedInvitationKept {
+            who: who("boss@example.com"),
+            why: KeepReason::Protected
+        }
     ));
     assert!(has_warning(
         &p,
-        "robot@example.com (IBMid-robot) is in state ERROR_WHILE_PROCESSING but is the identity orgsync runs as"
+        Warning::FailedInvitationKept {
+            who: who("robot@example.com"),
+            why: KeepReason::Caller
+        }
     ));
 }
 
@@ -415,11 +431,18 @@ fn protected_user_is_never_removed_and_the_plan_warns_instead() {
     assert!(p.is_empty(), "{:?}", lines(&p));
     assert!(has_warning(
         &p,
-        "boss@example.com (IBMid-boss): protected by policy.protected: not removing them from `hardware`"
+        Warning::MemberKept {
+            who: who("boss@example.com"),
+            why: KeepReason::Protected,
+            group: GroupName::new("hardware"),
+        }
     ));
     assert!(has_warning(
         &p,
-        "owner@example.com (IBMid-owner): protected by policy.protected: not removing them from the account"
+        Warning::UnlistedUserKept {
+            who: who("owner@example.com"),
+            why: KeepReason::Protected,
+        }
     ));
     // The protected unlisted user stays, so counts as unmanaged.
     assert_eq!(p.unmanaged.users, 1);
@@ -437,7 +460,10 @@ fn identity_orgsync_runs_as_is_never_removed_from_a_group_or_the_account() {
     assert!(p.is_empty(), "{:?}", lines(&p));
     assert!(has_warning(
         &p,
-        "the identity orgsync runs as: not removing them from the account"
+        Warning::UnlistedUserKept {
+            who: who("robot@example.com"),
+            why: KeepReason::Caller,
+        }
     ));
 
     // Under `ignore`, its stray membership is not removed either.
@@ -446,7 +472,11 @@ fn identity_orgsync_runs_as_is_never_removed_from_a_group_or_the_account() {
     assert!(p.is_empty(), "{:?}", lines(&p));
     assert!(has_warning(
         &p,
-        "the identity orgsync runs as: not removing them from `quantum`"
+        Warning::MemberKept {
+            who: who("robot@example.com"),
+            why: KeepReason::Caller,
+            group: GroupName::new("quantum"),
+        }
     ));
 }
 
@@ -478,7 +508,10 @@ fn user_whose_entry_expires_today_is_treated_as_unlisted() {
     );
     assert!(has_warning(
         &p,
-        "bob@example.com: the entry expired on 2026-06-01"
+        Warning::EntryExpired {
+            email: Email::new("bob@example.com"),
+            expires: today(),
+        }
     ));
     assert_eq!(p.unmanaged.users, 1);
 
@@ -507,14 +540,22 @@ fn expired_protected_user_stays_with_a_warning() {
         .user("boss@example.com")
         .group("quantum")
         .member("quantum", "boss@example.com");
-    for d in [d.0.clone(), d.remove_unlisted().0] {
+    let kept_in_group = Warning::MemberKept {
+        who: who("boss@example.com"),
+        why: KeepReason::Protected,
+        group: GroupName::new("quantum"),
+    };
+    let kept_in_account = Warning::UnlistedUserKept {
+        who: who("boss@example.com"),
+        why: KeepReason::Protected,
+    };
+    for (d, kept) in [
+        (d.0.clone(), kept_in_group),
+        (d.remove_unlisted().0, kept_in_account),
+    ] {
         let p = plan(&d, &l.0, &options()).expect("plans");
         assert!(p.is_empty(), "{:?}", lines(&p));
-        assert!(
-            has_warning(&p, "protected by policy.protected"),
-            "{:?}",
-            p.warnings
-        );
+        assert!(p.warnings.contains(&kept), "{:?}", p.warnings);
     }
 }
 
@@ -537,8 +578,16 @@ fn entry_expiring_within_fourteen_days_is_warned_about() {
     assert_eq!(
         p.warnings,
         vec![
-            "soon@example.com: the entry expires on 2026-06-15 (in 14 days); from then on orgsync treats them as unlisted",
-            "tomorrow@example.com: the entry expires on 2026-06-02 (in 1 day); from then on orgsync treats them as unlisted",
+            Warning::EntryExpiring {
+                email: Email::new("soon@example.com"),
+                expires: day(14),
+                days_left: 14,
+            },
+            Warning::EntryExpiring {
+                email: Email::new("tomorrow@example.com"),
+                expires: day(1),
+                days_left: 1,
+            },
         ]
     );
 }
@@ -558,9 +607,18 @@ fn listed_users_in_troubled_states_are_warned_about() {
         .user("fine@example.com");
     let p = plan_of(&d, &l);
     assert!(p.is_empty());
-    assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
-    assert!(has_warning(&p, "bad@example.com is in state IAMID_INVALID"));
-    assert!(has_warning(&p, "sus@example.com is SUSPENDED"));
+    assert_eq!(
+        p.warnings,
+        vec![
+            Warning::UnusualState {
+                email: Email::new("bad@example.com"),
+                state: UserState::IamIdInvalid,
+            },
+            Warning::Suspended {
+                email: Email::new("sus@example.com"),
+            },
+        ]
+    );
 }
 
 #[test]
@@ -573,11 +631,143 @@ fn pending_invitation_older_than_thirty_days_is_warned_about() {
         .user_since("edge@example.com", UserState::Pending, day(-30));
     let p = plan_of(&d, &l);
     assert!(p.is_empty());
-    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
-    assert!(has_warning(
-        &p,
-        "old@example.com: the invitation has been pending since 2026-05-01 (31 days)"
-    ));
+    assert_eq!(
+        p.warnings,
+        vec![Warning::StaleInvitation {
+            email: Email::new("old@example.com"),
+            since: day(-31),
+            days: 31,
+        }]
+    );
+}
+
+#[test]
+fn several_live_groups_of_a_declared_name_are_warned_about_and_the_first_is_managed() {
+    let d = desired().user("alice@example.com", &["quantum"]);
+    let mut l = live().user("alice@example.com").group("quantum");
+    l.0.groups.push(LiveGroup {
+        id: AccessGroupId::new("AccessGroupId-0-older"),
+        name: GroupName::new("Quantum"),
+        description: String::new(),
+        members: Some(Vec::new()),
+    });
+    let p = plan_of(&d, &l);
+    assert_eq!(
+        p.warnings,
+        vec![Warning::DuplicateGroups {
+            name: GroupName::new("quantum"),
+            ids: vec![
+                AccessGroupId::new("AccessGroupId-0-older"),
+                group_id("quantum")
+            ],
+        }]
+    );
+    assert_eq!(
+        p.changes,
+        vec![Change::AddMember {
+            group: GroupName::new("quantum"),
+            group_id: Some(AccessGroupId::new("AccessGroupId-0-older")),
+            email: Email::new("alice@example.com"),
+            iam_id: iam("alice@example.com"),
+        }]
+    );
+}
+
+#[test]
+fn every_warning_reads_as_plans_have_always_shown_it() {
+    let email = || Email::new("ann@example.com");
+    let ghost = Who {
+        email: None,
+        iam_id: IamId::new("IBMid-ghost"),
+    };
+    let cases = [
+        (
+            Warning::DuplicateGroups {
+                name: GroupName::new("Quantum"),
+                ids: vec![
+                    AccessGroupId::new("AccessGroupId-1"),
+                    AccessGroupId::new("AccessGroupId-2"),
+                ],
+            },
+            "the account has 2 access groups named `Quantum` (AccessGroupId-1, AccessGroupId-2); orgsync manages only the first; rename or delete the others in the console",
+        ),
+        (
+            Warning::EntryExpired {
+                email: email(),
+                expires: day(-1),
+            },
+            "ann@example.com: the entry expired on 2026-05-31, so orgsync treats them as unlisted; delete the entry from the file once they are gone",
+        ),
+        (
+            Warning::EntryExpiring {
+                email: email(),
+                expires: day(1),
+                days_left: 1,
+            },
+            "ann@example.com: the entry expires on 2026-06-02 (in 1 day); from then on orgsync treats them as unlisted",
+        ),
+        (
+            Warning::FailedInvitationKept {
+                who: who("ann@example.com"),
+                why: KeepReason::Protected,
+            },
+            "ann@example.com (IBMid-ann) is in state ERROR_WHILE_PROCESSING but is protected by policy.protected: not re-inviting, which would remove the failed entry first; fix the user in Manage → Access (IAM) → Users",
+        ),
+        (
+            Warning::UnlistedUserKept {
+                who: who("ann@example.com"),
+                why: KeepReason::Caller,
+            },
+            "ann@example.com (IBMid-ann): the identity orgsync runs as: not removing them from the account, although the file does not list them",
+        ),
+        (
+            Warning::MemberKept {
+                who: ghost,
+                why: KeepReason::Caller,
+                group: GroupName::new("q"),
+            },
+            "IBMid-ghost: the identity orgsync runs as: not removing them from `q`, where the file does not place them",
+        ),
+        (
+            Warning::StaleInvitation {
+                email: email(),
+                since: day(-31),
+                days: 31,
+            },
+            "ann@example.com: the invitation has been pending since 2026-05-01 (31 days) and IBM invitations expire after 30 days; ask them to accept it, or remove the user in the console so orgsync invites them afresh",
+        ),
+        (
+            Warning::Suspended { email: email() },
+            "ann@example.com is SUSPENDED in the account: orgsync manages their groups, but they cannot use them until an administrator reactivates the user (Manage → Access (IAM) → Users)",
+        ),
+        (
+            Warning::UnusualState {
+                email: email(),
+                state: UserState::VpnOnly,
+            },
+            "ann@example.com is in state VPN_ONLY in the account: their access may not work; check the user in Manage → Access (IAM) → Users",
+        ),
+    ];
+    for (warning, text) in cases {
+        assert_eq!(warning.to_string(), text);
+    }
+}
+
+#[test]
+fn a_saved_plan_carries_warnings_as_their_text_and_reads_them_back_as_that_text() {
+    let (d, l) = realistic();
+    let fresh = plan_of(&d, &l);
+    assert!(!fresh.warnings.is_empty());
+    let json = crate::plan::render_json(&fresh);
+    let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let texts: Vec<String> = fresh.warnings.iter().map(Warning::to_string).collect();
+    assert_eq!(value["warnings"], serde_json::json!(texts));
+    let saved = Plan::from_json(&json).expect("reads back");
+    assert_eq!(
+        saved.warnings,
+        texts.into_iter().map(Warning::Saved).collect::<Vec<_>>()
+    );
+    assert_eq!(crate::plan::render_json(&saved), json);
 }
 
 // ---------------------------------------------------------------------------
@@ -731,7 +921,7 @@ fn saved_plan_read_back_from_json_has_not_moved() {
     let fresh = plan_of(&d, &l);
     let saved = Plan::from_json(&crate::plan::render_json(&fresh)).expect("reads back");
     assert!(saved.rosters.is_empty());
-    assert_eq!(what_moved(&saved, &fresh), Vec::<String>::new());
+    assert_eq!(what_moved(&saved, &fresh), Vec::<Moved>::new());
 }
 
 #[test]
@@ -744,8 +934,27 @@ fn what_moved_names_new_and_vanished_changes() {
         .member("quantum-hardware", "bob@example.com")
         .member_id("quantum-algorithms", "IBMid-stranger", "user");
     let fresh = plan_of(&d, &l2);
+    let moved = what_moved(&saved, &fresh);
     assert_eq!(
-        what_moved(&saved, &fresh),
+        moved,
+        vec![
+            Moved::New(Change::RemoveMember {
+                group: GroupName::new("quantum-algorithms"),
+                group_id: group_id("quantum-algorithms"),
+                email: None,
+                iam_id: IamId::new("IBMid-stranger"),
+            }),
+            Moved::Vanished(Change::AddMember {
+                group: GroupName::new("quantum-hardware"),
+                group_id: Some(group_id("quantum-hardware")),
+                email: Email::new("bob@example.com"),
+                iam_id: iam("bob@example.com"),
+            }),
+        ]
+    );
+    // As `apply` shows them.
+    assert_eq!(
+        moved.iter().map(Moved::to_string).collect::<Vec<_>>(),
         vec![
             "+ remove_member IBMid-stranger from quantum-algorithms (new since the plan was saved)",
             "- add_member bob@example.com (IBMid-bob) to quantum-hardware (no longer needed)",
@@ -759,9 +968,7 @@ fn what_moved_notices_a_reordered_plan_file() {
     let fresh = plan_of(&d, &l);
     let mut saved = fresh.clone();
     saved.changes.reverse();
-    let moved = what_moved(&saved, &fresh);
-    assert_eq!(moved.len(), 1, "{moved:?}");
-    assert!(moved[0].contains("different order"), "{moved:?}");
+    assert_eq!(what_moved(&saved, &fresh), vec![Moved::Reordered]);
 }
 
 #[test]
@@ -770,10 +977,11 @@ fn what_moved_names_a_plan_saved_for_another_account() {
     let fresh = plan_of(&d, &l);
     let mut saved = fresh.clone();
     saved.account_id = AccountId::new("ffffffffffffffffffffffffffffffff");
-    let moved = what_moved(&saved, &fresh);
-    assert_eq!(moved.len(), 1, "{moved:?}");
-    assert!(
-        moved[0].contains("ffffffffffffffffffffffffffffffff"),
-        "{moved:?}"
+    assert_eq!(
+        what_moved(&saved, &fresh),
+        vec![Moved::Account {
+            saved: AccountId::new("ffffffffffffffffffffffffffffffff"),
+            fresh: AccountId::new(ACCOUNT),
+        }]
     );
 }

@@ -1,0 +1,159 @@
+//! The before/after member lines of each group a plan changes: the text diff's input.
+//!
+//! Computed from the planner's index and the finished changes, so the rosters show exactly
+//! what the changes do. They are display aids: never serialised (docs/cli.md).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use crate::model::{GroupName, LiveUser, MemberKind, UserState};
+
+use super::index::{GroupIx, ManagedGroups, Member, UserIndex, UserIx, user_email};
+use super::types::{Change, Roster};
+
+/// Before/after member lines of every group whose membership the plan changes.
+/// `replaced`: the failed invitations the plan replaces (they leave every group).
+pub(super) fn rosters(
+    groups: &ManagedGroups<'_>,
+    users: &UserIndex<'_>,
+    replaced: &[UserIx],
+    changes: &[Change],
+) -> BTreeMap<GroupName, Roster> {
+    let (mut leave, mut join) = movements(groups, users, replaced, changes);
+    let touched: BTreeSet<GroupIx> = leave.keys().chain(join.keys()).copied().collect();
+    touched
+        .into_iter()
+        .map(|g| {
+            let group = &groups[g];
+            let leaving = leave.remove(&g);
+            let mut before = Vec::with_capacity(group.members.len());
+            let mut after = Vec::with_capacity(group.members.len());
+            for &member in &group.members {
+                let line = member_line(member, users);
+                if !leaving
+                    .as_ref()
+                    .is_some_and(|l| l.contains(member.member.iam_id.as_str()))
+                {
+                    after.push(line.clone());
+                }
+                before.push(line);
+            }
+            after.extend(join.remove(&g).unwrap_or_default());
+            (
+                group.name.clone(),
+                Roster {
+                    before: sorted_lines(before),
+                    after: sorted_lines(after),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Per group: the iam_ids that leave, and the lines that join.
+type Movements<'c> = (
+    BTreeMap<GroupIx, HashSet<&'c str>>,
+    BTreeMap<GroupIx, Vec<String>>,
+);
+
+fn movements<'c>(
+    groups: &ManagedGroups<'_>,
+    users: &'c UserIndex<'_>,
+    replaced: &[UserIx],
+    changes: &'c [Change],
+) -> Movements<'c> {
+    let mut leave: BTreeMap<GroupIx, HashSet<&str>> = BTreeMap::new();
+    let mut join: BTreeMap<GroupIx, Vec<String>> = BTreeMap::new();
+    for &u in replaced {
+        for &g in groups.of_user(u) {
+            leave
+                .entry(g)
+                .or_default()
+                .insert(users.get(u).iam_id.as_str());
+        }
+    }
+    for change in changes {
+        match change {
+            Change::RemoveUser {
+                iam_id,
+                groups: left,
+                ..
+            } => {
+                for g in left.iter().filter_map(|name| groups.find(name)) {
+                    leave.entry(g).or_default().insert(iam_id.as_str());
+                }
+            }
+            Change::RemoveMember { group, iam_id, .. } => {
+                if let Some(g) = groups.find(group) {
+                    leave.entry(g).or_default().insert(iam_id.as_str());
+                }
+            }
+            Change::InviteUser {
+                email,
+                groups: joins,
+                ..
+            } => {
+                for g in joins.iter().filter_map(|name| groups.find(name)) {
+                    join.entry(g)
+                        .or_default()
+                        .push(format!("{email} (invited)"));
+                }
+            }
+            // Planned only for non-members, so each adds a line.
+            Change::AddMember {
+                group,
+                iam_id,
+                email,
+                ..
+            } => {
+                if let Some(g) = groups.find(group) {
+                    let line = users
+                        .find(iam_id)
+                        .map(|u| user_line(users.get(u)))
+                        .unwrap_or_else(|| email.to_string());
+                    join.entry(g).or_default().push(line);
+                }
+            }
+            Change::CreateGroup { .. } | Change::UpdateGroup { .. } => {}
+        }
+    }
+    (leave, join)
+}
+
+/// How a member appears in a roster.
+fn member_line(member: Member<'_>, users: &UserIndex<'_>) -> String {
+    if member.member.kind != MemberKind::User {
+        return format!("{} ({})", member.member.iam_id, member.member.kind.as_str());
+    }
+    match member.user {
+        None => format!("{} (not in User Management)", member.member.iam_id),
+        Some(u) => user_line(users.get(u)),
+    }
+}
+
+fn user_line(user: &LiveUser) -> String {
+    let name = match user_email(user) {
+        Some(email) => email.to_string(),
+        None => user.iam_id.to_string(),
+    };
+    match user.state {
+        UserState::Active => name,
+        ref state => format!("{name} ({state})"),
+    }
+}
+
+/// Case-insensitively, so `IBMid-...` lines do not jump ahead of every email; ties (lines
+/// differing only in case) in byte order, so the result is fully determined.
+fn sorted_lines(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort_unstable_by(|a, b| {
+        let folded = |s: &String| s.chars().flat_map(char::to_lowercase).collect::<Vec<_>>();
+        if a.is_ascii() && b.is_ascii() {
+            a.bytes()
+                .map(|c| c.to_ascii_lowercase())
+                .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+                .then_with(|| a.cmp(b))
+        } else {
+            folded(a).cmp(&folded(b)).then_with(|| a.cmp(b))
+        }
+    });
+    lines
+}
