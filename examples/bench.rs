@@ -456,6 +456,8 @@ fn desired_state(args: &Args, state: &State) -> Result<DesiredState, String> {
                 DesiredGroup {
                     name: name(g),
                     description: None,
+                    access: None,
+                    rules: None,
                 },
             )
         })
@@ -468,6 +470,7 @@ fn desired_state(args: &Args, state: &State) -> Result<DesiredState, String> {
         },
         groups,
         users,
+        roles: Default::default(),
     })
 }
 
@@ -499,14 +502,21 @@ fn live_state(state: &State, managed: &BTreeSet<GroupName>) -> LiveState {
                             .map(|m| LiveMember {
                                 iam_id: IamId::new(m.iam_id.clone()),
                                 kind: MemberKind::parse(m.kind.as_str()),
+                                membership: Default::default(),
                             })
                             .collect()
                     }),
                     name,
                     description: g.description.clone(),
+                    policies: None,
+                    rules: None,
                 }
             })
             .collect(),
+        roles: Vec::new(),
+        instances: Vec::new(),
+        resource_groups: Vec::new(),
+        user_groups: Default::default(),
     }
 }
 
@@ -834,6 +844,8 @@ impl Writes {
                 Change::CreateGroup { .. } => w.creates += 1,
                 Change::UpdateGroup { .. } => w.updates += 1,
                 Change::RemoveUser { .. } => w.remove_users += 1,
+                // The benchmark's account declares no roles, access or rules yet.
+                other => panic!("the benchmark plans no {}", other.kind().as_str()),
             }
         }
         let calls = |n: &usize, per: usize| n.div_ceil(per) as u64;
@@ -1053,6 +1065,7 @@ fn write_chain(plan: &Plan) -> u64 {
                 emptied.extend(groups.iter().map(GroupName::key));
                 longest = longest.max(1);
             }
+            other => panic!("the benchmark plans no {}", other.kind().as_str()),
         }
     }
     let groups: BTreeSet<&String> = created.iter().chain(&filled).chain(&emptied).collect();

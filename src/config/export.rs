@@ -484,9 +484,12 @@ mod tests {
                     .map(|(iam, kind)| LiveMember {
                         iam_id: IamId::new(*iam),
                         kind: kind.clone(),
+                        membership: Default::default(),
                     })
                     .collect(),
             ),
+            policies: None,
+            rules: None,
         }
     }
 
@@ -523,6 +526,10 @@ mod tests {
                     ..group("finance", "Not exported", &[])
                 },
             ],
+            roles: Vec::new(),
+            instances: Vec::new(),
+            resource_groups: Vec::new(),
+            user_groups: Default::default(),
         }
     }
 
@@ -629,6 +636,7 @@ mod tests {
             chem.members.get_or_insert_with(Vec::new).push(LiveMember {
                 iam_id: IamId::new("IBMid-bob2"),
                 kind: MemberKind::User,
+                membership: Default::default(),
             });
         }
         let chosen = choose_groups(&live.groups, None).unwrap();
@@ -713,18 +721,23 @@ mod tests {
                                 0 | 1 => LiveMember {
                                     iam_id: IamId::new(format!("IBMid-u{i}")),
                                     kind: MemberKind::User,
+                                    membership: Default::default(),
                                 },
                                 2 => LiveMember {
                                     iam_id: IamId::new(format!("iam-ServiceId-{i}")),
                                     kind: MemberKind::Service,
+                                    membership: Default::default(),
                                 },
                                 _ => LiveMember {
                                     iam_id: IamId::new(format!("iam-Profile-{i}")),
                                     kind: MemberKind::Profile,
+                                    membership: Default::default(),
                                 },
                             })
                             .collect(),
                     ),
+                    policies: None,
+                    rules: None,
                 })
                 .collect();
             LiveState {
@@ -732,6 +745,10 @@ mod tests {
                 caller: IamId::new("IBMid-caller"),
                 users,
                 groups,
+                roles: Vec::new(),
+                instances: Vec::new(),
+                resource_groups: Vec::new(),
+                user_groups: Default::default(),
             }
         })
     }

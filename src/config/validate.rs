@@ -76,6 +76,7 @@ pub(crate) fn desired_state(
             .map(|(g, _)| (g.name.clone(), g))
             .collect(),
         users,
+        roles: Default::default(),
     })
 }
 
@@ -248,6 +249,8 @@ impl Validator<'_> {
             let declared = DesiredGroup {
                 name: GroupName::new(name.value.clone()),
                 description: group.description.as_ref().map(|d| d.value.clone()),
+                access: None,
+                rules: None,
             };
             out.insert(key, (declared, name.loc));
         }

@@ -51,6 +51,11 @@ pub(super) async fn run<W: IamWrite>(
             let result = writer.remove_user(&account, &iam_id).await;
             Done::of(vec![(index, single(result.map(|r| r.transaction_id)))])
         }
+        // Readiness skips these; never report an unmade call as applied.
+        Job::Unsupported { index, kind } => Done::of(vec![(
+            index,
+            Outcome::skipped(SkipReason::Unsupported(kind)),
+        )]),
     }
 }
 

@@ -294,6 +294,8 @@ impl IamRead for Fake {
                     name: g.name.clone(),
                     description: String::new(),
                     members: None,
+                    policies: None,
+                    rules: None,
                 })
                 .collect())
         })
@@ -313,6 +315,7 @@ impl IamRead for Fake {
                 .map(|id| LiveMember {
                     iam_id: id.clone(),
                     kind: MemberKind::User,
+                    membership: Default::default(),
                 })
                 .collect())
         })

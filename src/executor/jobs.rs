@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::report::{Problem, Status};
 use crate::iam::MEMBERS_PER_CALL;
 use crate::model::{AccessGroupId, Email, GroupName, IamId};
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, ChangeKind, Plan};
 
 /// One call (or one invitation batch) of the apply.
 #[derive(Clone, Debug)]
@@ -46,6 +46,9 @@ pub(super) enum Job {
         /// The managed groups the user leaves.
         groups: Vec<GroupName>,
     },
+    /// A kind of change this executor does not carry out yet (the second wave's roles,
+    /// policies and rules while they are being built): reported skipped, never sent.
+    Unsupported { index: usize, kind: ChangeKind },
 }
 
 /// One email of an invitation batch.
@@ -63,7 +66,8 @@ impl Job {
         match self {
             Job::Create { index, .. }
             | Job::Update { index, .. }
-            | Job::RemoveUser { index, .. } => vec![*index],
+            | Job::RemoveUser { index, .. }
+            | Job::Unsupported { index, .. } => vec![*index],
             Job::Invite { items, .. } => items.iter().map(|it| it.index).collect(),
             Job::Add { members, .. } | Job::Remove { members, .. } => {
                 members.iter().map(|(i, _)| *i).collect()
@@ -116,6 +120,17 @@ struct Cut {
 impl Cut {
     fn take(&mut self, index: usize, change: &Change) {
         match change {
+            Change::CreateRole { .. }
+            | Change::UpdateRole { .. }
+            | Change::CreatePolicy { .. }
+            | Change::UpdatePolicy { .. }
+            | Change::RemovePolicy { .. }
+            | Change::CreateRule { .. }
+            | Change::UpdateRule { .. }
+            | Change::RemoveRule { .. } => self.singles.push(Job::Unsupported {
+                index,
+                kind: change.kind(),
+            }),
             Change::CreateGroup { group, description } => self.singles.push(Job::Create {
                 index,
                 group: group.clone(),
@@ -134,6 +149,7 @@ impl Cut {
                 email,
                 groups,
                 replaces_iam_id,
+                ..
             } => self
                 .invites
                 .entry(groups.clone())

@@ -80,6 +80,8 @@ pub enum SkipReason {
     NoGroupId(GroupName),
     /// A change it waits for never finished (a bug: said rather than hung).
     Unreleased,
+    /// A kind of change this build cannot carry out.
+    Unsupported(crate::plan::ChangeKind),
 }
 
 /// Why the outcome of an attempted change is not known.
@@ -167,6 +169,11 @@ impl fmt::Display for SkipReason {
             SkipReason::Unreleased => {
                 f.write_str("a change it depends on did not finish; plan again")
             }
+            SkipReason::Unsupported(kind) => write!(
+                f,
+                "this build of orgsync cannot apply {} changes; nothing was sent for it",
+                kind.as_str()
+            ),
         }
     }
 }

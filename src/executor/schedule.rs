@@ -233,6 +233,9 @@ impl Dependencies {
             }
             Job::RemoveUser { groups, .. } => return self.after_filling(groups),
             Job::Create { .. } | Job::Update { .. } => return Readiness::Ready(Vec::new()),
+            Job::Unsupported { kind, .. } => {
+                return Readiness::Skip(SkipReason::Unsupported(*kind));
+            }
         };
         if let Some(lost) = named.iter().find(|g| self.lost.contains(**g)) {
             return Readiness::Skip(SkipReason::CreateFailed((*lost).clone()));

@@ -63,6 +63,7 @@ fn invite(n: usize, groups: &[&str]) -> Change {
         email: Email::new(&format!("i{n}@x.org")),
         groups: groups.iter().map(|x| g(x)).collect(),
         replaces_iam_id: None,
+        other_groups: Vec::new(),
     }
 }
 
@@ -157,6 +158,7 @@ fn removals_wait_for_the_adds_and_invites_into_their_own_group_only() {
             email: Email::new("u@x.org"),
             iam_id: IamId::new("IBMid-U"),
             groups: vec![g("g1")],
+            other_groups: Vec::new(),
         }, // 4
     ];
     let mut waiting = jobs(&plan(changes), 10);

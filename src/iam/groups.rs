@@ -130,6 +130,8 @@ impl Client {
                     name: GroupName::new(name),
                     description: group.description.unwrap_or_default(),
                     members: None,
+                    policies: None,
+                    rules: None,
                 });
             }
         }
@@ -592,6 +594,7 @@ pub(crate) fn live_member(member: Member) -> Option<LiveMember> {
     Some(LiveMember {
         iam_id: IamId::new(iam_id),
         kind,
+        membership: Default::default(),
     })
 }
 

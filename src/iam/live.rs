@@ -87,6 +87,10 @@ pub async fn acquire(
         caller,
         users,
         groups,
+        roles: Vec::new(),
+        instances: Vec::new(),
+        resource_groups: Vec::new(),
+        user_groups: Default::default(),
     })
 }
 

@@ -11,7 +11,8 @@ use std::fmt;
 
 use crate::model::AccountId;
 
-use super::types::{Change, Plan};
+use super::change::Change;
+use super::types::Plan;
 
 /// One way a fresh plan differs from a saved one. `Display` gives the line `apply` shows.
 #[derive(Clone, Debug, PartialEq, Eq)]

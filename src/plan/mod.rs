@@ -7,6 +7,7 @@
 //! (`expect`). Dependency rule: this module imports only `crate::model`
 //! (plus serde, sha2, similar, anstyle): no I/O, no tokio, no clock.
 
+mod change;
 mod compare;
 mod digest;
 mod error;
@@ -20,16 +21,14 @@ mod roster;
 mod types;
 mod warning;
 
+pub use change::{Change, ChangeKind, Target};
 pub use compare::{Moved, what_moved};
 pub use digest::{config_digest, live_digest};
 pub use error::PlanError;
 pub use guard::{Refusal, check_saved, guard_removals};
 pub use planner::{EXPIRY_WARNING_DAYS, Options, plan};
 pub use render::{render_json, render_markdown, render_text, summary_line};
-pub use types::{
-    Change, ChangeKind, FORMAT_VERSION, Plan, PlanFileError, Roster, Summary, Unmanaged,
-    UnmanagedMember,
-};
+pub use types::{FORMAT_VERSION, Plan, PlanFileError, Roster, Summary, Unmanaged, UnmanagedMember};
 pub use warning::{KeepReason, PENDING_INVITATION_DAYS, Warning, Who};
 
 #[cfg(test)]

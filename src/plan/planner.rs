@@ -15,12 +15,13 @@ use crate::model::{
     UnlistedUsers, UserState, is_public_access_name,
 };
 
+use super::change::Change;
 use super::digest::{config_digest, live_digest};
 use super::error::PlanError;
 use super::index::{GroupIx, IxVec, LiveGroups, ManagedGroup, ManagedGroups, UserIndex, UserIx};
 use super::index::{resolve_members, user_email};
 use super::roster::rosters;
-use super::types::{Change, FORMAT_VERSION, Plan, Summary, Unmanaged, UnmanagedMember};
+use super::types::{FORMAT_VERSION, Plan, Summary, Unmanaged, UnmanagedMember};
 use super::warning::{KeepReason, PENDING_INVITATION_DAYS, Warning, Warnings, Who};
 
 /// Memberships expiring within this many days are warned about.
@@ -237,6 +238,7 @@ impl<'a> Planner<'a> {
             email: email.clone(),
             groups: self.groups.names(&groups),
             replaces_iam_id: replaces,
+            other_groups: Vec::new(),
         });
         self.decided.placed.insert(email, groups);
     }
@@ -262,6 +264,7 @@ impl<'a> Planner<'a> {
                             email: user.email.clone(),
                             iam_id: user.iam_id.clone(),
                             groups: self.groups.names(self.groups.of_user(u)),
+                            other_groups: Vec::new(),
                         });
                         continue;
                     }
@@ -358,6 +361,8 @@ impl<'a> Planner<'a> {
             unmanaged: Unmanaged {
                 users: decided.unmanaged_users,
                 members: unmanaged_members,
+                policies: 0,
+                dynamic_members: Vec::new(),
             },
             rosters,
         }
@@ -446,7 +451,7 @@ fn managed_groups<'a>(
 }
 
 type SortKey = (
-    super::types::ChangeKind,
+    super::change::ChangeKind,
     String,
     String,
     bool,
@@ -455,9 +460,20 @@ type SortKey = (
 );
 
 /// Kind, then group name (case-insensitively, then as spelled), then email (known emails
-/// first), then iam_id. Owned, so the sort computes it once per change.
+/// first), then iam_id — or, for roles, policies and rules, what names them (the role,
+/// the target, the rule). Owned, so the sort computes it once per change.
 fn sort_key(change: &Change) -> SortKey {
     let group = change.group();
+    let named = |name: String| -> SortKey {
+        (
+            change.kind(),
+            group.map(GroupName::key).unwrap_or_default(),
+            group.map(|g| g.as_str().to_string()).unwrap_or_default(),
+            false,
+            name,
+            String::new(),
+        )
+    };
     let (email, iam): (Option<&Email>, &str) = match change {
         Change::CreateGroup { .. } | Change::UpdateGroup { .. } => (None, ""),
         Change::InviteUser { email, .. } => (Some(email), ""),
@@ -465,6 +481,15 @@ fn sort_key(change: &Change) -> SortKey {
             (Some(email), iam_id.as_str())
         }
         Change::RemoveMember { email, iam_id, .. } => (email.as_ref(), iam_id.as_str()),
+        Change::CreateRole { role, .. } | Change::UpdateRole { role, .. } => {
+            return named(role.to_string());
+        }
+        Change::CreatePolicy { target, .. }
+        | Change::UpdatePolicy { target, .. }
+        | Change::RemovePolicy { target, .. } => return named(target.to_string()),
+        Change::CreateRule { rule, .. }
+        | Change::UpdateRule { rule, .. }
+        | Change::RemoveRule { rule, .. } => return named(rule.to_lowercase()),
     };
     (
         change.kind(),

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::model::{GroupName, LiveUser, MemberKind, UserState};
 
+use super::change::Change;
 use super::index::{GroupIx, ManagedGroups, Member, UserIndex, UserIx, user_email};
-use super::types::{Change, Roster};
+use super::types::Roster;
 
 /// Before/after member lines of every group whose membership the plan changes.
 /// `replaced`: the failed invitations the plan replaces (they leave every group).
@@ -113,7 +114,17 @@ fn movements<'c>(
                     join.entry(g).or_default().push(line);
                 }
             }
-            Change::CreateGroup { .. } | Change::UpdateGroup { .. } => {}
+            // Grants and rules change no static member.
+            Change::CreateGroup { .. }
+            | Change::UpdateGroup { .. }
+            | Change::CreateRole { .. }
+            | Change::UpdateRole { .. }
+            | Change::CreatePolicy { .. }
+            | Change::UpdatePolicy { .. }
+            | Change::RemovePolicy { .. }
+            | Change::CreateRule { .. }
+            | Change::UpdateRule { .. }
+            | Change::RemoveRule { .. } => {}
         }
     }
     (leave, join)

@@ -10,8 +10,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId};
+use crate::model::{AccountId, GroupName, IamId};
 
+use super::change::{Change, ChangeKind};
 use super::warning::Warning;
 
 /// The only plan format this build writes and reads.
@@ -46,211 +47,73 @@ pub struct Plan {
     pub rosters: BTreeMap<GroupName, Roster>,
 }
 
-/// One change to the account. Tagged by `action`, with exactly the fields of docs/cli.md.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Change {
-    /// A declared group the account lacks.
-    CreateGroup {
-        group: GroupName,
-        /// `None` when the file does not declare one.
-        description: Option<String>,
-    },
-    /// A declared description that differs from the live one.
-    UpdateGroup {
-        group: GroupName,
-        group_id: AccessGroupId,
-        description: String,
-        old_description: String,
-    },
-    /// Invite a listed user; the invitation puts them into `groups` (sorted).
-    InviteUser {
-        email: Email,
-        groups: Vec<GroupName>,
-        /// The failed (`ERROR_WHILE_PROCESSING`) invitation that apply removes first.
-        replaces_iam_id: Option<IamId>,
-    },
-    /// Put an account user into a managed group.
-    AddMember {
-        group: GroupName,
-        /// `None` when this plan creates the group (apply learns the id then).
-        group_id: Option<AccessGroupId>,
-        email: Email,
-        iam_id: IamId,
-    },
-    /// Take a user-type member out of a managed group.
-    RemoveMember {
-        group: GroupName,
-        group_id: AccessGroupId,
-        /// `None` for a member whose iam_id User Management does not know.
-        email: Option<Email>,
-        iam_id: IamId,
-    },
-    /// Remove an unlisted user from the account (`policy.unlisted_users: remove`).
-    RemoveUser {
-        email: Email,
-        iam_id: IamId,
-        /// The managed groups the user leaves (sorted).
-        groups: Vec<GroupName>,
-    },
-}
-
-/// The kinds of [`Change`], in execution order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ChangeKind {
-    CreateGroup,
-    UpdateGroup,
-    InviteUser,
-    AddMember,
-    RemoveMember,
-    RemoveUser,
-}
-
-impl ChangeKind {
-    /// The `action` tag of docs/cli.md.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::CreateGroup => "create_group",
-            ChangeKind::UpdateGroup => "update_group",
-            ChangeKind::InviteUser => "invite_user",
-            ChangeKind::AddMember => "add_member",
-            ChangeKind::RemoveMember => "remove_member",
-            ChangeKind::RemoveUser => "remove_user",
-        }
-    }
-}
-
-impl Change {
-    pub fn kind(&self) -> ChangeKind {
-        match self {
-            Change::CreateGroup { .. } => ChangeKind::CreateGroup,
-            Change::UpdateGroup { .. } => ChangeKind::UpdateGroup,
-            Change::InviteUser { .. } => ChangeKind::InviteUser,
-            Change::AddMember { .. } => ChangeKind::AddMember,
-            Change::RemoveMember { .. } => ChangeKind::RemoveMember,
-            Change::RemoveUser { .. } => ChangeKind::RemoveUser,
-        }
-    }
-
-    /// The single group this change is about, if it is about one.
-    pub fn group(&self) -> Option<&GroupName> {
-        match self {
-            Change::CreateGroup { group, .. }
-            | Change::UpdateGroup { group, .. }
-            | Change::AddMember { group, .. }
-            | Change::RemoveMember { group, .. } => Some(group),
-            Change::InviteUser { .. } | Change::RemoveUser { .. } => None,
-        }
-    }
-
-    /// Whether this change takes someone away: counted against `policy.max_removals`.
-    pub fn is_removal(&self) -> bool {
-        matches!(
-            self,
-            Change::RemoveMember { .. } | Change::RemoveUser { .. }
-        )
-    }
-}
-
-/// One line per change, for reports and "what moved" messages, e.g.
-/// `add_member alice@example.com to quantum-x`.
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Change::CreateGroup { group, .. } => write!(f, "create_group {group}"),
-            Change::UpdateGroup {
-                group,
-                description,
-                old_description,
-                ..
-            } => write!(
-                f,
-                "update_group {group} description {old_description:?} -> {description:?}"
-            ),
-            Change::InviteUser {
-                email,
-                groups,
-                replaces_iam_id,
-            } => {
-                write!(f, "invite_user {email}")?;
-                if !groups.is_empty() {
-                    write!(f, " into {}", join_groups(groups))?;
-                }
-                if let Some(old) = replaces_iam_id {
-                    write!(f, " (replacing failed invitation {old})")?;
-                }
-                Ok(())
-            }
-            Change::AddMember {
-                group,
-                email,
-                iam_id,
-                ..
-            } => write!(f, "add_member {email} ({iam_id}) to {group}"),
-            Change::RemoveMember {
-                group,
-                email,
-                iam_id,
-                ..
-            } => match email {
-                Some(email) => write!(f, "remove_member {email} ({iam_id}) from {group}"),
-                None => write!(f, "remove_member {iam_id} from {group}"),
-            },
-            Change::RemoveUser {
-                email,
-                iam_id,
-                groups,
-            } => {
-                if email.as_str().is_empty() {
-                    write!(f, "remove_user {iam_id}")?;
-                } else {
-                    write!(f, "remove_user {email} ({iam_id})")?;
-                }
-                if !groups.is_empty() {
-                    write!(f, " leaving {}", join_groups(groups))?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-fn join_groups(groups: &[GroupName]) -> String {
-    groups
-        .iter()
-        .map(GroupName::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Counts per kind (`summary` in docs/cli.md).
+/// Counts per kind (`summary` in docs/cli.md). The second wave's kinds are left out of
+/// the JSON when zero, so a plan without them reads exactly as it always did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub create_role: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub update_role: usize,
     pub create_group: usize,
     pub update_group: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub create_policy: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub update_policy: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub create_rule: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub update_rule: usize,
     pub invite_user: usize,
     pub add_member: usize,
     pub remove_member: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub remove_rule: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub remove_policy: usize,
     pub remove_user: usize,
     pub total: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
     pub fn of(changes: &[Change]) -> Summary {
         let mut s = Summary::default();
         for change in changes {
-            match change.kind() {
-                ChangeKind::CreateGroup => s.create_group += 1,
-                ChangeKind::UpdateGroup => s.update_group += 1,
-                ChangeKind::InviteUser => s.invite_user += 1,
-                ChangeKind::AddMember => s.add_member += 1,
-                ChangeKind::RemoveMember => s.remove_member += 1,
-                ChangeKind::RemoveUser => s.remove_user += 1,
-            }
+            *s.count_mut(change.kind()) += 1;
         }
         s.total = changes.len();
         s
+    }
+
+    /// The count of one kind.
+    pub fn count(&self, kind: ChangeKind) -> usize {
+        let mut copy = *self;
+        *copy.count_mut(kind)
+    }
+
+    fn count_mut(&mut self, kind: ChangeKind) -> &mut usize {
+        match kind {
+            ChangeKind::CreateRole => &mut self.create_role,
+            ChangeKind::UpdateRole => &mut self.update_role,
+            ChangeKind::CreateGroup => &mut self.create_group,
+            ChangeKind::UpdateGroup => &mut self.update_group,
+            ChangeKind::CreatePolicy => &mut self.create_policy,
+            ChangeKind::UpdatePolicy => &mut self.update_policy,
+            ChangeKind::CreateRule => &mut self.create_rule,
+            ChangeKind::UpdateRule => &mut self.update_rule,
+            ChangeKind::InviteUser => &mut self.invite_user,
+            ChangeKind::AddMember => &mut self.add_member,
+            ChangeKind::RemoveMember => &mut self.remove_member,
+            ChangeKind::RemoveRule => &mut self.remove_rule,
+            ChangeKind::RemovePolicy => &mut self.remove_policy,
+            ChangeKind::RemoveUser => &mut self.remove_user,
+        }
     }
 }
 
@@ -263,6 +126,14 @@ pub struct Unmanaged {
     pub users: usize,
     /// Non-user members (service IDs, trusted profiles, ...) of managed groups: left alone.
     pub members: Vec<UnmanagedMember>,
+    /// Live policies of groups with `access` that the file cannot express (conditions,
+    /// other attributes, tags): left alone. Absent from the JSON when zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub policies: usize,
+    /// Members a dynamic rule added (`membership_type: dynamic`): never removed as
+    /// members. Absent from the JSON when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dynamic_members: Vec<UnmanagedMember>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -348,6 +219,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{AccessGroupId, Email};
 
     /// The example plan of docs/cli.md, verbatim (with concrete ids).
     const DOCUMENTED_EXAMPLE: &str = r#"{

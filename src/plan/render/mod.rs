@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 
 use crate::model::{Email, GroupName, IamId};
 
-use super::types::{Change, Plan, Roster, Summary};
+use super::change::Change;
+use super::types::{Plan, Roster, Summary};
 
 /// `Plan: 2 to invite, 3 to add, 1 to remove.`, with group creations, updates and account
 /// removals named when there are any; or the no-changes sentence.
@@ -130,6 +131,22 @@ struct SectionsBuilder<'a> {
 impl<'a> SectionsBuilder<'a> {
     fn add(&mut self, change: &'a Change) {
         match change {
+            // Until grants and rules get sections of their own: one line each.
+            Change::CreateRole { .. }
+            | Change::UpdateRole { .. }
+            | Change::CreatePolicy { .. }
+            | Change::UpdatePolicy { .. }
+            | Change::CreateRule { .. }
+            | Change::UpdateRule { .. } => self.account.push(AccountLine {
+                sign: Sign::Add,
+                text: change.to_string(),
+            }),
+            Change::RemovePolicy { .. } | Change::RemoveRule { .. } => {
+                self.account.push(AccountLine {
+                    sign: Sign::Remove,
+                    text: change.to_string(),
+                })
+            }
             Change::CreateGroup { group, description } => {
                 self.section(group).created = Some(description);
             }
@@ -143,6 +160,7 @@ impl<'a> SectionsBuilder<'a> {
                 email,
                 groups: joins,
                 replaces_iam_id,
+                ..
             } => {
                 for g in joins {
                     self.member(g, Sign::Add, email.to_string(), "invited");
@@ -166,6 +184,7 @@ impl<'a> SectionsBuilder<'a> {
                 email,
                 iam_id,
                 groups: leaves,
+                ..
             } => {
                 for g in leaves {
                     let who = who(Some(email), iam_id);

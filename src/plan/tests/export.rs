@@ -168,7 +168,10 @@ fn of_several_groups_with_one_name_the_one_the_planner_manages_is_exported() {
         members: Some(vec![LiveMember {
             iam_id: iam("ann@example.com"),
             kind: MemberKind::User,
+            membership: Default::default(),
         }]),
+        policies: None,
+        rules: None,
     });
     let c = export_all(&l);
     assert_eq!(c.groups.len(), 1);

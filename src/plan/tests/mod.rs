@@ -46,6 +46,7 @@ pub(crate) fn desired() -> Desired {
         policy: Policy::default(),
         groups: Default::default(),
         users: Default::default(),
+        roles: Default::default(),
     })
 }
 
@@ -56,6 +57,8 @@ impl Desired {
             DesiredGroup {
                 name: GroupName::new(name),
                 description: None,
+                access: None,
+                rules: None,
             },
         );
         self
@@ -67,6 +70,8 @@ impl Desired {
             DesiredGroup {
                 name: GroupName::new(name),
                 description: Some(description.to_string()),
+                access: None,
+                rules: None,
             },
         );
         self
@@ -122,6 +127,10 @@ pub(crate) fn live() -> Live {
         caller: IamId::new(CALLER),
         users: Vec::new(),
         groups: Vec::new(),
+        roles: Vec::new(),
+        instances: Vec::new(),
+        resource_groups: Vec::new(),
+        user_groups: Default::default(),
     })
 }
 
@@ -154,6 +163,8 @@ impl Live {
             name: GroupName::new(name),
             description: description.to_string(),
             members: Some(Vec::new()),
+            policies: None,
+            rules: None,
         });
         self
     }
@@ -165,6 +176,8 @@ impl Live {
             name: GroupName::new(name),
             description: String::new(),
             members: None,
+            policies: None,
+            rules: None,
         });
         self
     }
@@ -178,6 +191,7 @@ impl Live {
         let member = LiveMember {
             iam_id: IamId::new(iam_id),
             kind: MemberKind::parse(kind),
+            membership: Default::default(),
         };
         if let Some(g) = self
             .0

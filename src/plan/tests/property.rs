@@ -176,6 +176,7 @@ fn build(d: &DesiredSpec, l: &LiveSpec) -> (DesiredState, LiveState) {
                 ms.push(LiveMember {
                     iam_id: iam(email),
                     kind: MemberKind::User,
+                    membership: Default::default(),
                 });
             }
         }
@@ -184,6 +185,7 @@ fn build(d: &DesiredSpec, l: &LiveSpec) -> (DesiredState, LiveState) {
                 ms.push(LiveMember {
                     iam_id: IamId::new(*id),
                     kind: MemberKind::parse(kind),
+                    membership: Default::default(),
                 });
             }
         }
@@ -194,6 +196,8 @@ fn build(d: &DesiredSpec, l: &LiveSpec) -> (DesiredState, LiveState) {
             name: GroupName::new(name),
             description: desc.map(|d| format!("desc{d}")).unwrap_or_default(),
             members: Some(ms),
+            policies: None,
+            rules: None,
         });
     }
     live.0.caller = match l.caller {
@@ -274,11 +278,22 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
     };
     for change in &plan.changes {
         match change {
+            // The planner of these states plans no grants or rules.
+            Change::CreateRole { .. }
+            | Change::UpdateRole { .. }
+            | Change::CreatePolicy { .. }
+            | Change::UpdatePolicy { .. }
+            | Change::RemovePolicy { .. }
+            | Change::CreateRule { .. }
+            | Change::UpdateRule { .. }
+            | Change::RemoveRule { .. } => panic!("unexpected change {change}"),
             Change::CreateGroup { group, description } => live.groups.push(LiveGroup {
                 id: AccessGroupId::new(format!("AccessGroupId-new-{}", group.key())),
                 name: group.clone(),
                 description: description.clone().unwrap_or_default(),
                 members: Some(Vec::new()),
+                policies: None,
+                rules: None,
             }),
             Change::UpdateGroup {
                 group_id,
@@ -293,6 +308,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                 email,
                 groups,
                 replaces_iam_id,
+                ..
             } => {
                 if let Some(old) = replaces_iam_id {
                     remove_user(&mut live, old);
@@ -312,6 +328,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                         .push(LiveMember {
                             iam_id: iam_id.clone(),
                             kind: MemberKind::User,
+                            membership: Default::default(),
                         });
                 }
             }
@@ -328,6 +345,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                     .push(LiveMember {
                         iam_id: iam_id.clone(),
                         kind: MemberKind::User,
+                        membership: Default::default(),
                     });
             }
             Change::RemoveMember {

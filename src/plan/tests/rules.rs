@@ -49,7 +49,10 @@ fn public_access_group_is_never_managed_even_if_the_live_state_carries_it() {
         members: Some(vec![LiveMember {
             iam_id: IamId::new("IBMid-stranger"),
             kind: MemberKind::User,
+            membership: Default::default(),
         }]),
+        policies: None,
+        rules: None,
     });
     let p = plan_of(&d, &l);
     assert!(p.is_empty(), "{:?}", lines(&p));
@@ -175,6 +178,7 @@ fn listed_user_not_in_account_is_invited_with_sorted_groups() {
                 GroupName::new("zeta")
             ],
             replaces_iam_id: None,
+            other_groups: Vec::new(),
         }]
     );
 }
@@ -228,6 +232,7 @@ fn failed_invitation_is_invited_again_replacing_it() {
             email: Email::new("dan@example.com"),
             groups: vec![GroupName::new("quantum")],
             replaces_iam_id: Some(iam("dan@example.com")),
+            other_groups: Vec::new(),
         }]
     );
 }
@@ -288,6 +293,7 @@ fn joins_of_a_group_being_created_ride_on_the_invite_and_add_member_has_no_group
                 email: Email::new("new@example.com"),
                 groups: vec![GroupName::new("fresh")],
                 replaces_iam_id: None,
+                other_groups: Vec::new(),
             },
             Change::AddMember {
                 group: GroupName::new("fresh"),
@@ -650,6 +656,8 @@ fn several_live_groups_of_a_declared_name_are_warned_about_and_the_first_is_mana
         name: GroupName::new("Quantum"),
         description: String::new(),
         members: Some(Vec::new()),
+        policies: None,
+        rules: None,
     });
     let p = plan_of(&d, &l);
     assert_eq!(
