@@ -16,9 +16,11 @@
 //                           set by GitHub Actions (the pull request number and head commit
 //                           come from the event file)
 //   ORGSYNC_PLAN_EXIT_CODE  the exit code of `orgsync plan --detailed-exitcode`:
-//                           0 no changes, 2 changes, anything else: the plan failed
+//                           0 no changes, 2 changes, another: the plan failed; empty: the
+//                           plan did not run (an earlier step such as validate failed)
 //   ORGSYNC_PLAN_FILE       the plan as markdown (`--format markdown`), default plan.md
-//   ORGSYNC_PLAN_ERRORS     the plan's stderr, shown when it failed, default plan.err
+//   ORGSYNC_PLAN_ERRORS     the plan's (or validate's) errors, shown when it failed, default
+//                           plan.err
 //   ORGSYNC_CONFIG          the config file the plan is of, default org.yaml (in the marker)
 //   ORGSYNC_COMMENT_AUTHOR  login that posts the comment, default github-actions[bot]
 // The token is sent only in the Authorization header and never printed.
@@ -46,7 +48,8 @@ function isOurs(comment, marker, author) {
 }
 
 /**
- * The comment's body. `exitCode` is plan's: 0 no changes, 2 changes, anything else failed.
+ * The comment's body. `exitCode` is plan's: 0 no changes, 2 changes, another failed, null
+ * did not run.
  * `plan` is its markdown, `errors` its stderr; `commit` and `runUrl` say which push it is.
  */
 function renderComment({ marker, exitCode, plan, errors, commit, runUrl, config }) {
@@ -78,10 +81,13 @@ function renderComment({ marker, exitCode, plan, errors, commit, runUrl, config 
   } else {
     heading = '### orgsync plan: failed';
     const tail = (errors || '').trimEnd().split('\n').slice(-ERROR_LINES).join('\n');
+    const what =
+      exitCode === null
+        ? `The job stopped before the plan of ${short} (an earlier step failed)`
+        : `The plan of ${short} failed (exit code ${exitCode})`;
     content =
-      `The plan for ${short} failed (exit code ${exitCode}), so no plan is shown; ` +
-      `an earlier plan in this comment was removed because it may no longer hold. ` +
-      `See ${log}.`;
+      `${what}, so no plan is shown; an earlier plan in this comment was removed because ` +
+      `it may no longer hold. See ${log}.`;
     if (tail.trim()) {
       content += `\n\n\`\`\`text\n${tail.replace(/```/g, "'''")}\n\`\`\``;
     }
@@ -180,6 +186,15 @@ function readOr(path, fallback) {
   }
 }
 
+// Empty: the plan did not run (a step before it, such as validate, failed).
+function parseExitCode(value) {
+  if (value === undefined || value === '') return null;
+  if (!/^\d+$/.test(value)) {
+    throw new Error(`sticky-comment: ORGSYNC_PLAN_EXIT_CODE is not an exit code: ${value}`);
+  }
+  return Number(value);
+}
+
 function required(env, name) {
   const value = env[name];
   if (!value) throw new Error(`sticky-comment: ${name} is not set`);
@@ -195,10 +210,7 @@ async function main(env = process.env, { fetchImpl = fetch, log = console.log } 
   if (!pr || !pr.number) {
     throw new Error('sticky-comment: the event is not a pull request (no pull_request.number)');
   }
-  const exitCode = Number.parseInt(required(env, 'ORGSYNC_PLAN_EXIT_CODE'), 10);
-  if (Number.isNaN(exitCode)) {
-    throw new Error(`sticky-comment: ORGSYNC_PLAN_EXIT_CODE is not a number: ${env.ORGSYNC_PLAN_EXIT_CODE}`);
-  }
+  const exitCode = parseExitCode(env.ORGSYNC_PLAN_EXIT_CODE);
   const config = env.ORGSYNC_CONFIG || 'org.yaml';
   const marker = markerFor(config);
   const server = env.GITHUB_SERVER_URL || 'https://github.com';

@@ -309,10 +309,24 @@ test('a failed plan replaces the earlier plan with the error', async () => {
     assert.equal(result.action, 'updated');
     const [comment] = gh.ours();
     assert.match(comment.body, /### orgsync plan: failed/);
-    assert.match(comment.body, /failed \(exit code 1\)/);
+    assert.match(comment.body, /The plan of abc1234 failed \(exit code 1\)/);
     assert.match(comment.body, /unknown key `grups`/);
     assert.match(comment.body, /\[the job log\]\(https:\/\/github\.com\/acme\/access\/actions\/runs\/777\)/);
     assert.doesNotMatch(comment.body, /quantum-chemistry/, 'no stale plan is left');
+  });
+});
+
+test('a plan that never ran (validate failed) replaces the earlier plan too', async () => {
+  await withGitHub(async (gh) => {
+    await runMain(gh, { exitCode: 2, plan: CHANGES_PLAN });
+    const errors = 'org.yaml:7:5: error: group `chem` is listed twice\n';
+    const result = await runMain(gh, { exitCode: '', plan: '', errors });
+    assert.equal(result.action, 'updated');
+    const [comment] = gh.ours();
+    assert.match(comment.body, /### orgsync plan: failed/);
+    assert.match(comment.body, /stopped before the plan of abc1234/);
+    assert.match(comment.body, /group `chem` is listed twice/);
+    assert.doesNotMatch(comment.body, /quantum-chemistry/);
   });
 });
 
@@ -371,8 +385,8 @@ test('the marker cannot be closed early by the config name', () => {
 test('refuses to run without its inputs', async () => {
   await withGitHub(async (gh) => {
     await assert.rejects(
-      runMain(gh, { exitCode: 2, plan: CHANGES_PLAN, env: { ORGSYNC_PLAN_EXIT_CODE: '' } }),
-      /ORGSYNC_PLAN_EXIT_CODE is not set/,
+      runMain(gh, { exitCode: 2, plan: CHANGES_PLAN, env: { ORGSYNC_PLAN_EXIT_CODE: 'two' } }),
+      /ORGSYNC_PLAN_EXIT_CODE is not an exit code: two/,
     );
     await assert.rejects(
       runMain(gh, { exitCode: 2, env: { GITHUB_TOKEN: '' } }),
