@@ -14,7 +14,8 @@ trap 'rm -f "$out"' EXIT
 
 # A sleep duration no other process uses: 7<pid><case number> seconds.
 nap() { echo "7${tag}$1"; }
-alive() { pgrep -f "^sleep $(nap "$1")\$" >/dev/null; }
+# Is `sleep $(nap N)` running? ("[7]": the pattern does not match grep's own command line.)
+alive() { grep -qzx -e "[7]${tag}$1" /proc/[0-9]*/cmdline 2>/dev/null; }
 gone() { ! alive "$1"; }
 
 # check NAME CONDITION...: records a pass or a failure (with no-leaks' output).
@@ -77,6 +78,7 @@ check "nothing is left" gone 5
 "$NL" bash -c "sleep $(nap 6) & trap 'kill \$!; wait \$!; exit 143' TERM; wait" >"$out" 2>&1 &
 runner=$!
 for _ in $(seq 1 50); do alive 6 && break; sleep 0.1; done
+check "(the server was running before SIGTERM)" alive 6
 kill -TERM "$runner"
 finish "$runner"
 check "SIGTERM ends the run with 143" [ "$rc" = 143 ]
@@ -91,6 +93,7 @@ set -m
 "$NL" bash -c "trap '' INT; sleep $(nap 7)" >"$out" 2>&1 &
 runner=$!
 for _ in $(seq 1 50); do alive 7 && break; sleep 0.1; done
+check "(the command was running before SIGINT)" alive 7
 kill -INT "$runner"
 finish "$runner"
 check "SIGINT ends the run with 130" [ "$rc" = 130 ]
