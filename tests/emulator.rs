@@ -1374,7 +1374,7 @@ struct Binary(std::process::Child, String);
 impl Binary {
     fn start(args: &[&str]) -> Binary {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
             .arg("emulator")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
@@ -1382,17 +1382,19 @@ impl Binary {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn orgsync emulator");
-        let stdout = child.stdout.take().expect("stdout");
+        // Owned by a Binary before anything can panic, so a bad first line still kills it.
+        let mut binary = Binary(child, String::new());
+        let stdout = binary.0.stdout.take().expect("stdout");
         let mut line = String::new();
         std::io::BufReader::new(stdout)
             .read_line(&mut line)
             .expect("first line");
-        let base = line
+        binary.1 = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
-        Binary(child, base)
+        binary
     }
 }
 

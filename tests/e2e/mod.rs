@@ -349,8 +349,18 @@ impl Spawned {
         };
         Run {
             code: status.code().unwrap_or(-1),
-            stdout: collect(self.stdout),
-            stderr: collect(self.stderr),
+            stdout: collect(self.stdout.take()),
+            stderr: collect(self.stderr.take()),
+        }
+    }
+}
+
+/// A test that panics between `spawn` and `finish` must not leave the binary running.
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
