@@ -73,6 +73,7 @@
 //! they stay valid across a restart with the same state, and a token for another account is
 //! refused (401). Missing `account_id` on list/create → 400; another account's id → 403.
 
+mod catalog;
 mod clock;
 mod error;
 mod faults;

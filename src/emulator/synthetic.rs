@@ -84,6 +84,7 @@ pub fn synthetic(spec: &Synthetic) -> State {
         users,
         groups,
         service_ids,
+        ..State::default()
     }
 }
 
@@ -139,6 +140,7 @@ fn groups(groups_n: usize, seed: &[u8]) -> Vec<Group> {
             last_modified_at: Some(ADDED_ON.into()),
             last_modified_by_id: Some(SYNTHETIC_ADMIN_IAM_ID.into()),
             revision: 0,
+            rules: Vec::new(),
         })
         .collect()
 }
@@ -149,6 +151,7 @@ fn joined(iam_id: &str, kind: MemberKind) -> Member {
         kind,
         created_at: Some(JOINED_AT.into()),
         created_by_id: Some(SYNTHETIC_ADMIN_IAM_ID.into()),
+        membership_type: Default::default(),
     }
 }
 
