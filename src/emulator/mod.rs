@@ -95,11 +95,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use state::{
-    ApiKey, Group, KeyType, Member, MemberKind, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME, ServiceId,
-    State, User, UserState,
+    ApiKey, ApiVersion, AttrValue, Attribute, Attributes, Condition, CustomRole, Group, KeyType,
+    Member, MemberKind, MembershipType, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME, Policy, PolicyState,
+    ResourceGroup, ResourceInstance, Rule, ServiceId, State, Tag, User, UserState,
 };
 pub use synthetic::{
-    SYNTHETIC_ADMIN_IAM_ID, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, Synthetic, synthetic,
+    SYNTHETIC_ADMIN_IAM_ID, SYNTHETIC_ADMIN_KEY, SYNTHETIC_REALM, SYNTHETIC_SERVICE_KEY, Synthetic,
+    SyntheticAccess, synthetic, synthetic_access, synthetic_instance_name, synthetic_role_name,
 };
 
 use error::ApiError;

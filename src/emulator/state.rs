@@ -494,8 +494,52 @@ impl State {
     }
 }
 
+/// Test fixtures shared with the store's tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// IBM's Qiskit example, written by hand in the compact form docs/emulator.md shows.
+    pub const QISKIT: &str = r#"
+account_id: 0123456789abcdef0123456789abcdef
+api_keys:
+  - {apikey: k, iam_id: IBMid-ADMIN00001, type: user}
+users:
+  - {email: fatima@example.com, iam_id: IBMid-FATIMA0001, state: ACTIVE}
+groups:
+  - id: AccessGroupId-ml
+    name: ml
+    members:
+      - {iam_id: IBMid-FATIMA0001, type: user}
+      - {iam_id: IBMid-APPIDUSER01, type: user, membership_type: dynamic}
+    rules:
+      - name: ml-project
+        expiration: 24
+        realm_name: https://us-south.appid.cloud.ibm.com/oauth/v4/tenant
+        conditions: [{claim: project, operator: CONTAINS, value: '"ml"'}]
+  - {id: AccessGroupId-finance, name: finance}
+resource_groups:
+  - {name: Default}
+resource_instances:
+  - {name: QR-ml, service: quantum-computing, guid: 11111111-1111-4111-8111-111111111111}
+  - {name: QR-common, service: quantum-computing, guid: 22222222-2222-4222-8222-222222222222}
+roles:
+  - name: JobManager
+    display_name: Job manager
+    service_name: quantum-computing
+    actions: [quantum-computing.job.read, quantum-computing.job.delete]
+policies:
+  - access_group_id: AccessGroupId-ml
+    roles: [Viewer, Reader, JobManager]
+    resource: {serviceName: quantum-computing, serviceInstance: 11111111-1111-4111-8111-111111111111}
+  - access_group_id: AccessGroupId-finance
+    version: v1
+    roles: [crn:v1:bluemix:public:iam::::serviceRole:Reader]
+    resource: {serviceName: quantum-computing, serviceInstance: {operator: stringEquals, value: 22222222-2222-4222-8222-222222222222}}
+"#;
+}
+
 #[cfg(test)]
 mod tests {
+    use super::tests_support::QISKIT;
     use super::*;
     use crate::emulator::synthetic::{SYNTHETIC_ADMIN_KEY, Synthetic, synthetic};
 
@@ -568,6 +612,82 @@ groups:
         )
         .expect_err("duplicate must fail");
         assert!(err.contains("is taken"), "{err}");
+    }
+
+    #[test]
+    fn the_qiskit_example_loads() {
+        let state = State::parse(QISKIT).expect("the documented example is a valid state");
+        assert_eq!(state.policies.len(), 2);
+        assert_eq!(state.policies[1].version, ApiVersion::V1);
+        assert_eq!(
+            state.groups[0].members[1].membership_type,
+            MembershipType::Dynamic
+        );
+        assert_eq!(state.groups[0].rules[0].conditions[0].value, "\"ml\"");
+        assert_eq!(
+            state.resource_instances[0].guid.as_deref(),
+            Some("11111111-1111-4111-8111-111111111111")
+        );
+        let json = serde_json::to_string(&state).expect("serializable");
+        assert!(
+            !json.contains("membership_type\":\"static"),
+            "static is the default and not written"
+        );
+        assert_eq!(State::parse(&json), Ok(state));
+    }
+
+    #[test]
+    fn bad_access_entries_are_reported_together() {
+        let bad = QISKIT
+            .replace(
+                "roles: [Viewer, Reader, JobManager]",
+                "roles: [Viewer, Reviewer]",
+            )
+            .replace("operator: CONTAINS", "operator: LIKE")
+            .replace("name: JobManager", "name: jobManager")
+            .replace(
+                "access_group_id: AccessGroupId-finance",
+                "access_group_id: AccessGroupId-nope",
+            )
+            .replace(
+                "- {name: Default}",
+                "- {name: Default}\n  - {name: default}",
+            );
+        let err = State::parse(&bad).expect_err("invalid");
+        for needle in [
+            "\"Reviewer\" is neither",
+            "operator \"LIKE\"",
+            "capital letter",
+            "AccessGroupId-nope is not a group",
+            "listed twice (names compare case-insensitively)",
+        ] {
+            assert!(err.contains(needle), "{needle:?} missing from: {err}");
+        }
+        let dup = QISKIT
+            .replace(
+                "access_group_id: AccessGroupId-finance",
+                "access_group_id: AccessGroupId-ml",
+            )
+            .replace(
+                "22222222-2222-4222-8222-222222222222}}",
+                "11111111-1111-4111-8111-111111111111}}",
+            );
+        let err = State::parse(&dup).expect_err("duplicate");
+        assert!(err.contains("same subject, resource and tags"), "{err}");
+        let wrong_service = QISKIT
+            .replace(
+                "roles: [crn:v1:bluemix:public:iam::::serviceRole:Reader]",
+                "roles: [JobManager]",
+            )
+            .replace(
+                "serviceName: quantum-computing, serviceInstance: {",
+                "serviceName: other-service, serviceInstance: {",
+            );
+        let err = State::parse(&wrong_service).expect_err("a custom role of another service");
+        assert!(
+            err.contains("is a role of quantum-computing, not of other-service"),
+            "{err}"
+        );
     }
 
     #[test]

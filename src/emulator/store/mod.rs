@@ -374,3 +374,6 @@ fn check_batch(len: usize, max: usize, items: &str) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

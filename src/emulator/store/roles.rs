@@ -195,13 +195,6 @@ impl Store {
             ))
             .into());
         }
-        self.check_role_content(
-            &draft.service_name,
-            &draft.display_name,
-            &draft.description,
-            &draft.actions,
-            None,
-        )?;
         let lower = draft.name.to_lowercase();
         if let Some(other) = self.roles.iter().find(|r| r.name.to_lowercase() == lower) {
             return Err(RoleRefusal::Conflict {
@@ -209,6 +202,13 @@ impl Store {
                 field: "name",
             });
         }
+        self.check_role_content(
+            &draft.service_name,
+            &draft.display_name,
+            &draft.description,
+            &draft.actions,
+            None,
+        )?;
         if self.roles.len() >= MAX_CUSTOM_ROLES {
             return Err(ApiError::new(
                 400,
