@@ -220,7 +220,8 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// An IAM access policy. Exactly one of `access_group_id` and `iam_id` is its subject.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `Policy::default()` is an empty `access` policy created through v2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// A UUID; minted at load when absent.
@@ -263,6 +264,30 @@ pub struct Policy {
     /// Bumped on every replace; the ETag (`<revision>-<32 hex>`) derives from it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub revision: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            id: None,
+            version: ApiVersion::V2,
+            kind: access(),
+            description: None,
+            access_group_id: None,
+            iam_id: None,
+            roles: Vec::new(),
+            resource: Attributes::default(),
+            tags: Vec::new(),
+            rule: None,
+            pattern: None,
+            state: PolicyState::Active,
+            created_at: None,
+            created_by_id: None,
+            last_modified_at: None,
+            last_modified_by_id: None,
+            revision: 0,
+        }
+    }
 }
 
 impl Policy {
