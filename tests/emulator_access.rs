@@ -161,7 +161,7 @@ async fn writes_need_if_match_and_the_creating_version() {
         let listed = api.get(&format!("/v2/policies?account_id={ACCOUNT}&access_group_id={FINANCE}")).await;
         assert!(!ids(&listed.body).contains(&id));
         let deleted = api.get(&format!("/v2/policies?account_id={ACCOUNT}&state=deleted")).await;
-        assert_eq!(ids(&deleted.body), [id.clone()]);
+        assert_eq!(ids(&deleted.body), std::slice::from_ref(&id));
 
         let restored = api.send(reqwest::Method::PATCH, &path, Some(&json!({"state": "active"})), Some(&new_etag)).await;
         assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);

@@ -473,7 +473,7 @@ fn add_policies(state: &mut State, access: &SyntheticAccess) {
         for j in 0..per {
             let instance = &state.resource_instances[(g * per + j) % instances];
             let guid = instance.guid.clone().unwrap_or_default();
-            let version = if access.v1_every > 0 && n % access.v1_every == 0 {
+            let version = if access.v1_every > 0 && n.is_multiple_of(access.v1_every) {
                 ApiVersion::V1
             } else {
                 ApiVersion::V2

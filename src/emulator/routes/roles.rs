@@ -15,7 +15,9 @@ use super::{Body, Call, Caller, Params, Shr, empty, json, with_etag};
 use crate::emulator::clock;
 use crate::emulator::error::ApiError;
 use crate::emulator::state::CustomRole;
-use crate::emulator::store::{RoleDraft, RoleRefusal, RoleScope, RoleView, Store, role_etag};
+use crate::emulator::store::{
+    RoleDraft, RoleRefusal, RoleScope, RoleUpdate, RoleView, Store, role_etag,
+};
 use crate::emulator::wire::roles::{
     CreateRoleRequest, CustomRoleBody, ReplaceRoleRequest, RoleBody, RoleCollection,
 };
@@ -201,16 +203,12 @@ async fn replace_role(
                 "The {field} of a custom role can't be changed."
             )));
         }
-        let description = r.description.clone().unwrap_or_default();
-        match store.replace_role(
-            &actor,
-            &id,
-            if_match,
+        let update = RoleUpdate {
             display_name,
-            description,
+            description: r.description.clone().unwrap_or_default(),
             actions,
-            clock::now_ms(),
-        ) {
+        };
+        match store.replace_role(&actor, &id, if_match, update, clock::now_ms()) {
             Ok(role) => Ok(answered(200, &call, store, &role)),
             Err(e) => Err(refusal(&call, store, e)),
         }

@@ -492,7 +492,7 @@ fn check_policy(ctx: &PolicyContext<'_>, policy: &Policy, what: &str, problems: 
         Some(("access_group_id", g)) if !ctx.group_ids.contains(g) => problems.push(format!(
             "{what}: access group {g} is not a group of the account"
         )),
-        Some((_, v)) if v.is_empty() => problems.push(format!("{what}: the subject is empty")),
+        Some((_, "")) => problems.push(format!("{what}: the subject is empty")),
         Some(_) => {}
     }
     if policy.version == ApiVersion::V1 && (policy.rule.is_some() || policy.pattern.is_some()) {

@@ -6,6 +6,9 @@ use super::{Actor, ApiError, MAX_GROUPS_PER_MEMBER, MAX_MEMBERS_PER_CALL, Store,
 use crate::emulator::clock;
 use crate::emulator::state::{Member, MemberKind, MembershipType, PUBLIC_ACCESS_ID};
 
+/// One group's result of a call on many groups: its id and how it went.
+pub type GroupResult = (String, Result<(), ApiError>);
+
 /// What a bulk removal did to one iam_id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Removal {
@@ -234,10 +237,7 @@ impl Store {
 
     /// `DELETE /v2/groups/_allgroups/members/{iam_id}`: one result per group it is in
     /// (removed, or refused for a dynamic membership); 404 if it is in none.
-    pub fn remove_from_all(
-        &mut self,
-        iam_id: &str,
-    ) -> Result<Vec<(String, Result<(), ApiError>)>, ApiError> {
+    pub fn remove_from_all(&mut self, iam_id: &str) -> Result<Vec<GroupResult>, ApiError> {
         let mut out = Vec::new();
         for rec in &mut self.groups {
             match rec.member(iam_id).map(|m| m.membership_type) {

@@ -27,7 +27,7 @@ pub use groups::{GroupUpdate, etag};
 pub use instances::{INSTANCE_STATES, INSTANCE_TYPE, InstanceFilter};
 pub use members::{MemberDetails, Removal, dynamic_member as dynamic_member_error};
 pub use policies::{PolicyDraft, PolicyFilter, PolicyRefusal, policy_etag};
-pub use roles::{RoleDraft, RoleRefusal, RoleScope, RoleView, role_etag};
+pub use roles::{RoleDraft, RoleRefusal, RoleScope, RoleUpdate, RoleView, role_etag};
 pub use rules::{RuleDraft, rule_etag};
 
 use super::clock;

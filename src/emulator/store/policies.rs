@@ -131,7 +131,7 @@ pub struct PolicyDraft {
 #[derive(Debug)]
 pub enum PolicyRefusal {
     Error(ApiError),
-    Duplicate(Policy),
+    Duplicate(Box<Policy>),
 }
 
 impl From<ApiError> for PolicyRefusal {
@@ -372,7 +372,7 @@ impl Store {
             .get(&key)
             .and_then(|s| self.policies.by_seq.get(s))
         {
-            return Err(PolicyRefusal::Duplicate(other.clone()));
+            return Err(PolicyRefusal::Duplicate(Box::new(other.clone())));
         }
         let subject = Policies::subject_key(current);
         self.check_limits(&subject, Some(seq))?;
@@ -463,7 +463,7 @@ impl Store {
             && Some(*seq) != except
             && let Some(other) = self.policies.by_seq.get(seq)
         {
-            return Err(PolicyRefusal::Duplicate(other.clone()));
+            return Err(PolicyRefusal::Duplicate(Box::new(other.clone())));
         }
         Ok(policy)
     }

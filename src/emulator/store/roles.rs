@@ -54,13 +54,20 @@ pub struct RoleDraft {
     pub actions: Vec<String>,
 }
 
+/// What a custom role replace asks for: the three fields that may change.
+pub struct RoleUpdate {
+    pub display_name: String,
+    pub description: String,
+    pub actions: Vec<String>,
+}
+
 /// Why a role write is refused: an error, or a name (`field`: `name` or `display_name`)
 /// already used by another role (the routes write the 409 with that role).
 #[derive(Debug)]
 pub enum RoleRefusal {
     Error(ApiError),
     Conflict {
-        role: CustomRole,
+        role: Box<CustomRole>,
         field: &'static str,
     },
 }
@@ -198,7 +205,7 @@ impl Store {
         let lower = draft.name.to_lowercase();
         if let Some(other) = self.roles.iter().find(|r| r.name.to_lowercase() == lower) {
             return Err(RoleRefusal::Conflict {
-                role: other.clone(),
+                role: Box::new(other.clone()),
                 field: "name",
             });
         }
@@ -250,15 +257,18 @@ impl Store {
         actor: &Actor,
         id: &str,
         if_match: Option<&str>,
-        display_name: String,
-        description: String,
-        actions: Vec<String>,
+        update: RoleUpdate,
         now_ms: u64,
     ) -> Result<CustomRole, RoleRefusal> {
         let pos = *self.role_pos.get(id).ok_or_else(|| role_not_found(id))?;
         let current = self.roles.get(pos).ok_or_else(|| role_not_found(id))?;
         check_if_match(&format!("role {id}"), if_match, &role_etag(current))?;
         let service = current.service_name.clone();
+        let RoleUpdate {
+            display_name,
+            description,
+            actions,
+        } = update;
         self.check_role_content(&service, &display_name, &description, &actions, Some(pos))?;
         let Some(role) = self.roles.get_mut(pos) else {
             return Err(role_not_found(id).into());
@@ -349,7 +359,7 @@ impl Store {
         }
         if let Some((_, other)) = taken {
             return Err(RoleRefusal::Conflict {
-                role: other.clone(),
+                role: Box::new(other.clone()),
                 field: "display_name",
             });
         }

@@ -275,6 +275,14 @@ fn deleting_a_group_takes_its_policies_and_rules() {
     );
 }
 
+fn update(display_name: &str, description: &str, actions: &[&str]) -> RoleUpdate {
+    RoleUpdate {
+        display_name: display_name.into(),
+        description: description.into(),
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
 #[test]
 fn custom_roles_follow_ibms_rules() {
     let mut s = store();
@@ -326,25 +334,15 @@ fn custom_roles_follow_ibms_rules() {
     ));
     let etag = role_etag(&created);
     assert!(
-        s.replace_role(
-            &actor(),
-            &id,
-            Some("1-x"),
-            "Runner".into(),
-            String::new(),
-            vec![ok[0].into()],
-            2
-        )
-        .is_err()
+        s.replace_role(&actor(), &id, Some("1-x"), update("Runner", "", &ok), 2)
+            .is_err()
     );
     let replaced = s
         .replace_role(
             &actor(),
             &id,
             Some(&etag),
-            "Runner 2".into(),
-            "d".into(),
-            vec!["quantum-computing.job.create".into()],
+            update("Runner 2", "d", &["quantum-computing.job.create"]),
             2,
         )
         .expect("replaced");
