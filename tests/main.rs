@@ -3,8 +3,10 @@
 //!
 //! Each module is one contract: `config` (the file and `validate`/`schema`), `plan_cli`
 //! and `apply` (the real binary against the in-process emulator), `export`, `emulator`
-//! (its HTTP behaviour), `iam` and `hostile` (the client against scripted servers),
-//! `reliability` (faults and secrets), `readme` (the walkthrough replayed).
+//! (its HTTP behaviour; `emulator_access`, `emulator_resources` and `emulator_rules` for
+//! what a group grants, with helpers in `emulator_http`), `iam` and `hostile` (the
+//! client against scripted servers), `reliability` (faults and secrets), `readme` (the
+//! walkthrough replayed).
 
 mod apply;
 mod config;

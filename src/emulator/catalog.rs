@@ -80,8 +80,11 @@ pub const IAM_GROUP_ROLES: [BuiltinRole; 1] = [BuiltinRole {
     description: "As a service ID creator, you can create service IDs in the account.",
 }];
 
-/// `quantum-computing`'s actions and their display names, from IBM Quantum's
-/// documentation (custom-role recipe, role comparison and REST permission table).
+/// `quantum-computing`'s actions and their display names: the first eighteen from IBM
+/// Quantum's documentation (custom-role recipe, role comparison and REST permission
+/// table), the last two (`instance.update`, `instance.delete`) the emulator's stand-ins
+/// for the platform roles' instance management. `GET /v2/roles` on IBM is authoritative
+/// (docs/ibm-api.md, Roles).
 pub const QUANTUM_ACTIONS: [(&str, &str); 20] = [
     (
         "quantum-computing.account-analytics-usage.read",
