@@ -644,3 +644,58 @@ async fn persist_writes_policies_roles_and_rules_back() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_create_that_landed_is_a_409_on_the_retry() {
+    bounded(async {
+        let (healthy, api) = qiskit_emulator().await;
+        let token = api.token.clone();
+        healthy.shutdown().await;
+        let faulty = emulator::start(
+            qiskit(),
+            Options {
+                drop_rate: 1.0,
+                seed: 1,
+                ..Options::default()
+            },
+        )
+        .await
+        .expect("start");
+        let url = format!("{}/v2/policies", faulty.base_url());
+        let mut landed = None;
+        for i in 0..20 {
+            let body = v2_body(FINANCE, &format!("g-{i}"), &[VIEWER]);
+            let sent = api
+                .http
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await;
+            assert!(sent.is_err(), "every connection is dropped");
+            let state = faulty.state();
+            if state.policies.len() > 3 {
+                landed = Some((body, state));
+                break;
+            }
+        }
+        let (body, state) = landed.expect("half of the drops apply the write first");
+        assert!(faulty.stats()["drops"].as_u64().is_some_and(|n| n >= 1));
+        faulty.shutdown().await;
+        let emu = start(state.clone()).await;
+        let api = Api::new(&emu, ADMIN_KEY).await;
+        let retry = api.post("/v2/policies", &body).await;
+        assert_eq!(
+            (retry.status.as_u16(), retry.code()),
+            (409, "policy_conflict_error")
+        );
+        let named = retry.body["errors"][0]["details"]["conflicts_with"]["policy"]["id"].clone();
+        assert_eq!(
+            named.as_str(),
+            state.policies[3].id.as_deref(),
+            "the retry names what landed"
+        );
+        emu.shutdown().await;
+    })
+    .await;
+}
