@@ -119,6 +119,7 @@ fn member(iam_id: &str, kind: &str) -> Member {
         kind: MemberKind::parse(kind).expect("a member type"),
         created_at: None,
         created_by_id: None,
+        ..Member::default()
     }
 }
 

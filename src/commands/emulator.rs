@@ -48,7 +48,7 @@ pub fn run(_cli: &Cli, args: &EmulatorArgs) -> Result<Exit> {
             ))
         })?;
         eprintln!(
-            "IBM Cloud emulator at {} (token, User Management v2, Access Groups v2; admin under /__admin); Ctrl-C stops it",
+            "IBM Cloud emulator at {} (token, User Management v2, Access Groups v2, Policy Management v1/v2, Resource Controller v2, Resource Manager v2; admin under /__admin); Ctrl-C stops it",
             server.base_url()
         );
         println!("listening on {}", server.base_url());

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub more_info: Option<String>,
+    /// IAM Policy Management's `details` (`conflicts_with` of a 409).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -22,12 +24,19 @@ impl ApiError {
             code,
             message: message.into(),
             more_info: None,
+            details: None,
         }
     }
 
     /// IBM's `more_info`: what the message alone does not say.
     pub fn more(mut self, info: impl Into<String>) -> ApiError {
         self.more_info = Some(info.into());
+        self
+    }
+
+    /// IAM Policy Management's `details` object.
+    pub fn with_details(mut self, details: serde_json::Value) -> ApiError {
+        self.details = Some(details);
         self
     }
 

@@ -1,5 +1,6 @@
-//! An emulator of IBM Cloud's token service, User Management v2 and IAM Access Groups v2
-//! (docs/emulator.md), in IBM's wire format.
+//! An emulator of IBM Cloud's token service, User Management v2, IAM Access Groups v2
+//! (dynamic rules included), IAM Policy Management (v1 and v2 policies, roles), Resource
+//! Controller and Resource Manager (docs/emulator.md), in IBM's wire format.
 //!
 //! Why it exists: IBM Cloud cannot be reached from tests, CI or a newcomer's laptop, and
 //! nobody may rehearse membership changes on a production account. Every end-to-end test,
@@ -9,7 +10,7 @@
 //!
 //! Layout, so that another API is one file in each of `routes/`, `store/` and `wire/`:
 //! - [`state`] the state file and its types, [`synthetic`] generated accounts, [`ids`]
-//!   IBM-shaped ids;
+//!   IBM-shaped ids, [`catalog`] the services, actions and built-in roles IAM knows;
 //! - [`store`] the account and IBM's rules over it, one file per API, free of HTTP;
 //! - [`routes`] the HTTP surface, one file per API: the API layer (statistics,
 //!   transaction ids, faults, error envelopes), typed query strings and bodies;
@@ -52,6 +53,71 @@
 //!     every write to it → 403, and its name is reserved (409 on create or rename).
 //! 12. Invite and remove with a service-ID token → 403.
 //!
+//! 13. One policy store behind `/v1/policies` and `/v2/policies`. Each policy remembers
+//!     the version that created it: its `href` names that version in both views; the v1
+//!     view of a v2 policy is IBM's placeholder (in lists and in `GET /v1/policies/{id}`);
+//!     the v2 view of a v1 policy fills `operator: stringEquals` wherever v1 left it out.
+//! 14. Two active policies are duplicates when type, subject, the resource attributes
+//!     (as a set, operators defaulted) and the tags (as a set) are equal, whichever
+//!     version created them; roles, description and conditions do not count. A duplicate
+//!     create is 409 `policy_conflict_error` with IBM's message and
+//!     `details.conflicts_with {etag, policy}`, the policy in the caller's view (the v2
+//!     view when a v1 caller meets a v2 policy).
+//! 15. `PUT`, `DELETE` or `PATCH` through the other version than the creating one → 400
+//!     `request_not_processed` naming the right path.
+//! 16. `If-Match` on every `PUT`/`PATCH` of policies, custom roles and rules: missing →
+//!     428, stale → 412, `*` accepted (as on groups). Their ETags are IBM's
+//!     `<revision>-<32 hex>`, on create, get, replace and restore.
+//! 17. `DELETE` of a policy is a soft delete: `GET` → 404 `policy_not_found` ("Policy with
+//!     Id <id> not found."), listed only with `state=deleted`, restorable forever with v1
+//!     `PATCH {"state": "active"}` and the ETag read before the deletion (v1 policies only,
+//!     as PATCH is v1's); a restore that would duplicate → 409.
+//! 18. Policy validation is strict: type `access` only; one subject, `access_group_id` of
+//!     this account (Public Access included) or any `iam_id` (not checked, as IBM does
+//!     not); `accountId` = the account and one of `serviceName`/`serviceType`/
+//!     `resourceGroupId`/`service_group_id`; values 1-1000 characters; a known service;
+//!     roles valid for it (platform roles anywhere, service roles not on a resource group
+//!     itself, custom roles on their own service), else 400 `invalid_body` pointing at
+//!     `GET /v2/roles`; v2 needs `operator` everywhere; conditions only in v2, `rule` and
+//!     `pattern` together; a replace keeps type and subject (400 otherwise).
+//! 19. Limits: 1000 active policies per subject and 4020 per account, 40 custom roles per
+//!     account; beyond → 400 `request_not_processed`.
+//! 20. Policy listings: `account_id` required (400 `missing_required_query_parameter`),
+//!     another account's → 403; `state` default `active`; without `limit` every match
+//!     on one page and no links; `limit` 1-100 (400 outside) with `limit`, `first` and
+//!     `next {href, start}`, `start` opaque and bound to the query's filters (another
+//!     query's → 400). `iam_id` matches the subject only; `service_type=service` also
+//!     matches policies with a `serviceName`; `format=display` enriches v2 roles;
+//!     `include_last_permit` adds `last_permit_frequency: 0`; v1 takes `format` and adds
+//!     nothing (its roles are always enriched).
+//! 21. `GET /v2/roles` always answers the three arrays: system roles always, service
+//!     roles for a service (or `alliamserviceroles`, or `service_group_id=IAM`), custom
+//!     roles only with `account_id`; no filter → system and custom roles; both filters, or
+//!     another service group → 400. Custom role names are unique in the account ignoring
+//!     case (409 `role_conflict_error`); display names unique per service and never a
+//!     built-in role's; every action must be the service's; `PUT` replaces display name,
+//!     description (absent → empty) and actions, and refuses another name, account or
+//!     service; deleting a role that active policies grant → 409 `role_in_use`.
+//! 22. Rules: at most 5 per group (400 `limit_exceeded`); names optional and not unique
+//!     (so a client that creates twice makes a visible duplicate); `value` kept verbatim;
+//!     `PUT` replaces the whole rule (no `name` → `""`); Public Access has none and refuses
+//!     them (403); an unknown rule → 404 `rule_not_found`. Rules are never evaluated.
+//! 23. Dynamic members come from the state file only. `membership_type` defaults to
+//!     `static` on member and group listings (IBM's SDK documents the values, not the
+//!     default); `HEAD` answers 204 for them; `DELETE`, bulk delete and `_allgroups`
+//!     delete refuse them with 400 `dynamic_member` (per member or group in a 207);
+//!     adding one explicitly makes it static. They count toward 50 groups per iam_id.
+//! 24. Resource Controller: `limit` default 100, larger served as 100, below 1 → 400; the
+//!     page token is base64 of the query it continues, so other parameters are ignored
+//!     beside it; `next_url` relative or null; `state` default active and provisioning,
+//!     a comma-separated list accepted, an unknown state → 400; `name` exact and
+//!     case-sensitive; `sub_type` matches nothing; `GET` by GUID or CRN in any state;
+//!     errors in the platform envelope.
+//! 25. Resource Manager: an account whose state lists no resource group has `Default`;
+//!     `account_id` optional (another → 403); `name` exact; unpaged.
+//! 26. Deleting a group deletes its policies (deleted ones too) and rules; removing a user
+//!     deletes the policies whose subject is that user.
+//!
 //! Fidelity to IBM's captured answers (docs/ibm-api.md), beyond the SDK models:
 //! - every User Management error carries `more_info`, as every real body quoted there
 //!   does: the specific hint where IBM gives one (the 409 above), else a link to the API's
@@ -73,6 +139,7 @@
 //! they stay valid across a restart with the same state, and a token for another account is
 //! refused (401). Missing `account_id` on list/create → 400; another account's id → 403.
 
+mod catalog;
 mod clock;
 mod error;
 mod faults;
@@ -94,11 +161,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use state::{
-    ApiKey, Group, KeyType, Member, MemberKind, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME, ServiceId,
-    State, User, UserState,
+    ApiKey, ApiVersion, AttrValue, Attribute, Attributes, Condition, CustomRole, Group, KeyType,
+    Member, MemberKind, MembershipType, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME, Policy, PolicyState,
+    ResourceGroup, ResourceInstance, Rule, ServiceId, State, Tag, User, UserState,
 };
 pub use synthetic::{
-    SYNTHETIC_ADMIN_IAM_ID, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, Synthetic, synthetic,
+    SYNTHETIC_ADMIN_IAM_ID, SYNTHETIC_ADMIN_KEY, SYNTHETIC_REALM, SYNTHETIC_SERVICE_KEY, Synthetic,
+    SyntheticAccess, synthetic, synthetic_access, synthetic_instance_name, synthetic_role_name,
 };
 
 use error::ApiError;
@@ -327,8 +396,9 @@ async fn serve(listener: TcpListener, router: axum::Router, mut stopped: watch::
 }
 
 impl Emulator {
-    /// `http://127.0.0.1:PORT`: every API (token, User Management, Access Groups) and the
-    /// admin endpoints live under it.
+    /// `http://127.0.0.1:PORT`: every API (token, User Management, Access Groups, Policy
+    /// Management, Resource Controller, Resource Manager) and the admin endpoints live
+    /// under it.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -14,10 +14,25 @@
 //! else as YAML (JSON is YAML too, so either reader would accept a JSON file; serde_json is
 //! simply faster on the 10,000-user files the benchmark writes).
 
+mod access;
+mod resources;
+mod rules;
+
 use std::collections::HashSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+pub use access::{
+    ApiVersion, AttrValue, Attribute, Attributes, CustomRole, MAX_CUSTOM_ROLES,
+    MAX_POLICIES_PER_ACCOUNT, MAX_POLICIES_PER_SUBJECT, Policy, PolicyState, Tag, check_resource,
+    duplicate_key, resolve_role, role_fits, value_len_ok, with_account,
+};
+pub use resources::{
+    DEFAULT_GROUP_NAME, DEFAULT_REGION, ResourceGroup, ResourceInstance, group_id_for,
+    instance_guid_for,
+};
+pub use rules::{Condition, MAX_RULES_PER_GROUP, MembershipType, OPERATORS, Rule, rule_problem};
 
 /// The id of the built-in Public Access group, which every account has and nobody edits.
 pub const PUBLIC_ACCESS_ID: &str = "AccessGroupId-PublicAccess";
@@ -25,7 +40,7 @@ pub const PUBLIC_ACCESS_ID: &str = "AccessGroupId-PublicAccess";
 pub const PUBLIC_ACCESS_NAME: &str = "Public Access";
 
 /// One emulated IBM Cloud account.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     /// 32 lower-case hex characters, as IBM account ids are.
@@ -43,6 +58,18 @@ pub struct State {
     /// ID may be a group member without being listed here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_ids: Vec<ServiceId>,
+    /// Access policies (IAM Policy Management), in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<Policy>,
+    /// The account's custom roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<CustomRole>,
+    /// Service instances (Resource Controller), in the order they are listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_instances: Vec<ResourceInstance>,
+    /// Resource groups (Resource Manager). Empty: the account has one, `Default`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_groups: Vec<ResourceGroup>,
 }
 
 /// An API key and the identity whose token it buys.
@@ -155,8 +182,8 @@ impl<'de> Deserialize<'de> for UserState {
     }
 }
 
-/// An access group and its static members.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// An access group, its members and its dynamic rules.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
     pub id: String,
@@ -176,10 +203,14 @@ pub struct Group {
     /// Bumped on every change of name or description; the ETag is derived from it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub revision: u64,
+    /// Dynamic rules (at most 5), in creation order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
 }
 
-/// A static member of an access group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A member of an access group: static (added explicitly) unless `membership_type` says
+/// `dynamic` (produced by a rule).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub iam_id: String,
@@ -190,6 +221,8 @@ pub struct Member {
     pub created_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by_id: Option<String>,
+    #[serde(default, skip_serializing_if = "MembershipType::is_static")]
+    pub membership_type: MembershipType,
 }
 
 /// A service ID's display data, used by `verbose=true` member listings.
@@ -207,9 +240,10 @@ fn is_zero(n: &u64) -> bool {
 }
 
 /// A group member's `type`: IBM knows these three and nothing else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MemberKind {
+    #[default]
     User,
     Service,
     Profile,
@@ -283,8 +317,7 @@ impl State {
                 added_on: None,
                 processing_until: None,
             }],
-            groups: Vec::new(),
-            service_ids: Vec::new(),
+            ..State::default()
         }
     }
 
@@ -414,6 +447,16 @@ impl State {
                 *per_member.entry(member.iam_id.as_str()).or_default() += 1;
             }
         }
+        let mut rule_ids = HashSet::new();
+        for group in &self.groups {
+            rules::check(&group.name, &group.rules, &mut problems);
+            for id in group.rules.iter().filter_map(|r| r.id.as_deref()) {
+                if !rule_ids.insert(id) {
+                    problems.push(format!("rule id {id} is used by two groups"));
+                }
+            }
+        }
+        self.check_access(&mut problems);
         let mut over: Vec<_> = per_member.into_iter().filter(|(_, n)| *n > 50).collect();
         over.sort();
         for (iam_id, n) in over {
@@ -429,8 +472,74 @@ impl State {
     }
 }
 
+impl State {
+    /// The checks of what the account grants: custom roles, policies, instances and
+    /// resource groups.
+    fn check_access(&self, problems: &mut Vec<String>) {
+        access::check_roles(&self.account_id, &self.roles, problems);
+        let mut group_ids: HashSet<&str> = self.groups.iter().map(|g| g.id.as_str()).collect();
+        group_ids.insert(PUBLIC_ACCESS_ID);
+        let ctx = access::PolicyContext {
+            account_id: &self.account_id,
+            group_ids,
+            roles: &self.roles,
+        };
+        access::check_policies(&ctx, &self.policies, problems);
+        resources::check(
+            &self.account_id,
+            &self.resource_groups,
+            &self.resource_instances,
+            problems,
+        );
+    }
+}
+
+/// Test fixtures shared with the store's tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    /// IBM's Qiskit example, written by hand in the compact form docs/emulator.md shows.
+    pub const QISKIT: &str = r#"
+account_id: 0123456789abcdef0123456789abcdef
+api_keys:
+  - {apikey: k, iam_id: IBMid-ADMIN00001, type: user}
+users:
+  - {email: fatima@example.com, iam_id: IBMid-FATIMA0001, state: ACTIVE}
+groups:
+  - id: AccessGroupId-ml
+    name: ml
+    members:
+      - {iam_id: IBMid-FATIMA0001, type: user}
+      - {iam_id: IBMid-APPIDUSER01, type: user, membership_type: dynamic}
+    rules:
+      - name: ml-project
+        expiration: 24
+        realm_name: https://us-south.appid.cloud.ibm.com/oauth/v4/tenant
+        conditions: [{claim: project, operator: CONTAINS, value: '"ml"'}]
+  - {id: AccessGroupId-finance, name: finance}
+resource_groups:
+  - {name: Default}
+resource_instances:
+  - {name: QR-ml, service: quantum-computing, guid: 11111111-1111-4111-8111-111111111111}
+  - {name: QR-common, service: quantum-computing, guid: 22222222-2222-4222-8222-222222222222}
+roles:
+  - name: JobManager
+    display_name: Job manager
+    service_name: quantum-computing
+    actions: [quantum-computing.job.read, quantum-computing.job.delete]
+policies:
+  - access_group_id: AccessGroupId-ml
+    roles: [Viewer, Reader, JobManager]
+    resource: {serviceName: quantum-computing, serviceInstance: 11111111-1111-4111-8111-111111111111}
+  - access_group_id: AccessGroupId-finance
+    version: v1
+    roles: [crn:v1:bluemix:public:iam::::serviceRole:Reader]
+    resource: {serviceName: quantum-computing, serviceInstance: {operator: stringEquals, value: 22222222-2222-4222-8222-222222222222}}
+"#;
+}
+
 #[cfg(test)]
 mod tests {
+    use super::tests_support::QISKIT;
     use super::*;
     use crate::emulator::synthetic::{SYNTHETIC_ADMIN_KEY, Synthetic, synthetic};
 
@@ -503,6 +612,82 @@ groups:
         )
         .expect_err("duplicate must fail");
         assert!(err.contains("is taken"), "{err}");
+    }
+
+    #[test]
+    fn the_qiskit_example_loads() {
+        let state = State::parse(QISKIT).expect("the documented example is a valid state");
+        assert_eq!(state.policies.len(), 2);
+        assert_eq!(state.policies[1].version, ApiVersion::V1);
+        assert_eq!(
+            state.groups[0].members[1].membership_type,
+            MembershipType::Dynamic
+        );
+        assert_eq!(state.groups[0].rules[0].conditions[0].value, "\"ml\"");
+        assert_eq!(
+            state.resource_instances[0].guid.as_deref(),
+            Some("11111111-1111-4111-8111-111111111111")
+        );
+        let json = serde_json::to_string(&state).expect("serializable");
+        assert!(
+            !json.contains("membership_type\":\"static"),
+            "static is the default and not written"
+        );
+        assert_eq!(State::parse(&json), Ok(state));
+    }
+
+    #[test]
+    fn bad_access_entries_are_reported_together() {
+        let bad = QISKIT
+            .replace(
+                "roles: [Viewer, Reader, JobManager]",
+                "roles: [Viewer, Reviewer]",
+            )
+            .replace("operator: CONTAINS", "operator: LIKE")
+            .replace("name: JobManager", "name: jobManager")
+            .replace(
+                "access_group_id: AccessGroupId-finance",
+                "access_group_id: AccessGroupId-nope",
+            )
+            .replace(
+                "- {name: Default}",
+                "- {name: Default}\n  - {name: default}",
+            );
+        let err = State::parse(&bad).expect_err("invalid");
+        for needle in [
+            "\"Reviewer\" is neither",
+            "operator \"LIKE\"",
+            "capital letter",
+            "AccessGroupId-nope is not a group",
+            "listed twice (names compare case-insensitively)",
+        ] {
+            assert!(err.contains(needle), "{needle:?} missing from: {err}");
+        }
+        let dup = QISKIT
+            .replace(
+                "access_group_id: AccessGroupId-finance",
+                "access_group_id: AccessGroupId-ml",
+            )
+            .replace(
+                "22222222-2222-4222-8222-222222222222}}",
+                "11111111-1111-4111-8111-111111111111}}",
+            );
+        let err = State::parse(&dup).expect_err("duplicate");
+        assert!(err.contains("same subject, resource and tags"), "{err}");
+        let wrong_service = QISKIT
+            .replace(
+                "roles: [crn:v1:bluemix:public:iam::::serviceRole:Reader]",
+                "roles: [JobManager]",
+            )
+            .replace(
+                "serviceName: quantum-computing, serviceInstance: {",
+                "serviceName: other-service, serviceInstance: {",
+            );
+        let err = State::parse(&wrong_service).expect_err("a custom role of another service");
+        assert!(
+            err.contains("is a role of quantum-computing, not of other-service"),
+            "{err}"
+        );
     }
 
     #[test]

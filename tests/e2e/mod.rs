@@ -38,6 +38,7 @@ impl Account {
                 users: vec![user(ADMIN_EMAIL, ADMIN_IAM_ID, "ACTIVE")],
                 groups: Vec::new(),
                 service_ids: Vec::new(),
+                ..State::default()
             },
         }
     }
@@ -59,6 +60,7 @@ impl Account {
             last_modified_at: Some("2024-01-01T00:00:00.000Z".into()),
             last_modified_by_id: Some(ADMIN_IAM_ID.into()),
             revision: 0,
+            ..Group::default()
         });
         self
     }
@@ -89,6 +91,7 @@ pub fn member(iam_id: &str) -> Member {
         kind: MemberKind::of(iam_id).unwrap_or(MemberKind::User),
         created_at: None,
         created_by_id: None,
+        ..Member::default()
     }
 }
 

@@ -3,9 +3,12 @@
 
 The emulator claims to speak IBM's wire format. This script holds it to that with
 `ibm-platform-services` (the official SDK): every endpoint orgsync uses is called through
-the SDK's methods and pagers (UsersPager, AccessGroupsPager, AccessGroupMembersPager),
-every result goes through the SDK's strict `Model.from_dict`, and every answer is checked
-against the emulator's own account (`GET /__admin/state`), before and after the writes.
+the SDK's methods and pagers (UsersPager, AccessGroupsPager, AccessGroupMembersPager,
+PoliciesPager, V2PoliciesPager, ResourceInstancesPager), every result goes through the
+SDK's strict `Model.from_dict`, and every answer is checked against the emulator's own
+account (`GET /__admin/state`), before and after the writes. The checks of what a group
+grants (policies, roles, instances, resource groups, dynamic rules) are in
+`access_checks.py`.
 
 Two modes:
   conformance.py write-state FILE        write the seeded account (>=1,000 users, >=120 groups)
@@ -26,6 +29,7 @@ import traceback
 from urllib.parse import parse_qs, urlparse
 
 import requests
+from access_checks import AccessChecks, static_members, write_access
 from ibm_cloud_sdk_core import ApiException
 from ibm_cloud_sdk_core.authenticators import BearerTokenAuthenticator, IAMAuthenticator
 from ibm_platform_services import IamAccessGroupsV2, UserManagementV1
@@ -110,6 +114,7 @@ def write_state(path):
         "groups": groups,
         "service_ids": service_ids,
     }
+    write_access(state)
     with open(path, "w") as f:
         json.dump(state, f)
 
@@ -155,10 +160,13 @@ def expect_api_error(status, fn, contains=None):
     raise AssertionError(f"expected HTTP {status}, the call succeeded")
 
 
-class Conformance:
+class Conformance(AccessChecks):
     def __init__(self, base, short_ttl_base):
         self.base = base
         self.short_ttl_base = short_ttl_base
+        self.account = ACCOUNT
+        self.admin_key = ADMIN_KEY
+        self.access_clients()
         self.um = self.user_management(IAMAuthenticator(ADMIN_KEY, url=base))
         self.ag = self.access_groups(IAMAuthenticator(ADMIN_KEY, url=base))
         self.service_um = self.user_management(IAMAuthenticator(SERVICE_KEY, url=base))
@@ -305,7 +313,7 @@ class Conformance:
         for want in self.state["groups"]:
             members = AccessGroupMembersPager(client=self.ag, access_group_id=want["id"], limit=100).get_all()
             got = [(m["iam_id"], m["type"]) for m in members]
-            eq(got, [(m["iam_id"], m["type"]) for m in want["members"]], f"members of {want['name']}")
+            eq(got, [(m["iam_id"], m["type"]) for m in static_members(want)], f"members of {want['name']}")
             for m in members:
                 ListGroupMembersResponseMember.from_dict(m)
 
@@ -518,7 +526,7 @@ class Conformance:
         eq([g["id"] for g in groups], [g["id"] for g in state["groups"]], "final groups")
         for g in state["groups"][:30]:
             members = AccessGroupMembersPager(client=self.ag, access_group_id=g["id"]).get_all()
-            eq([m["iam_id"] for m in members], [m["iam_id"] for m in g["members"]], f"final members {g['name']}")
+            eq([m["iam_id"] for m in members], [m["iam_id"] for m in static_members(g)], f"final members {g['name']}")
 
     def run(self):
         check("users seeded PROCESSING turn PENDING after --processing-ms", self.seeded_processing_turns_pending)
@@ -536,6 +544,8 @@ class Conformance:
         check("invite lifecycle: PROCESSING, 409, PENDING, groups", self.invite_lifecycle)
         check("service ID cannot invite or remove", self.service_id_cannot_invite_or_remove)
         check("removing a user removes their memberships", self.remove_user_removes_memberships)
+        self.state = self.admin_state()
+        self.access_checks(check)
         check("bad API key gets the token error shape", self.bad_api_key_gets_the_token_error_shape)
         check("expired token is refused", self.expired_token_is_refused)
         check("final state matches the SDK's view", self.final_state_matches_sdk_view)

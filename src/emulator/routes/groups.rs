@@ -12,7 +12,7 @@ use super::paging::{LinkQuery, Window, sort_key};
 use super::{Body, Call, Caller, Params, Shr, empty, json, require_account, with_etag};
 use crate::emulator::clock;
 use crate::emulator::error::ApiError;
-use crate::emulator::state::Group;
+use crate::emulator::state::{self, Group};
 use crate::emulator::store::{GroupUpdate, Store, etag};
 use crate::emulator::wire::groups::{GroupBody, GroupRequest, GroupsList};
 
@@ -25,10 +25,13 @@ pub fn routes() -> Router<Shr> {
         )
 }
 
-/// `membership_type`: the emulator has no dynamic members (rules come later).
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+/// The `membership_type` filter of the group and member listings. Decision: absent
+/// means `static` (IBM's SDK documents the values, not the default); a client that wants
+/// dynamic members asks for `dynamic` or `all`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum MembershipType {
+    #[default]
     Static,
     Dynamic,
     All,
@@ -40,6 +43,15 @@ impl MembershipType {
             MembershipType::Static => "static",
             MembershipType::Dynamic => "dynamic",
             MembershipType::All => "all",
+        }
+    }
+
+    /// Whether a membership of type `t` passes the filter.
+    pub(super) fn counts(self, t: state::MembershipType) -> bool {
+        match self {
+            MembershipType::Static => t == state::MembershipType::Static,
+            MembershipType::Dynamic => t == state::MembershipType::Dynamic,
+            MembershipType::All => true,
         }
     }
 }
@@ -86,7 +98,7 @@ fn group_body(call: &Call, store: &Store, group: &Group, view: View) -> GroupBod
         last_modified_at: group.last_modified_at.clone().unwrap_or_default(),
         last_modified_by_id: group.last_modified_by_id.clone().unwrap_or_default(),
         href: format!("{}/v2/groups/{}", call.base, group.id),
-        is_federated: view.federated.then_some(false),
+        is_federated: view.federated.then(|| store.has_rules(&group.id)),
         crn: view.crn.then(|| {
             format!(
                 "crn:v1:bluemix:public:iam-access-groups::a/{}::access-group:{}",
@@ -174,12 +186,10 @@ async fn list_groups(
     let list = shared.with_store(|store| {
         require_account(q.account_id.as_deref(), store)?;
         let matches = |g: &Group| search_matches(search.as_deref(), g);
-        // Dynamic memberships do not exist in the emulator.
-        let mut groups = if q.membership_type == Some(MembershipType::Dynamic) {
-            Vec::new()
-        } else {
-            store.list_groups(q.hide_public_access == Some(true), member, &matches)
-        };
+        let membership = q.membership_type.unwrap_or_default();
+        let counts = move |t| membership.counts(t);
+        let member = member.map(|m| (m, &counts as &dyn Fn(state::MembershipType) -> bool));
+        let mut groups = store.list_groups(q.hide_public_access == Some(true), member, &matches);
         if let Some(sort) = &sort {
             groups.sort_by(|a, b| {
                 sort.apply(match sort.field {

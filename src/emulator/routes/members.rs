@@ -14,7 +14,7 @@ use super::{Body, Call, Caller, Params, Shr, empty, json, require_account};
 use crate::emulator::clock;
 use crate::emulator::error::ApiError;
 use crate::emulator::state::{Member, MemberKind};
-use crate::emulator::store::{MemberDetails, Store};
+use crate::emulator::store::{MemberDetails, Removal, Store, dynamic_member_error};
 use crate::emulator::wire::groups::{
     AddMemberResult, AddMembersRequest, AddMembersResponse, AddToGroupsRequest, AllGroupsResponse,
     AllGroupsResult, BulkDeleteRequest, BulkDeleteResponse, BulkDeleteResult, MemberBody,
@@ -94,7 +94,7 @@ fn member_body(
     MemberBody {
         iam_id: m.iam_id.clone(),
         kind: m.kind,
-        membership_type: "static",
+        membership_type: m.membership_type.as_str(),
         name: details.name,
         email: details.email,
         description: details.description,
@@ -137,7 +137,9 @@ async fn list_members(
             .iter()
             .filter(|m| {
                 q.kind.is_none_or(|k| m.kind == k)
-                    && q.membership_type != Some(MembershipType::Dynamic)
+                    && q.membership_type
+                        .unwrap_or_default()
+                        .counts(m.membership_type)
             })
             .map(|m| {
                 let found = if details {
@@ -249,16 +251,21 @@ async fn remove_members(
     let members = iam_ids
         .into_iter()
         .zip(found)
-        .map(|(iam_id, was_member)| {
-            let (status_code, errors) = if was_member {
-                (200, None)
-            } else {
-                let message = format!("{iam_id} is not a member of access group {id}.");
-                let error = ItemError {
-                    code: "member_not_found".into(),
-                    message,
-                };
-                (404, Some(vec![error]))
+        .map(|(iam_id, removal)| {
+            let (status_code, errors) = match removal {
+                Removal::Removed => (200, None),
+                Removal::NotMember => {
+                    let message = format!("{iam_id} is not a member of access group {id}.");
+                    let error = ItemError {
+                        code: "member_not_found".into(),
+                        message,
+                    };
+                    (404, Some(vec![error]))
+                }
+                Removal::Dynamic => {
+                    let e = dynamic_member_error(&iam_id, &id);
+                    (e.status, Some(vec![ItemError::from(e)]))
+                }
             };
             BulkDeleteResult {
                 iam_id,
@@ -286,6 +293,7 @@ struct AccountQuery {
 async fn remove_from_all(
     State(shared): State<Shr>,
     _: Caller,
+    call: Call,
     Path(iam_id): Path<String>,
     Params(q): Params<AccountQuery>,
 ) -> Result<Response, ApiError> {
@@ -295,9 +303,12 @@ async fn remove_from_all(
     })?;
     let groups = left
         .into_iter()
-        .map(|access_group_id| AllGroupsResult {
+        .map(|(access_group_id, result)| AllGroupsResult {
             access_group_id,
-            outcome: Outcome::ok(),
+            outcome: match result {
+                Ok(()) => Outcome::ok(),
+                Err(e) => Outcome::failed(&call.trace, e),
+            },
         })
         .collect();
     Ok(json(207, &AllGroupsResponse { iam_id, groups }))

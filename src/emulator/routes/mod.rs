@@ -1,8 +1,8 @@
 //! The HTTP surface: IBM's paths, query parameters, headers and bodies, translated to
 //! [`Store`](super::store::Store) calls and back into IBM's wire format. One file per API
-//! ([`token`], [`users`], [`groups`], [`members`]) plus [`admin`]; this one registers
-//! them and holds what they share: the extractors, the responses, and how an error is
-//! written.
+//! ([`token`], [`users`], [`groups`], [`members`], [`rules`], [`policies`], [`roles`],
+//! [`instances`], [`resource_groups`]) plus [`admin`]; this one registers them and holds
+//! what they share: the extractors, the responses, and how an error is written.
 //!
 //! Every API route passes through [`layer::api_layer`], which counts it under its route
 //! template, assigns the transaction id, applies the injected faults and writes the
@@ -17,9 +17,14 @@
 
 mod admin;
 mod groups;
+mod instances;
 mod layer;
 mod members;
 mod paging;
+mod policies;
+mod resource_groups;
+mod roles;
+mod rules;
 mod token;
 mod users;
 
@@ -74,6 +79,11 @@ fn apis() -> Vec<(Dialect, Router<Shr>)> {
         (Dialect::UserManagement, users::routes()),
         (Dialect::Platform, groups::routes()),
         (Dialect::Platform, members::routes()),
+        (Dialect::Platform, rules::routes()),
+        (Dialect::Platform, policies::routes()),
+        (Dialect::Platform, roles::routes()),
+        (Dialect::Platform, instances::routes()),
+        (Dialect::Platform, resource_groups::routes()),
     ]
 }
 

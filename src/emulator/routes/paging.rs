@@ -179,6 +179,44 @@ pub fn percent_encode(s: &str) -> String {
         .collect()
 }
 
+/// The inverse of [`percent_encode`] (and of `+` for a space): `None` for a malformed
+/// escape or text that is not UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let text = std::str::from_utf8(hex).ok()?;
+                out.push(u8::from_str_radix(text, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `a=1&b=x%20y` as decoded pairs; `None` if any part is malformed.
+pub fn parse_query(text: &str) -> Option<Vec<(String, String)>> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +267,14 @@ mod tests {
             .flag("verbose", Some(false))
             .finish();
         assert_eq!(q, "search=state%3AA%20b~&verbose=false");
+        assert_eq!(
+            parse_query("search=state%3AA%20b~&x=&y"),
+            Some(vec![
+                ("search".into(), "state:A b~".into()),
+                ("x".into(), String::new()),
+                ("y".into(), String::new())
+            ])
+        );
+        assert_eq!(parse_query("a=%zz"), None);
     }
 }

@@ -4,7 +4,7 @@
 use super::{Actor, ApiError, GroupRec, MAX_GROUPS, Store};
 use crate::emulator::clock;
 use crate::emulator::ids;
-use crate::emulator::state::{Group, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME};
+use crate::emulator::state::{Group, MembershipType, PUBLIC_ACCESS_ID, PUBLIC_ACCESS_NAME};
 
 /// What a `PATCH /v2/groups/{id}` asks for.
 pub struct GroupUpdate<'a> {
@@ -114,6 +114,7 @@ impl Store {
             last_modified_at: Some(now),
             last_modified_by_id: Some(actor.iam_id.clone()),
             revision: 1,
+            rules: Vec::new(),
         };
         self.group_pos.insert(id, self.groups.len());
         self.groups.push(GroupRec::new(group.clone()));
@@ -164,8 +165,8 @@ impl Store {
         Ok(rec.group.clone())
     }
 
-    /// Deletes a group. Without `force`, a group with members is refused with 409 (the
-    /// emulator's decision; Terraform always forces).
+    /// Deletes a group, with its members, rules and policies. Without `force`, a group
+    /// with members is refused with 409 (the emulator's decision; Terraform always forces).
     pub fn delete_group(&mut self, id: &str, force: bool) -> Result<(), ApiError> {
         let pos = self.writable_group(id, "deleting it")?;
         let members = self.groups.get(pos).map_or(0, |r| r.group.members.len());
@@ -180,16 +181,18 @@ impl Store {
         }
         self.groups.remove(pos);
         self.reindex_groups();
+        self.drop_policies_of(id);
         self.dirty = true;
         Ok(())
     }
 
     /// Groups visible to a list call, Public Access first unless hidden or a member is
-    /// asked about (it has no static members).
+    /// asked about (it has no listed members). `member` is an iam_id and which of its
+    /// membership types count.
     pub fn list_groups(
         &self,
         hide_public: bool,
-        member: Option<&str>,
+        member: Option<(&str, &dyn Fn(MembershipType) -> bool)>,
         filter: &dyn Fn(&Group) -> bool,
     ) -> Vec<&Group> {
         let mut out = Vec::new();
@@ -197,10 +200,11 @@ impl Store {
             out.push(&self.public);
         }
         for rec in &self.groups {
-            if member.is_some_and(|m| !rec.has(m)) || !filter(&rec.group) {
-                continue;
+            let in_it = member
+                .is_none_or(|(m, counts)| rec.member(m).is_some_and(|m| counts(m.membership_type)));
+            if in_it && filter(&rec.group) {
+                out.push(&rec.group);
             }
-            out.push(&rec.group);
         }
         out
     }
@@ -271,6 +275,7 @@ pub(super) fn public_access() -> Group {
         last_modified_at: Some("2015-01-01T00:00:00.000Z".into()),
         last_modified_by_id: Some("system".into()),
         revision: 0,
+        rules: Vec::new(),
     }
 }
 

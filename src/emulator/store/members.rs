@@ -4,7 +4,19 @@
 use super::groups::read_only;
 use super::{Actor, ApiError, MAX_GROUPS_PER_MEMBER, MAX_MEMBERS_PER_CALL, Store, check_batch};
 use crate::emulator::clock;
-use crate::emulator::state::{Member, MemberKind, PUBLIC_ACCESS_ID};
+use crate::emulator::state::{Member, MemberKind, MembershipType, PUBLIC_ACCESS_ID};
+
+/// One group's result of a call on many groups: its id and how it went.
+pub type GroupResult = (String, Result<(), ApiError>);
+
+/// What a bulk removal did to one iam_id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    NotMember,
+    /// A dynamic member: rules add it at login, so it cannot be removed (decision).
+    Dynamic,
+}
 
 /// The display data `verbose=true` adds to a member.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -104,7 +116,21 @@ impl Store {
         // not an idempotent success.
         let kind = self.member_kind(iam_id, kind)?;
         if let Some(existing) = self.groups.get(pos).and_then(|r| r.member(iam_id)) {
-            return Ok(existing.clone());
+            if existing.membership_type.is_static() {
+                return Ok(existing.clone());
+            }
+            // Added explicitly, a dynamic member becomes static (docs/emulator.md).
+            let rec = self.groups.get_mut(pos);
+            let member = rec.and_then(|r| r.member_mut(iam_id));
+            return match member {
+                Some(m) => {
+                    m.membership_type = MembershipType::Static;
+                    m.created_by_id = Some(actor.iam_id.clone());
+                    self.dirty = true;
+                    Ok(m.clone())
+                }
+                None => Err(ApiError::new(404, "not_found", "access group vanished")),
+            };
         }
         let count = self.groups_of(iam_id);
         if count >= MAX_GROUPS_PER_MEMBER {
@@ -121,6 +147,7 @@ impl Store {
             kind,
             created_at: Some(clock::iso(now_ms)),
             created_by_id: Some(actor.iam_id.clone()),
+            membership_type: MembershipType::Static,
         };
         let Some(rec) = self.groups.get_mut(pos) else {
             return Err(ApiError::new(404, "not_found", "access group vanished"));
@@ -147,48 +174,88 @@ impl Store {
             .collect())
     }
 
-    /// `DELETE /v2/groups/{id}/members/{iam_id}`.
+    /// `DELETE /v2/groups/{id}/members/{iam_id}`: a static member only.
     pub fn remove_member(&mut self, id: &str, iam_id: &str) -> Result<(), ApiError> {
         let pos = self.writable_group(id, "removing members")?;
-        let removed = self.groups.get_mut(pos).map_or(0, |r| r.remove(&[iam_id]));
-        if removed == 0 {
-            return Err(not_a_member(iam_id, id));
+        let membership = self
+            .groups
+            .get(pos)
+            .and_then(|r| r.member(iam_id))
+            .map(|m| m.membership_type);
+        match membership {
+            None => Err(not_a_member(iam_id, id)),
+            Some(MembershipType::Dynamic) => Err(dynamic_member(iam_id, id)),
+            Some(MembershipType::Static) => {
+                if let Some(rec) = self.groups.get_mut(pos) {
+                    rec.remove(&[iam_id]);
+                }
+                self.dirty = true;
+                Ok(())
+            }
         }
-        self.dirty = true;
-        Ok(())
     }
 
-    /// `POST /v2/groups/{id}/members/delete`: for each iam_id in order, whether it was a
-    /// member (and is now removed); 404 if none was.
-    pub fn remove_members(&mut self, id: &str, iam_ids: &[String]) -> Result<Vec<bool>, ApiError> {
+    /// `POST /v2/groups/{id}/members/delete`: what happened to each iam_id, in order; 404
+    /// if none was a member at all.
+    pub fn remove_members(
+        &mut self,
+        id: &str,
+        iam_ids: &[String],
+    ) -> Result<Vec<Removal>, ApiError> {
         check_batch(iam_ids.len(), MAX_MEMBERS_PER_CALL, "members")?;
         let pos = self.writable_group(id, "removing members")?;
         let Some(rec) = self.groups.get_mut(pos) else {
             return Err(ApiError::new(404, "not_found", "access group vanished"));
         };
-        let found: Vec<bool> = iam_ids.iter().map(|m| rec.has(m)).collect();
-        if !found.contains(&true) {
+        let found: Vec<Removal> = iam_ids
+            .iter()
+            .map(|m| match rec.member(m).map(|m| m.membership_type) {
+                None => Removal::NotMember,
+                Some(MembershipType::Dynamic) => Removal::Dynamic,
+                Some(MembershipType::Static) => Removal::Removed,
+            })
+            .collect();
+        if found.iter().all(|r| *r == Removal::NotMember) {
             return Err(ApiError::new(
                 404,
                 "members_not_found",
                 format!("None of the given members is a member of access group {id}."),
             ));
         }
-        let refs: Vec<&str> = iam_ids.iter().map(String::as_str).collect();
-        rec.remove(&refs);
-        self.dirty = true;
+        let refs: Vec<&str> = iam_ids
+            .iter()
+            .zip(&found)
+            .filter(|(_, r)| **r == Removal::Removed)
+            .map(|(m, _)| m.as_str())
+            .collect();
+        if !refs.is_empty() {
+            rec.remove(&refs);
+            self.dirty = true;
+        }
         Ok(found)
     }
 
-    /// `DELETE /v2/groups/_allgroups/members/{iam_id}`: the groups it left; 404 if none.
-    pub fn remove_from_all(&mut self, iam_id: &str) -> Result<Vec<String>, ApiError> {
-        let mut left = Vec::new();
+    /// `DELETE /v2/groups/_allgroups/members/{iam_id}`: one result per group it is in
+    /// (removed, or refused for a dynamic membership); 404 if it is in none.
+    pub fn remove_from_all(&mut self, iam_id: &str) -> Result<Vec<GroupResult>, ApiError> {
+        let mut out = Vec::new();
         for rec in &mut self.groups {
-            if rec.remove(&[iam_id]) > 0 {
-                left.push(rec.group.id.clone());
+            match rec.member(iam_id).map(|m| m.membership_type) {
+                None => {}
+                Some(MembershipType::Dynamic) => {
+                    out.push((
+                        rec.group.id.clone(),
+                        Err(dynamic_member(iam_id, &rec.group.id)),
+                    ));
+                }
+                Some(MembershipType::Static) => {
+                    rec.remove(&[iam_id]);
+                    self.dirty = true;
+                    out.push((rec.group.id.clone(), Ok(())));
+                }
             }
         }
-        if left.is_empty() {
+        if out.is_empty() {
             return Err(ApiError::new(
                 404,
                 "member_not_found",
@@ -198,8 +265,7 @@ impl Store {
                 ),
             ));
         }
-        self.dirty = true;
-        Ok(left)
+        Ok(out)
     }
 
     /// `PUT /v2/groups/_allgroups/members/{iam_id}`: one result per group, in order.
@@ -226,6 +292,18 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Decision: removing a dynamic member is a 400 `dynamic_member`; it came from the
+/// group's rules and would come back at its next login.
+pub fn dynamic_member(iam_id: &str, id: &str) -> ApiError {
+    ApiError::new(
+        400,
+        "dynamic_member",
+        format!(
+            "{iam_id} is a dynamic member of access group {id} (added by its dynamic rules at login); it cannot be removed. Change the group's rules instead."
+        ),
+    )
 }
 
 fn not_a_member(iam_id: &str, id: &str) -> ApiError {

@@ -1,28 +1,40 @@
 //! The in-memory account and IBM's rules over it: every decision about what a request
 //! does to the account lives here, free of HTTP, so it can be read in one place. One file
-//! per API ([`users`] for User Management, [`groups`] and [`members`] for Access Groups);
-//! this one holds the account, its indexes and what every API shares (the caller, the
-//! account check, the invitation clock).
+//! per API ([`users`] for User Management; [`groups`], [`members`] and [`rules`] for
+//! Access Groups; [`policies`] and [`roles`] for IAM Policy Management; [`instances`] for
+//! Resource Controller; [`resource_groups`] for Resource Manager); this one holds the
+//! account, its indexes and what every API shares (the caller, the account check, the
+//! invitation clock).
 //!
 //! The store keeps the state's own types (so `GET /__admin/state` is a clone) plus the
 //! indexes that keep the benchmark's 10,000 users and 30,000 memberships cheap: iam_id →
 //! position and email → position for users, id → position for groups, iam_id → position
-//! for each group's members. Positions are rebuilt after a removal; removals are rare next
-//! to reads.
+//! for each group's members; the policies keep their own indexes (by id, by subject, by
+//! duplicate key). Positions are rebuilt after a removal; removals are rare next to reads.
 
 mod groups;
+mod instances;
 mod members;
+mod policies;
+mod resource_groups;
+mod roles;
+mod rules;
 mod users;
 
 use std::collections::{HashMap, HashSet};
 
 pub use groups::{GroupUpdate, etag};
-pub use members::MemberDetails;
+pub use instances::{INSTANCE_STATES, INSTANCE_TYPE, InstanceFilter};
+pub use members::{MemberDetails, Removal, dynamic_member as dynamic_member_error};
+pub use policies::{PolicyDraft, PolicyFilter, PolicyRefusal, policy_etag};
+pub use roles::{RoleDraft, RoleRefusal, RoleScope, RoleUpdate, RoleView, role_etag};
+pub use rules::{RuleDraft, rule_etag};
 
 use super::clock;
 use super::error::ApiError;
 use super::state::{
-    ApiKey, Group, KeyType, Member, PUBLIC_ACCESS_ID, ServiceId, State, User, UserState,
+    ApiKey, CustomRole, Group, KeyType, Member, PUBLIC_ACCESS_ID, ResourceGroup, ResourceInstance,
+    ServiceId, State, User, UserState,
 };
 
 /// Who is calling, from the bearer token.
@@ -84,6 +96,12 @@ impl GroupRec {
             .and_then(|i| self.group.members.get(*i))
     }
 
+    fn member_mut(&mut self, iam_id: &str) -> Option<&mut Member> {
+        self.member_pos
+            .get(iam_id)
+            .and_then(|i| self.group.members.get_mut(*i))
+    }
+
     /// Appends a member that is not one yet.
     fn push(&mut self, member: Member) {
         self.member_pos
@@ -129,6 +147,18 @@ pub struct Store {
     /// before then. Every request settles first, and scanning 50,000 users under the lock
     /// on each one made the emulator, not the client, the bottleneck of the benchmark.
     next_settle: Option<u64>,
+    policies: policies::Policies,
+    roles: Vec<CustomRole>,
+    role_pos: HashMap<String, usize>,
+    instances: Vec<ResourceInstance>,
+    /// GUID → position.
+    instance_pos: HashMap<String, usize>,
+    resource_groups: Vec<ResourceGroup>,
+    /// The state listed no resource group: `Default` is implicit and not written back.
+    implicit_resource_group: bool,
+    /// Services the account names (instances, custom roles, loaded policies), besides
+    /// the built-in catalog's.
+    services: HashSet<String>,
     /// Set by every change; the server persists and clears it.
     pub dirty: bool,
 }
@@ -154,6 +184,14 @@ impl Store {
             id_counter: 0,
             processing_ms,
             next_settle: None,
+            policies: policies::Policies::default(),
+            roles: Vec::new(),
+            role_pos: HashMap::new(),
+            instances: Vec::new(),
+            instance_pos: HashMap::new(),
+            resource_groups: Vec::new(),
+            implicit_resource_group: false,
+            services: HashSet::new(),
             dirty: false,
         };
         let now = clock::iso(now_ms);
@@ -162,6 +200,16 @@ impl Store {
         }
         for group in state.groups {
             store.load_group(group, &now);
+        }
+        store.load_resource_groups(state.resource_groups, &now);
+        for (i, instance) in state.resource_instances.into_iter().enumerate() {
+            store.load_instance(instance, i, &now);
+        }
+        for role in state.roles {
+            store.load_role(role, &now);
+        }
+        for (i, policy) in state.policies.into_iter().enumerate() {
+            store.load_policy(policy, i, &now);
         }
         store
     }
@@ -190,6 +238,7 @@ impl Store {
         for member in &mut group.members {
             member.created_at.get_or_insert_with(|| now.to_string());
         }
+        rules::fill_rules(&self.account_id, &group.id, &mut group.rules, now);
         self.group_pos.insert(group.id.clone(), self.groups.len());
         self.groups.push(GroupRec::new(group));
     }
@@ -201,6 +250,14 @@ impl Store {
             users: self.users.clone(),
             groups: self.groups.iter().map(|g| g.group.clone()).collect(),
             service_ids: self.service_ids.clone(),
+            policies: self.policies.all().cloned().collect(),
+            roles: self.roles.clone(),
+            resource_instances: self.instances.clone(),
+            resource_groups: if self.implicit_resource_group {
+                Vec::new()
+            } else {
+                self.resource_groups.clone()
+            },
         }
     }
 
@@ -317,3 +374,6 @@ fn check_batch(len: usize, max: usize, items: &str) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

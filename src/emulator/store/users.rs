@@ -197,6 +197,7 @@ impl Store {
                     kind: MemberKind::User,
                     created_at: Some(now.clone()),
                     created_by_id: Some(actor.iam_id.clone()),
+                    membership_type: Default::default(),
                 });
             }
         }
@@ -234,6 +235,8 @@ impl Store {
         for rec in &mut self.groups {
             rec.remove(&[iam_id]);
         }
+        // Decision: the user's own policies go with the user.
+        self.drop_policies_of(iam_id);
         self.dirty = true;
         Ok(())
     }

@@ -8,6 +8,11 @@
 //! links are omitted rather than null.
 
 pub mod groups;
+pub mod instances;
+pub mod policies;
+pub mod resource_groups;
+pub mod roles;
+pub mod rules;
 pub mod token;
 pub mod users;
 
@@ -29,6 +34,8 @@ pub struct ErrorItem {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub more_info: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl Envelope {
@@ -39,6 +46,7 @@ impl Envelope {
                 code: e.code.to_string(),
                 message: e.message,
                 more_info: e.more_info,
+                details: e.details,
             }],
             status_code: e.status,
         }
