@@ -1,12 +1,12 @@
 //! `orgsync apply` end to end: the real binary against the emulator started in this
-//! process (docs/reconciliation.md, docs/security.md; issue 6). One test drives the executor directly, to delete a
-//! group between planning and applying.
+//! process (docs/reconciliation.md, docs/security.md; issue 6). A few tests drive the
+//! executor directly, to move the account between planning and applying.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::e2e::*;
-use orgsync::emulator::{self, State};
+use crate::support::*;
+use orgsync::emulator::{self, KeyType, State};
 use serde_json::Value;
 
 fn s(v: &str) -> String {
@@ -33,18 +33,13 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_audit_log() {
     bounded(120, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-
-        let plan = orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
-        let plan = plan.expect(0).json();
+        let sc = Scenario::start(state, &config).await;
+        let audit = sc.w.arg("audit.jsonl");
+        let apply = sc
+            .apply(&["--yes", "--format", "json", "--audit-log", &audit])
+            .env("ORGSYNC_AUDIT_NOTE", "merge of PR #42 (abc1234)");
+        // Plan, apply, and plan again, which must find nothing left to do.
+        let Converged { plan, apply } = sc.converge(apply).await;
         let kinds: BTreeSet<&str> = plan["changes"]
             .as_array()
             .into_iter()
@@ -64,27 +59,6 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
         );
         let total = plan["summary"]["total"].as_u64().unwrap_or(0);
         assert_eq!(total, 8, "{plan:#}");
-
-        let audit = w.path("audit.jsonl");
-        let audit_arg = audit.display().to_string();
-        let apply = orgsync(
-            &w.config(),
-            Some(&url),
-            &[
-                "apply",
-                "--yes",
-                "--format",
-                "json",
-                "--audit-log",
-                &audit_arg,
-                "--today",
-                TODAY,
-            ],
-        )
-        .env("ORGSYNC_AUDIT_NOTE", "merge of PR #42 (abc1234)")
-        .run()
-        .await;
-        apply.expect(0);
 
         // The report (docs/cli.md): each change's own fields, its status and error.
         let report = apply.json();
@@ -108,11 +82,11 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
         }
 
         // One audit line per executed change, with the note.
-        let lines: Vec<Value> = std::fs::read_to_string(&audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
-            .collect();
+        let lines: Vec<Value> =
+            sc.w.read("audit.jsonl")
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+                .collect();
         assert_eq!(lines.len(), 8);
         for (line, planned) in lines.iter().zip(&planned) {
             assert_eq!(line["note"], "merge of PR #42 (abc1234)");
@@ -136,17 +110,7 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
             );
         }
 
-        let again = orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--detailed-exitcode", "--today", TODAY],
-        )
-        .run()
-        .await;
-        again.expect(0);
-        assert!(again.stdout.contains("No changes"), "{}", again.stdout);
-
-        let after = emu.state();
+        let after = sc.emu.state();
         let r = rosters(&after);
         assert_eq!(
             r["algorithms"],
@@ -178,12 +142,12 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
             iam_id_of(&after, "erin@example.com").as_deref(),
             Some("IBMid-ERIN000001")
         );
-        let stats = emu.stats();
+        let stats = sc.emu.stats();
         assert_eq!(
             stats["invites_by_email"],
             serde_json::json!({"carol@example.com": 1, "dave@example.com": 1})
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -229,18 +193,10 @@ async fn write_calls_are_the_batched_minimum() {
             &[(s("alpha"), None), (s("beta"), None)],
             &users,
         );
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        emu.reset_stats();
-        orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["apply", "--yes", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        let stats = emu.stats();
+        let sc = Scenario::start(state, &config).await;
+        sc.emu.reset_stats();
+        sc.converge(sc.apply(&["--yes"])).await;
+        let stats = sc.emu.stats();
         let batch = 10usize;
         let invite_calls = (solo.div_ceil(batch) + pair.div_ceil(batch)) as u64;
         let expected = BTreeMap::from([
@@ -261,17 +217,21 @@ async fn write_calls_are_the_batched_minimum() {
             writes(&stats)
         );
 
-        let r = rosters(&emu.state());
+        let r = rosters(&sc.emu.state());
         assert_eq!(r["alpha"].len(), adders + solo + pair);
         assert_eq!(r["beta"].len(), pair);
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
 
 /// A small account whose plan has one of each membership change.
 fn small_scenario(max_removals: u32) -> (State, String) {
-    let state = Account::new()
+    (small_account().build(), small_config(max_removals))
+}
+
+fn small_account() -> Account {
+    Account::new()
         .user("alice@example.com", "IBMid-ALICE00001", "ACTIVE")
         .user("bob@example.com", "IBMid-BOB0000001", "ACTIVE")
         .user("carol@example.com", "IBMid-CAROL00001", "ACTIVE")
@@ -283,8 +243,10 @@ fn small_scenario(max_removals: u32) -> (State, String) {
             &["IBMid-BOB0000001", "IBMid-CAROL00001", "IBMid-DAN0000001"],
         )
         .group(CHEM_ID, "chemistry", "", &["IBMid-ALICE00001"])
-        .build();
-    let config = config_yaml(
+}
+
+fn small_config(max_removals: u32) -> String {
+    config_yaml(
         ACCOUNT,
         &format!("  max_removals: {max_removals}\n"),
         &[(s("algorithms"), None), (s("chemistry"), None)],
@@ -298,30 +260,24 @@ fn small_scenario(max_removals: u32) -> (State, String) {
             (s("dan@example.com"), vec![]),
             (s("zoe@example.com"), vec![s("chemistry")]),
         ],
-    );
-    (state, config)
+    )
+}
+
+/// `plan --out plan.json`, which must succeed; returns the saved plan's path.
+async fn save_plan(sc: &Scenario) -> String {
+    let out = sc.w.arg("plan.json");
+    sc.plan(&["--out", &out]).run().await.expect(0);
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saved_plan_applies_without_prompt_when_nothing_moved() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--out", &out, "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let sc = Scenario::start(state, &config).await;
+        let out = save_plan(&sc).await;
         // No --yes and no terminal: a saved plan was reviewed, so none is needed.
-        let apply = orgsync(&w.config(), Some(&url), &["apply", &out, "--today", TODAY])
-            .run()
-            .await;
+        let apply = sc.apply(&[&out]).run().await;
         apply.expect(0);
         assert!(
             apply
@@ -330,15 +286,8 @@ async fn saved_plan_applies_without_prompt_when_nothing_moved() {
             "{}",
             apply.stdout
         );
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--detailed-exitcode", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        emu.shutdown().await;
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -372,31 +321,17 @@ async fn assert_refused_untouched(emu: &emulator::Emulator, apply: Orgsync, why:
 async fn saved_plan_is_refused_when_a_membership_moved_in_between() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--out", &out, "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let sc = Scenario::start(state, &config).await;
+        let out = save_plan(&sc).await;
         // Someone adds alice to algorithms in the console: the saved add is no longer needed.
-        let mut moved = emu.state();
+        let mut moved = sc.emu.state();
         if let Some(g) = moved.groups.iter_mut().find(|g| g.name == "algorithms") {
             g.members.push(member("IBMid-ALICE00001"));
         }
-        emu.set_state(moved);
+        sc.emu.set_state(moved);
         let run = assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", &out, "--yes", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&[&out, "--yes"]),
             "the account changed since the plan was saved",
         )
         .await;
@@ -407,7 +342,7 @@ async fn saved_plan_is_refused_when_a_membership_moved_in_between() {
             "{}",
             run.stderr
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -416,19 +351,9 @@ async fn saved_plan_is_refused_when_a_membership_moved_in_between() {
 async fn saved_plan_is_refused_when_the_config_changed() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--out", &out, "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        w.write(
+        let sc = Scenario::start(state, &config).await;
+        let out = save_plan(&sc).await;
+        sc.w.write(
             "org.yaml",
             &config.replace(
                 "  carol@example.com:\n    groups: []",
@@ -436,16 +361,12 @@ async fn saved_plan_is_refused_when_the_config_changed() {
             ),
         );
         assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", &out, "--yes", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&[&out, "--yes"]),
             "the config file changed since the plan was saved",
         )
         .await;
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -455,44 +376,29 @@ async fn removals_over_max_removals_are_refused_unless_allowed() {
     bounded(60, async {
         // Three removals (bob, carol, dan from algorithms) against max_removals 2.
         let (state, config) = small_scenario(2);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
+        let sc = Scenario::start(state, &config).await;
         let run = assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", "--yes", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&["--yes"]),
             "more than policy.max_removals (2)",
         )
         .await;
         assert!(run.stderr.contains("--allow-removals 3"), "{}", run.stderr);
         // Allowing fewer than needed is still a refusal.
         assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", "--yes", "--allow-removals", "2", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&["--yes", "--allow-removals", "2"]),
             "removes 3 memberships or users",
         )
         .await;
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--allow-removals", "3", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let apply = sc.apply(&["--yes", "--allow-removals", "3"]);
+        apply.run().await.expect(0);
         assert_eq!(
-            rosters(&emu.state())["algorithms"],
+            rosters(&sc.emu.state())["algorithms"],
             set(&["alice@example.com"])
         );
-        emu.shutdown().await;
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -501,18 +407,8 @@ async fn removals_over_max_removals_are_refused_unless_allowed() {
 async fn apply_without_a_terminal_or_yes_is_refused() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        let run = assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&emu.base_url()),
-                &["apply", "--today", TODAY],
-            ),
-            "pass --yes",
-        )
-        .await;
+        let sc = Scenario::start(state, &config).await;
+        let run = assert_refused_untouched(&sc.emu, sc.apply(&[]), "pass --yes").await;
         // The plan was still shown, so the person knows what --yes would do.
         assert!(
             run.stdout
@@ -520,7 +416,7 @@ async fn apply_without_a_terminal_or_yes_is_refused() {
             "{}",
             run.stdout
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -529,25 +425,11 @@ async fn apply_without_a_terminal_or_yes_is_refused() {
 async fn apply_with_nothing_to_do_says_so_and_prints_an_empty_json_report() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        emu.reset_stats();
-        let run = orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
+        let sc = Scenario::start(state, &config).await;
+        sc.apply(&["--yes"]).run().await.expect(0);
+        sc.emu.reset_stats();
+        // No --yes: with nothing to do there is nothing to confirm.
+        let run = sc.apply(&["--format", "json"]).run().await;
         run.expect(0);
         assert_eq!(
             run.json(),
@@ -558,8 +440,8 @@ async fn apply_with_nothing_to_do_says_so_and_prints_an_empty_json_report() {
                 "warnings": []
             })
         );
-        assert_eq!(writes(&emu.stats()), BTreeMap::new());
-        emu.shutdown().await;
+        assert_eq!(writes(&sc.emu.stats()), BTreeMap::new());
+        sc.shutdown().await;
     })
     .await;
 }
@@ -744,19 +626,11 @@ async fn converges_under_faults(seed: u64) -> Value {
             rate_limit: 50.0,
             ..emulator::Options::default()
         };
-        let emu = start(large.state.clone(), options).await;
+        let sc = Scenario::start_with(large.state.clone(), &large.config, options).await;
+        let emu = &sc.emu;
         let finance_before = emu.state().groups.into_iter().find(|g| g.name == "finance");
-        let url = emu.base_url();
-        let w = Workdir::new(&large.config);
 
-        let plan = orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
-        let planned = plan.expect(0).json()["summary"]["total"]
+        let planned = sc.plan_json().await["summary"]["total"]
             .as_u64()
             .unwrap_or(0);
         assert_eq!(planned as usize, large.changes);
@@ -764,8 +638,8 @@ async fn converges_under_faults(seed: u64) -> Value {
 
         emu.reset_stats();
         let started = Instant::now();
-        let args = ["apply", "--yes", "--format", "json", "--today", TODAY];
-        let apply = orgsync(&w.config(), Some(&url), &args)
+        let apply = sc
+            .apply(&["--yes", "--format", "json"])
             .timeout(Duration::from_secs(240))
             .run()
             .await;
@@ -824,12 +698,8 @@ async fn converges_under_faults(seed: u64) -> Value {
             finance_before.as_ref().map(|g| &g.members)
         );
 
-        let args = ["plan", "--detailed-exitcode", "--today", TODAY];
-        orgsync(&w.config(), Some(&url), &args)
-            .run()
-            .await
-            .expect(0);
-        emu.shutdown().await;
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
         stats
     })
     .await
@@ -846,22 +716,17 @@ struct InProcess {
 }
 
 async fn plan_in_process(emu: &emulator::Emulator, config: &str) -> InProcess {
-    use orgsync::iam::{self, Client, ClientOptions, Endpoints};
+    use orgsync::iam;
     use orgsync::model::{AccountId, Date, GroupName};
     let desired = match orgsync::config::parse_str("org.yaml", config) {
         Ok(d) => d,
         Err(e) => panic!("the test config is invalid: {}", e.render(false)),
     };
-    let endpoints = Endpoints::resolve(Some(&emu.base_url()), "", "").expect("loopback endpoint");
-    let client = Client::new(ClientOptions {
-        endpoints,
-        api_key: secrecy::SecretString::from(KEY),
-        parallelism: 4,
-        timeout: Duration::from_secs(10),
-        deadline: Duration::from_secs(30),
-        progress: false,
-    })
-    .expect("client");
+    let client = Connect::to(&emu.base_url())
+        .key(KEY)
+        .timeout(Duration::from_secs(10))
+        .deadline(Duration::from_secs(30))
+        .client();
     let account = AccountId::new(ACCOUNT);
     let managed: Vec<GroupName> = desired.groups.keys().cloned().collect();
     let live = iam::acquire(&client, &account, &managed)
@@ -1163,26 +1028,14 @@ async fn an_invite_answered_409_processing_counts_as_landed_and_the_rest_are_inv
 async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply() {
     bounded(60, async {
         const SERVICE_KEY: &str = "e2e-service-api-key";
-        let (state, config) = small_scenario(10);
-        let mut state = state;
-        state.api_keys.push(orgsync::emulator::ApiKey {
-            apikey: SERVICE_KEY.into(),
-            iam_id: SERVICE_ID.into(),
-            kind: orgsync::emulator::KeyType::Service,
-        });
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let audit = w.path("audit.jsonl").display().to_string();
+        let state = small_account()
+            .api_key(SERVICE_KEY, SERVICE_ID, KeyType::Service)
+            .build();
+        let sc = Scenario::start(state, &small_config(10)).await;
+        let audit = sc.w.arg("audit.jsonl");
         // A service ID may change memberships but not invite: zoe's invitation fails.
-        let run = orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--audit-log", &audit, "--today", TODAY],
-        )
-        .env("IBMCLOUD_API_KEY", SERVICE_KEY)
-        .run()
-        .await;
+        let apply = sc.apply(&["--yes", "--audit-log", &audit]);
+        let run = apply.api_key(SERVICE_KEY).run().await;
         run.expect(1);
         assert!(
             run.stdout
@@ -1201,11 +1054,11 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
             "{}",
             failed[0]
         );
-        let lines: Vec<Value> = w
-            .read("audit.jsonl")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
-            .collect();
+        let lines: Vec<Value> =
+            sc.w.read("audit.jsonl")
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+                .collect();
         assert_eq!(lines.len(), 5);
         let invite = lines
             .iter()
@@ -1218,23 +1071,8 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
         assert_eq!(invite["note"], Value::Null);
 
         // Running it again (with a key that may invite) finishes the job.
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--detailed-exitcode", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        emu.shutdown().await;
+        sc.converge(sc.apply(&["--yes"])).await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -1243,25 +1081,11 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
 async fn neither_the_api_key_nor_a_token_appears_at_the_highest_verbosity() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
+        let sc = Scenario::start(state, &config).await;
+        let out = sc.w.arg("plan.json");
         let runs = [
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["-vvv", "plan", "--out", &out, "--today", TODAY],
-            )
-            .run()
-            .await,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["-vvv", "apply", &out, "--today", TODAY],
-            )
-            .run()
-            .await,
+            sc.orgsync(&["-vvv", "plan", "--out", &out]).run().await,
+            sc.orgsync(&["-vvv", "apply", &out]).run().await,
         ];
         for run in &runs {
             run.expect(0);
@@ -1274,7 +1098,7 @@ async fn neither_the_api_key_nor_a_token_appears_at_the_highest_verbosity() {
                 assert!(!text.to_lowercase().contains("bearer "), "{text}");
             }
         }
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -1283,26 +1107,19 @@ async fn neither_the_api_key_nor_a_token_appears_at_the_highest_verbosity() {
 async fn a_saved_plan_that_is_not_a_plan_is_refused_before_any_request() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        w.write(
+        let sc = Scenario::start(state, &config).await;
+        sc.w.write(
             "plan.json",
             "{\"format_version\": 1, \"changes\": \"all of them\"}",
         );
-        let plan = w.path("plan.json").display().to_string();
-        emu.reset_stats();
-        let run = orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["apply", &plan, "--yes"],
-        )
-        .run()
-        .await;
+        let plan = sc.w.arg("plan.json");
+        sc.emu.reset_stats();
+        let run = sc.apply(&[&plan, "--yes"]).run().await;
         run.expect(64);
         assert!(run.stderr.contains("plan.json"), "{}", run.stderr);
         assert!(run.stderr.contains("plan --out"), "{}", run.stderr);
-        assert_eq!(emu.stats()["total"], 0);
-        emu.shutdown().await;
+        assert_eq!(sc.emu.stats()["total"], 0);
+        sc.shutdown().await;
     })
     .await;
 }
@@ -1330,12 +1147,10 @@ async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_
             latency: Duration::from_millis(150),
             ..emulator::Options::default()
         };
-        let emu = start(account.build(), options).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let audit = w.path("audit.jsonl").display().to_string();
+        let sc = Scenario::start_with(account.build(), &config, options).await;
+        let emu = &sc.emu;
+        let audit = sc.w.arg("audit.jsonl");
         let args = [
-            "apply",
             "--yes",
             "--parallelism",
             "1",
@@ -1343,10 +1158,8 @@ async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_
             "json",
             "--audit-log",
             &audit,
-            "--today",
-            TODAY,
         ];
-        let running = orgsync(&w.config(), Some(&url), &args).spawn();
+        let running = sc.apply(&args).spawn();
         // Interrupt once the removals have begun (not while the account is being read).
         let deadline = Instant::now() + Duration::from_secs(30);
         while calls(
@@ -1383,19 +1196,14 @@ async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_
         // What the report calls applied is exactly what happened, and the audit log has it.
         let left = emu.state().users.len();
         assert_eq!(left, 1 + 20 - applied, "admin plus the users not removed");
-        assert_eq!(w.read("audit.jsonl").lines().count(), applied);
+        assert_eq!(sc.w.read("audit.jsonl").lines().count(), applied);
 
         // Running it again finishes the job.
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--allow-removals", "50", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let again = sc.apply(&["--yes", "--allow-removals", "50"]);
+        again.run().await.expect(0);
         assert_eq!(emu.state().users.len(), 1);
-        emu.shutdown().await;
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
     })
     .await;
 }

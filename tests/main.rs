@@ -1,10 +1,11 @@
 //! orgsync's integration tests, as one test binary: the crate is linked once, and the
-//! helpers in [`e2e`] are shared by every module instead of being compiled per file.
+//! helpers in [`support`] are shared by every module instead of being copied per file.
 //!
 //! Each module is one contract: `config` (the file and `validate`/`schema`), `plan_cli`
 //! and `apply` (the real binary against the in-process emulator), `export`, `emulator`
 //! (its HTTP behaviour), `iam` and `hostile` (the client against scripted servers),
-//! `reliability` (faults and secrets), `readme` (the walkthrough replayed).
+//! `reliability` (faults and secrets), `readme` (the walkthrough replayed). `e2e` keeps the
+//! end-to-end helpers reachable under their first name.
 
 mod apply;
 mod config;
@@ -16,3 +17,4 @@ mod iam;
 mod plan_cli;
 mod readme;
 mod reliability;
+mod support;
