@@ -57,12 +57,17 @@ pub struct Api {
 impl Api {
     /// With a token bought with `key`.
     pub async fn new(base: &str, key: &str, account: &str) -> Api {
-        let http = http();
-        let token = token(&http, base, key).await;
+        let api = Api::with_token(base, "", account);
+        let token = token(&api.http, base, key).await;
+        Api { token, ..api }
+    }
+
+    /// With `token` as it is, valid or not.
+    pub fn with_token(base: &str, token: &str, account: &str) -> Api {
         Api {
-            http,
+            http: http(),
             base: base.to_string(),
-            token,
+            token: token.to_string(),
             account: account.to_string(),
         }
     }

@@ -231,7 +231,10 @@ impl Run {
     pub fn json(&self) -> serde_json::Value {
         match serde_json::from_str(&self.stdout) {
             Ok(v) => v,
-            Err(e) => panic!("stdout is not JSON ({e}):\n{}", self.stdout),
+            Err(e) => panic!(
+                "stdout is not JSON ({e}):\n{}\n--- stderr\n{}",
+                self.stdout, self.stderr
+            ),
         }
     }
 }
