@@ -408,7 +408,9 @@ async fn apply_without_a_terminal_or_yes_is_refused() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
         let sc = Scenario::start(state, &config).await;
-        let run = assert_refused_untouched(&sc.emu, sc.apply(&[]), "pass --yes").await;
+        // A "yes" piped in is not a person at a terminal: it confirms nothing.
+        let apply = sc.apply(&[]).stdin("yes\n");
+        let run = assert_refused_untouched(&sc.emu, apply, "pass --yes").await;
         // The plan was still shown, so the person knows what --yes would do.
         assert!(
             run.stdout
