@@ -460,142 +460,188 @@ struct Large {
     changes: usize,
 }
 
+/// The service ID in g0 the plan leaves alone.
+const SERVICE_IN_G0: &str = "iam-ServiceId-0a1b2c3d-0000-4000-8000-0000000000aa";
+
 fn large_scenario() -> Large {
     let groups: Vec<String> = (0..5).map(|g| format!("g{g}")).collect();
-    let new_groups = [s("new0"), s("new1")];
-    let mut account = Account::new();
-    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut users: Vec<(String, Vec<String>)> = vec![(s(ADMIN_EMAIL), vec![])];
-    let mut changes = 0;
-    // 250 adds: 50 existing users per group.
-    for (gi, g) in groups.iter().enumerate() {
-        for i in 0..50 {
-            let email = format!("add{gi}{i:02}@example.com");
-            account = account.user(&email, &format!("IBMid-ADD{gi}{i:05}"), "ACTIVE");
-            users.push((email, vec![g.clone()]));
-            changes += 1;
-        }
-    }
-    // 100 member removals: 20 per group, listed in no group.
-    for (gi, g) in groups.iter().enumerate() {
-        for i in 0..20 {
-            let email = format!("rm{gi}{i:02}@example.com");
-            let id = format!("IBMid-RM{gi}{i:06}");
-            account = account.user(&email, &id, "ACTIVE");
-            members.entry(g.clone()).or_default().push(id);
-            users.push((email, vec![]));
-            changes += 1;
-        }
-    }
-    // 40 users already right (no change), in g0 and g1.
-    for i in 0..40 {
-        let email = format!("keep{i:02}@example.com");
-        let id = format!("IBMid-KEEP{i:05}");
-        account = account.user(&email, &id, "ACTIVE");
-        let gs = vec![s("g0"), s("g1")];
-        for g in &gs {
-            members.entry(g.clone()).or_default().push(id.clone());
-        }
-        users.push((email, gs));
-    }
-    // 25 unlisted users → remove_user.
-    let mut removed_users = Vec::new();
-    for i in 0..25 {
-        let email = format!("gone{i:02}@example.com");
-        let id = format!("IBMid-GONE{i:05}");
-        account = account.user(&email, &id, "ACTIVE");
-        members.entry(groups[i % 5].clone()).or_default().push(id);
-        removed_users.push(email);
-        changes += 1;
-    }
-    // 120 invites in three group sets.
-    let mut invited = Vec::new();
-    for i in 0..120 {
-        let email = format!("inv{i:03}@example.com");
-        let gs = match i % 3 {
-            0 => vec![s("g0")],
-            1 => vec![s("g1"), s("g2")],
-            _ => vec![s("new0")],
-        };
-        users.push((email.clone(), gs));
-        invited.push(email);
-        changes += 1;
-    }
-    // 6 failed invitations (ERROR_WHILE_PROCESSING, stuck in g4) → removed, invited again.
-    for i in 0..6 {
-        let email = format!("err{i}@example.com");
-        let id = format!("IBMid-ERR{i:06}");
-        account = account.user(&email, &id, "ERROR_WHILE_PROCESSING");
-        members.entry(s("g4")).or_default().push(id);
-        users.push((email.clone(), vec![s("g3")]));
-        invited.push(email);
-        changes += 1;
-    }
+    let mut b = LargeBuilder::default();
+    b.users.push((s(ADMIN_EMAIL), vec![]));
+    b.existing_users(&groups);
+    b.newcomers();
     // Every one of the first 20 add users also joins new1 (a group this apply creates).
-    for (_, gs) in users
+    for (_, gs) in b
+        .users
         .iter_mut()
         .filter(|(e, _)| e.starts_with("add0"))
         .take(20)
     {
         gs.push(s("new1"));
-        changes += 1;
+        b.changes += 1;
     }
-    changes += 2 + 5; // creates, description updates
-    members
-        .entry(s("g0"))
-        .or_default()
-        .push(s("iam-ServiceId-0a1b2c3d-0000-4000-8000-0000000000aa"));
-    let mut state_builder = account;
-    for (gi, g) in groups.iter().enumerate() {
-        let refs: Vec<&str> = members
-            .get(g)
-            .map(|m| m.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        state_builder = state_builder.group(
-            &format!("AccessGroupId-0a1b2c3d-0000-4000-8000-0000000001{gi:02}"),
-            g,
-            "old description",
-            &refs,
-        );
-    }
-    // An unmanaged group: never read, never changed.
-    state_builder = state_builder.group(
-        FINANCE_ID,
-        "finance",
-        "",
-        &["IBMid-ADD000000", "IBMid-KEEP00000"],
-    );
-    let state = state_builder.build();
-    let mut group_decls: Vec<(String, Option<String>)> = groups
-        .iter()
-        .map(|g| (g.clone(), Some(format!("Project {g}"))))
-        .collect();
-    group_decls.extend(new_groups.iter().map(|g| (g.clone(), None)));
-    let config = config_yaml(
-        ACCOUNT,
-        "  unlisted_users: remove\n  max_removals: 200\n",
-        &group_decls,
-        &users,
-    );
-    let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for g in groups.iter().chain(&new_groups) {
-        desired.insert(g.clone(), BTreeSet::new());
-    }
-    for (email, gs) in &users {
-        for g in gs {
-            desired.entry(g.clone()).or_default().insert(email.clone());
+    b.changes += 2 + 5; // creates, description updates
+    b.members.entry(s("g0")).or_default().push(s(SERVICE_IN_G0));
+    b.finish(&groups, &[s("new0"), s("new1")])
+}
+
+/// [`Large`] while it is built: the account, the members of the existing groups, the
+/// file's users, and what the plan must do.
+#[derive(Default)]
+struct LargeBuilder {
+    account: Account,
+    members: BTreeMap<String, Vec<String>>,
+    users: Vec<(String, Vec<String>)>,
+    invited: Vec<String>,
+    removed_users: Vec<String>,
+    changes: usize,
+}
+
+impl LargeBuilder {
+    /// Users already in the account, in `groups`.
+    fn existing_users(&mut self, groups: &[String]) {
+        // 250 adds: 50 existing users per group.
+        for (gi, g) in groups.iter().enumerate() {
+            for i in 0..50 {
+                let id = format!("IBMid-ADD{gi}{i:05}");
+                self.user(
+                    &format!("add{gi}{i:02}"),
+                    &id,
+                    "ACTIVE",
+                    &[],
+                    Some(vec![g.clone()]),
+                );
+                self.changes += 1;
+            }
+        }
+        // 100 member removals: 20 per group, listed in no group.
+        for (gi, g) in groups.iter().enumerate() {
+            for i in 0..20 {
+                let id = format!("IBMid-RM{gi}{i:06}");
+                let member_of = std::slice::from_ref(g);
+                self.user(
+                    &format!("rm{gi}{i:02}"),
+                    &id,
+                    "ACTIVE",
+                    member_of,
+                    Some(vec![]),
+                );
+                self.changes += 1;
+            }
+        }
+        // 40 users already right (no change), in g0 and g1.
+        let both = [s("g0"), s("g1")];
+        for i in 0..40 {
+            let id = format!("IBMid-KEEP{i:05}");
+            self.user(
+                &format!("keep{i:02}"),
+                &id,
+                "ACTIVE",
+                &both,
+                Some(both.to_vec()),
+            );
+        }
+        // 25 unlisted users → remove_user.
+        for i in 0..25 {
+            let (id, member_of) = (format!("IBMid-GONE{i:05}"), &groups[i % 5..=i % 5]);
+            let email = self.user(&format!("gone{i:02}"), &id, "ACTIVE", member_of, None);
+            self.removed_users.push(email);
+            self.changes += 1;
         }
     }
-    desired.entry(s("g0")).or_default().insert(s(
-        "iam-ServiceId-0a1b2c3d-0000-4000-8000-0000000000aa (service)",
-    ));
-    Large {
-        state,
-        config,
-        desired,
-        invited,
-        removed_users,
-        changes,
+
+    /// People the account lacks or whose invitation failed: all invited.
+    fn newcomers(&mut self) {
+        // 120 invites in three group sets.
+        for i in 0..120 {
+            let gs = match i % 3 {
+                0 => vec![s("g0")],
+                1 => vec![s("g1"), s("g2")],
+                _ => vec![s("new0")],
+            };
+            self.invitee(&format!("inv{i:03}@example.com"), gs);
+        }
+        // 6 failed invitations (ERROR_WHILE_PROCESSING, stuck in g4) → removed, invited again.
+        for i in 0..6 {
+            let id = format!("IBMid-ERR{i:06}");
+            let (g4, g3) = (vec![s("g4")], vec![s("g3")]);
+            let state = "ERROR_WHILE_PROCESSING";
+            let email = self.user(&format!("err{i}"), &id, state, &g4, Some(g3));
+            self.invited.push(email);
+            self.changes += 1;
+        }
+    }
+
+    /// `NAME@example.com`, a user of the account and a member of the groups `member_of`,
+    /// whom the file lists in the groups `listed` (`None`: not at all). Returns the email.
+    fn user(
+        &mut self,
+        name: &str,
+        id: &str,
+        state: &str,
+        member_of: &[String],
+        listed: Option<Vec<String>>,
+    ) -> String {
+        let email = format!("{name}@example.com");
+        self.account = std::mem::take(&mut self.account).user(&email, id, state);
+        for g in member_of {
+            let members = self.members.entry(g.clone()).or_default();
+            members.push(id.to_string());
+        }
+        if let Some(groups) = listed {
+            self.users.push((email.clone(), groups));
+        }
+        email
+    }
+
+    /// Someone the file lists in `groups` and the account lacks: one invitation.
+    fn invitee(&mut self, email: &str, groups: Vec<String>) {
+        self.users.push((email.to_string(), groups));
+        self.invited.push(email.to_string());
+        self.changes += 1;
+    }
+
+    /// The account with `groups` (old descriptions) and an unmanaged `finance`; the file
+    /// declares `groups` with new descriptions and `new_groups`.
+    fn finish(self, groups: &[String], new_groups: &[String]) -> Large {
+        let mut account = self.account;
+        for (gi, g) in groups.iter().enumerate() {
+            let refs: Vec<&str> = self
+                .members
+                .get(g)
+                .map(|m| m.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let id = format!("AccessGroupId-0a1b2c3d-0000-4000-8000-0000000001{gi:02}");
+            account = account.group(&id, g, "old description", &refs);
+        }
+        // An unmanaged group: never read, never changed.
+        let finance = ["IBMid-ADD000000", "IBMid-KEEP00000"];
+        let state = account.group(FINANCE_ID, "finance", "", &finance).build();
+        let mut group_decls: Vec<(String, Option<String>)> = groups
+            .iter()
+            .map(|g| (g.clone(), Some(format!("Project {g}"))))
+            .collect();
+        group_decls.extend(new_groups.iter().map(|g| (g.clone(), None)));
+        let policy = "  unlisted_users: remove\n  max_removals: 200\n";
+        let config = config_yaml(ACCOUNT, policy, &group_decls, &self.users);
+        let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for g in groups.iter().chain(new_groups) {
+            desired.insert(g.clone(), BTreeSet::new());
+        }
+        for (email, gs) in &self.users {
+            for g in gs {
+                desired.entry(g.clone()).or_default().insert(email.clone());
+            }
+        }
+        let service = format!("{SERVICE_IN_G0} (service)");
+        desired.entry(s("g0")).or_default().insert(service);
+        Large {
+            state,
+            config,
+            desired,
+            invited: self.invited,
+            removed_users: self.removed_users,
+            changes: self.changes,
+        }
     }
 }
 
@@ -663,48 +709,56 @@ async fn converges_under_faults(seed: u64) -> Value {
             writes(&stats)
         );
 
-        // Nobody was invited twice: every accepted invitation is counted per email.
-        let invites = stats["invites_by_email"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let twice: Vec<_> = invites
-            .iter()
-            .filter(|(_, n)| n.as_u64() != Some(1))
-            .collect();
-        assert!(twice.is_empty(), "invited more than once: {twice:?}");
-        let invited: BTreeSet<&str> = invites.keys().map(String::as_str).collect();
-        let expected: BTreeSet<&str> = large.invited.iter().map(String::as_str).collect();
-        assert_eq!(invited, expected);
-
-        // The final state is the desired state.
-        let after = emu.state();
-        let all = emails(&after);
-        let distinct: BTreeSet<&String> = all.iter().collect();
-        assert_eq!(
-            distinct.len(),
-            all.len(),
-            "an email is in the account twice"
-        );
-        for gone in &large.removed_users {
-            assert!(!all.contains(gone), "{gone} is still in the account");
-        }
-        let r = rosters(&after);
-        for (group, want) in &large.desired {
-            assert_eq!(r.get(group), Some(want), "members of {group}");
-        }
-        // Outside the plan nothing moved.
-        let finance_after = after.groups.iter().find(|g| g.name == "finance");
-        assert_eq!(
-            finance_after.map(|g| &g.members),
-            finance_before.as_ref().map(|g| &g.members)
-        );
-
+        assert_large_converged(&large, &stats, &emu.state(), finance_before.as_ref());
         sc.assert_no_changes().await;
         sc.shutdown().await;
         stats
     })
     .await
+}
+
+/// After the apply of [`large_scenario`]: nobody was invited twice, the final state is the
+/// desired state, and the unmanaged `finance` group has the members it had.
+fn assert_large_converged(
+    large: &Large,
+    stats: &Value,
+    after: &State,
+    finance_before: Option<&emulator::Group>,
+) {
+    // Every accepted invitation is counted per email.
+    let invites = stats["invites_by_email"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let twice: Vec<_> = invites
+        .iter()
+        .filter(|(_, n)| n.as_u64() != Some(1))
+        .collect();
+    assert!(twice.is_empty(), "invited more than once: {twice:?}");
+    let invited: BTreeSet<&str> = invites.keys().map(String::as_str).collect();
+    let expected: BTreeSet<&str> = large.invited.iter().map(String::as_str).collect();
+    assert_eq!(invited, expected);
+
+    let all = emails(after);
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "an email is in the account twice"
+    );
+    for gone in &large.removed_users {
+        assert!(!all.contains(gone), "{gone} is still in the account");
+    }
+    let r = rosters(after);
+    for (group, want) in &large.desired {
+        assert_eq!(r.get(group), Some(want), "members of {group}");
+    }
+    // Outside the plan nothing moved.
+    let finance_after = after.groups.iter().find(|g| g.name == "finance");
+    assert_eq!(
+        finance_after.map(|g| &g.members),
+        finance_before.map(|g| &g.members)
+    );
 }
 
 /// What the executor needs, made the way `orgsync apply` makes it: the config parsed, the

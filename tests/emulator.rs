@@ -46,7 +46,7 @@ async fn invitee_is_processing_then_pending_and_reinvite_while_processing_confli
                 ..Options::default()
             },
         ).await;
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
 
         let (status, body) = api.invite(&["New.Person@Example.org"], &[&group]).await;
         assert_eq!(status, StatusCode::ACCEPTED);
@@ -102,7 +102,7 @@ async fn service_id_key_cannot_invite_or_remove_users_but_can_read() {
         let state = small();
         let victim = state.users[3].iam_id.clone();
         let emu = start(state.clone(), Options::default()).await;
-        let api = Api::new(&emu.base_url(), SYNTHETIC_SERVICE_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_SERVICE_KEY).await;
         let (status, body) = api.invite(&["robot@example.org"], &[]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(body["status_code"], 403);
@@ -147,7 +147,7 @@ async fn removing_a_user_removes_their_memberships() {
             .find(|(_, g)| g.len() >= 2)
             .expect("a user in two groups");
         let emu = start(state.clone(), Options::default()).await;
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let path = format!("/v2/accounts/{}/users/{victim}", state.account_id);
         assert_eq!(api.delete(&path).await, StatusCode::NO_CONTENT);
         assert_eq!(api.user(&victim).await.0, StatusCode::NOT_FOUND);
@@ -184,7 +184,7 @@ async fn lists_page_exactly_as_ibm_does() {
             seed: 3,
         });
         let emu = start(state.clone(), Options::default()).await;
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let a = &state.account_id;
 
         // Users: default page 100, relative next_url with an opaque _start, total of all.
@@ -331,7 +331,7 @@ async fn group_writes_enforce_ibm_limits_and_preconditions() {
     bounded(60, async {
         let state = small();
         let emu = start(state.clone(), Options::default()).await;
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let a = &state.account_id;
         let group = state.groups[1].id.clone();
 
@@ -555,7 +555,7 @@ async fn verbose_members_link_the_membership_with_whole_second_timestamps() {
             .expect("a group with members")
             .clone();
         let emu = start(state.clone(), Options::default()).await;
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let path = format!("/v2/groups/{}/members", group.id);
         let (status, verbose) = api.get(&format!("{path}?verbose=true")).await;
         assert_eq!(status, StatusCode::OK);
@@ -692,7 +692,7 @@ async fn users_seeded_processing_turn_pending_after_the_processing_time() {
             },
         )
         .await;
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         assert_eq!(api.user(seeded).await.1["state"], "PROCESSING");
         // Still processing: a second invitation is IBM's 409, as for an invitee.
         let (status, _) = api.invite(&["seeded@example.org"], &[]).await;
@@ -827,7 +827,7 @@ async fn drop_rate_closes_connections_and_half_the_drops_apply_the_write() {
         let state = small();
         let emu = start(state.clone(), Options::default()).await;
         // Take a token while nothing drops, then turn drops on for everything.
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         emu.shutdown().await;
         let emu = start(
             state.clone(),
@@ -989,9 +989,7 @@ async fn parallel_writes_lose_no_update() {
             },
         )
         .await;
-        let api = std::sync::Arc::new(
-            Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await,
-        );
+        let api = std::sync::Arc::new(Api::of(&emu, SYNTHETIC_ADMIN_KEY).await);
         let mut tasks = tokio::task::JoinSet::new();
         // 400 users, one PUT each, spread over 4 groups, plus 40 invites — all at once.
         for (i, user) in state.users.iter().skip(1).enumerate() {

@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    ACCOUNT, CALLER, Connect, Reply, STUB_KEY, Seen, Stub, jwt, quick_retries, token_reply,
-};
+use crate::support::{ACCOUNT, CALLER, Connect, Reply, STUB_KEY, Seen, Stub, jwt, quick_retries};
 use orgsync::iam::{self, Client, IamError};
 use orgsync::model::{AccessGroupId, AccountId, Email, GroupName, IamId, MemberKind};
 use serde_json::{Value, json};
@@ -64,19 +62,14 @@ fn offset_of(seen: &Seen) -> usize {
 
 #[tokio::test]
 async fn transient_5xx_on_a_read_is_retried_until_it_succeeds() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        match n {
-            0 => Reply::text(503, "busy"),
-            1 => Reply::text(502, "<html><title>Bad Gateway</title></html>"),
-            _ => Reply::json(
-                200,
-                json!({"total_results": 1, "limit": 100, "resources": [
+    let stub = Stub::api(|_, n| match n {
+        0 => Reply::text(503, "busy"),
+        1 => Reply::text(502, "<html><title>Bad Gateway</title></html>"),
+        _ => Reply::json(
+            200,
+            json!({"total_results": 1, "limit": 100, "resources": [
                 {"iam_id": "IBMid-A", "email": "A@x.com", "state": "ACTIVE"}]}),
-            ),
-        }
+        ),
     })
     .await;
     let users = stub.client().list_users(&account()).await.unwrap();
@@ -91,10 +84,7 @@ async fn transient_5xx_on_a_read_is_retried_until_it_succeeds() {
 
 #[tokio::test]
 async fn plain_text_429_is_retried_after_retry_after_seconds() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|_, n| {
         if n == 0 {
             Reply::text(429, "User based rate limit for list service ids API")
                 .header("retry-after", "1")
@@ -116,11 +106,9 @@ async fn plain_text_429_is_retried_after_retry_after_seconds() {
 
 #[tokio::test]
 async fn persistent_server_errors_end_in_one_line_naming_call_status_code_and_transaction() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(500, json!({"trace": "trace-77", "errors": [{"code": 9999, "message": "Internal\nfailure"}]}))
-                .header("transaction-id", "tx-500")
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(500, json!({"trace": "trace-77", "errors": [{"code": 9999, "message": "Internal\nfailure"}]}))
+            .header("transaction-id", "tx-500")
     })
     .await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
@@ -135,10 +123,8 @@ async fn persistent_server_errors_end_in_one_line_naming_call_status_code_and_tr
 
 #[tokio::test]
 async fn a_client_error_is_not_retried() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(403, json!({"trace": "t", "errors": [{"code": "forbidden", "message": "no access"}], "status_code": 403}))
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(403, json!({"trace": "t", "errors": [{"code": "forbidden", "message": "no access"}], "status_code": 403}))
     })
     .await;
     let err = stub
@@ -153,10 +139,7 @@ async fn a_client_error_is_not_retried() {
 
 #[tokio::test]
 async fn the_deadline_stops_retries_even_with_attempts_left() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(503, "down").header("retry-after", "1"))
-    })
-    .await;
+    let stub = Stub::api(|_, _| Reply::text(503, "down").header("retry-after", "1")).await;
     let client = Connect::to(&stub.base)
         .parallelism(2)
         .deadline(Duration::from_millis(1500))
@@ -175,10 +158,7 @@ async fn the_deadline_stops_retries_even_with_attempts_left() {
 
 #[tokio::test]
 async fn invite_is_not_retried_after_a_5xx_and_the_error_says_it_is_ambiguous() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(503, "unavailable"))
-    })
-    .await;
+    let stub = Stub::api(|_, _| Reply::text(503, "unavailable")).await;
     let err = stub
         .client()
         .invite_users(&account(), &[Email::new("new@example.com")], &[])
@@ -193,12 +173,9 @@ async fn invite_is_not_retried_after_a_5xx_and_the_error_says_it_is_ambiguous() 
 
 #[tokio::test]
 async fn invite_timeout_is_ambiguous_and_not_repeated() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(202, json!({"resources": []})).after(Duration::from_secs(3))
-        })
-    })
-    .await;
+    let stub =
+        Stub::api(|_, _| Reply::json(202, json!({"resources": []})).after(Duration::from_secs(3)))
+            .await;
     let client = Connect::to(&stub.base)
         .parallelism(2)
         .timeout(Duration::from_secs(1))
@@ -219,11 +196,8 @@ async fn invite_timeout_is_ambiguous_and_not_repeated() {
 
 #[tokio::test]
 async fn invite_conflict_is_distinguishable_and_a_429_is_retried() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        if n == 0 {
+    let stub = Stub::api(|_, n| {
+if n == 0 {
             return Reply::text(429, "slow down").header("retry-after", "0");
         }
         Reply::json(409, json!({"trace":"10778924","errors":[{"code":"Conflict","message":"Invite request blocked : a@example.com","more_info":"the following user(s) are already in processing state, please try again after one minute"}],"status_code":409}))
@@ -245,14 +219,12 @@ async fn invite_conflict_is_distinguishable_and_a_429_is_retried() {
 
 #[tokio::test]
 async fn invite_sends_ibms_body_and_returns_one_result_per_email() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                202,
-                json!({"resources": [
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            202,
+            json!({"resources": [
                 {"email": "B@example.com", "id": "IBMid-B", "state": "PROCESSING"}]}),
-            )
-        })
+        )
     })
     .await;
     let invited = stub
@@ -283,10 +255,7 @@ async fn invite_sends_ibms_body_and_returns_one_result_per_email() {
 
 #[tokio::test]
 async fn a_401_on_an_api_call_refreshes_the_token_once_and_retries() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|_, n| {
         if n == 0 {
             Reply::json(
                 401,
@@ -305,13 +274,11 @@ async fn a_401_on_an_api_call_refreshes_the_token_once_and_retries() {
 
 #[tokio::test]
 async fn a_token_refused_twice_is_reported_not_looped() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                401,
-                json!({"errors": [{"code": "invalid_access_token", "message": "bad token"}]}),
-            )
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            401,
+            json!({"errors": [{"code": "invalid_access_token", "message": "bad token"}]}),
+        )
     })
     .await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
@@ -339,8 +306,7 @@ async fn wrong_api_key_is_one_clear_line_without_the_key() {
 
 #[tokio::test]
 async fn the_token_call_is_form_encoded_as_ibms_sdks_send_it() {
-    let stub =
-        Stub::script(|seen, n| token_reply(seen, n).unwrap_or_else(|| Reply::text(404, ""))).await;
+    let stub = Stub::api(|_, _| Reply::text(404, "")).await;
     let me = stub.client().whoami().await.unwrap();
     assert_eq!(me.iam_id, IamId::new(CALLER));
     assert_eq!(me.account_id, Some(account()));
@@ -386,10 +352,7 @@ async fn unreachable_endpoint_is_one_line_naming_the_host_and_what_to_do() {
 
 #[tokio::test]
 async fn parallelism_bounds_requests_in_flight() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 100).min(1_000);
         Reply::json(
@@ -492,10 +455,7 @@ async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
 
 #[tokio::test]
 async fn a_total_count_too_high_stops_at_the_first_empty_page() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 100).min(150);
         Reply::json(200, groups_page(offset..end.max(offset), 500, None))
@@ -508,10 +468,7 @@ async fn a_total_count_too_high_stops_at_the_first_empty_page() {
 
 #[tokio::test]
 async fn a_total_count_too_low_is_corrected_by_following_next() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 100).min(250);
         Reply::json(
@@ -527,11 +484,8 @@ async fn a_total_count_too_low_is_corrected_by_following_next() {
 
 #[tokio::test]
 async fn an_absurd_total_count_is_refused_not_paged() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n)
-            .unwrap_or_else(|| Reply::json(200, groups_page(0..100, 1_000_000_000, Some(100))))
-    })
-    .await;
+    let stub =
+        Stub::api(|_, _| Reply::json(200, groups_page(0..100, 1_000_000_000, Some(100)))).await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
     assert!(err.to_string().contains("total_count 1000000000"), "{err}");
     assert_eq!(stub.count("GET", "/v2/groups"), 1);
@@ -540,10 +494,7 @@ async fn an_absurd_total_count_is_refused_not_paged() {
 #[tokio::test]
 async fn a_server_that_ignores_the_limit_is_paged_by_what_it_returns() {
     // Asked for 100, the server returns 50 per page while claiming limit 100.
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 50).min(120);
         Reply::json(200, groups_page(offset..end, 120, None))
@@ -557,15 +508,13 @@ async fn a_server_that_ignores_the_limit_is_paged_by_what_it_returns() {
 
 #[tokio::test]
 async fn public_access_is_dropped_even_when_the_server_lists_it() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                200,
-                json!({"limit": 100, "offset": 0, "total_count": 2, "groups": [
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            200,
+            json!({"limit": 100, "offset": 0, "total_count": 2, "groups": [
                 {"id": "AccessGroupId-PublicAccess", "name": "Public Access"},
                 {"id": "AccessGroupId-1", "name": "team"}]}),
-            )
-        })
+        )
     })
     .await;
     let groups = stub.client().list_groups(&account()).await.unwrap();
@@ -580,15 +529,13 @@ async fn public_access_is_dropped_even_when_the_server_lists_it() {
 
 #[tokio::test]
 async fn a_looping_user_cursor_is_an_error_not_a_hang() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                200,
-                json!({"total_results": 5, "limit": 100,
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            200,
+            json!({"total_results": 5, "limit": 100,
                 "next_url": format!("/v2/accounts/{ACCOUNT}/users?limit=100&_start=same"),
                 "resources": [{"iam_id": "IBMid-A"}]}),
-            )
-        })
+        )
     })
     .await;
     let err = stub.client().list_users(&account()).await.unwrap_err();
@@ -601,11 +548,8 @@ async fn a_looping_user_cursor_is_an_error_not_a_hang() {
 
 #[tokio::test]
 async fn user_cursor_is_followed_from_an_absolute_next_url() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        if seen.query.contains("_start=p2") {
+    let stub = Stub::api(|seen, _| {
+if seen.query.contains("_start=p2") {
             Reply::json(200, json!({"total_results": 2, "limit": 100, "resources": [{"iam_id": "IBMid-B", "email": "b@x.com"}]}))
         } else {
             Reply::json(200, json!({"total_results": 2, "limit": 100,
@@ -624,13 +568,11 @@ async fn user_cursor_is_followed_from_an_absolute_next_url() {
 
 #[tokio::test]
 async fn a_users_page_without_resources_is_malformed() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                200,
-                json!({"total_results": 0, "limit": 100, "resources": null}),
-            )
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            200,
+            json!({"total_results": 0, "limit": 100, "resources": null}),
+        )
     })
     .await;
     let err = stub.client().list_users(&account()).await.unwrap_err();
@@ -640,10 +582,7 @@ async fn a_users_page_without_resources_is_malformed() {
 
 #[tokio::test]
 async fn an_endless_answer_is_cut_off_not_buffered() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(200, &" ".repeat(40 << 20)))
-    })
-    .await;
+    let stub = Stub::api(|_, _| Reply::text(200, &" ".repeat(40 << 20))).await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
     assert!(matches!(err, IamError::Malformed { .. }), "{err:?}");
     assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
@@ -655,25 +594,20 @@ async fn an_endless_answer_is_cut_off_not_buffered() {
 
 #[tokio::test]
 async fn update_description_gets_the_etag_and_retries_once_on_412() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        match (seen.method.as_str(), n) {
-            ("GET", _) => Reply::json(
-                200,
-                json!({"id": "AccessGroupId-1", "name": "g", "description": "old"}),
-            )
-            .header("etag", &format!("\"v{n}\"")),
-            ("PATCH", 0) => Reply::json(
-                412,
-                json!({"errors": [{"code": "precondition_failed", "message": "stale"}]}),
-            ),
-            _ => Reply::json(
-                200,
-                json!({"id": "AccessGroupId-1", "name": "g", "description": "new"}),
-            ),
-        }
+    let stub = Stub::api(|seen, n| match (seen.method.as_str(), n) {
+        ("GET", _) => Reply::json(
+            200,
+            json!({"id": "AccessGroupId-1", "name": "g", "description": "old"}),
+        )
+        .header("etag", &format!("\"v{n}\"")),
+        ("PATCH", 0) => Reply::json(
+            412,
+            json!({"errors": [{"code": "precondition_failed", "message": "stale"}]}),
+        ),
+        _ => Reply::json(
+            200,
+            json!({"id": "AccessGroupId-1", "name": "g", "description": "new"}),
+        ),
     })
     .await;
     stub.client()
@@ -693,11 +627,8 @@ async fn update_description_gets_the_etag_and_retries_once_on_412() {
 
 #[tokio::test]
 async fn remove_members_whole_call_404_for_an_existing_group_means_already_removed() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        match seen.method.as_str() {
+    let stub = Stub::api(|seen, _| {
+match seen.method.as_str() {
             "POST" => Reply::json(404, json!({"errors": [{"code": "not_found", "message": "none is a member of AccessGroupId-1"}]})),
             _ if seen.path.ends_with("AccessGroupId-1") => Reply::json(200, json!({"id": "AccessGroupId-1"})),
             _ => Reply::json(404, json!({"errors": [{"code": "not_found", "message": "no such group"}]})),
@@ -751,10 +682,7 @@ async fn create_through_the_executor(client: &Client, group: &str) -> orgsync::e
 
 #[tokio::test]
 async fn create_group_is_one_call_and_leaves_an_ambiguous_failure_to_the_caller() {
-    let stub = Stub::script(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(503, "unavailable"))
-    })
-    .await;
+    let stub = Stub::api(|_, _| Reply::text(503, "unavailable")).await;
     let err = stub
         .client()
         .create_group(&account(), &GroupName::new("quantum"), "d")
@@ -769,10 +697,7 @@ async fn create_group_is_one_call_and_leaves_an_ambiguous_failure_to_the_caller(
 async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating_twice() {
     let created = Arc::new(AtomicU64::new(0));
     let c = created.clone();
-    let stub = Stub::script(move |seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(move |seen, _| {
         match seen.method.as_str() {
             // The create lands, but the answer is a 504 from a gateway.
             "POST" => {
@@ -799,10 +724,7 @@ async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating
 
 #[tokio::test]
 async fn create_group_that_did_not_land_is_sent_again_only_after_looking() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, n| {
         match (seen.method.as_str(), n) {
             // The first create fails before landing; the listing shows no such group.
             ("POST", 0) => Reply::text(503, "unavailable"),
@@ -838,10 +760,7 @@ async fn create_group_that_did_not_land_is_sent_again_only_after_looking() {
 
 #[tokio::test]
 async fn add_members_splits_beyond_fifty_and_keeps_request_order() {
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let body: Value = serde_json::from_str(&seen.body).unwrap();
         let members: Vec<Value> = body["members"]
             .as_array()
@@ -884,10 +803,7 @@ async fn a_token_url_that_is_not_ibms_token_service_says_which_flag_to_fix() {
 #[tokio::test]
 async fn after_a_429_no_request_leaves_until_retry_after_has_passed() {
     let refused_once = std::sync::atomic::AtomicBool::new(false);
-    let stub = Stub::script(move |seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(move |seen, _| {
         let offset = offset_of(seen);
         // Only the first request for this page is refused.
         if offset == 100 && !refused_once.swap(true, Ordering::SeqCst) {
@@ -927,11 +843,8 @@ async fn the_user_cursor_does_not_queue_behind_member_pages_on_every_read() {
     // cursor is the critical path and must keep a slot of the parallelism to itself. Read
     // twice with one client: the slot the first cursor lent to member pages once it ended
     // must be back for the second.
-    let stub = Stub::script(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        if seen.path == format!("/v2/accounts/{ACCOUNT}/users") {
+    let stub = Stub::api(|seen, _| {
+if seen.path == format!("/v2/accounts/{ACCOUNT}/users") {
             let page: usize = seen
                 .param("_start")
                 .and_then(|v| v.parse().ok())

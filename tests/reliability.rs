@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Connect, Orgsync, Reply, Run, Scenario, Seen, Stub, assert_no_secret, groups_of, read_minimum,
-    start, stat,
+    Connect, Orgsync, Reply, Run, Scenario, Seen, Stub, assert_no_secret, config_yaml, groups_of,
+    read_minimum, start, stat,
 };
 use orgsync::emulator::{self, Group, MemberKind, Options, SYNTHETIC_ADMIN_KEY, State, Synthetic};
 use serde_json::{Value, json};
@@ -82,6 +82,40 @@ fn reorg(seed: u64, every_kind: bool) -> Reorg {
     if every_kind {
         managed.insert(NEW_GROUP.to_string());
     }
+    let (desired, invitees) = desire(&before, &managed, seed, every_kind);
+    let groups: Vec<(String, Option<String>)> = managed
+        .iter()
+        .map(|g| {
+            (
+                g.clone(),
+                (g == DESCRIBED_GROUP).then(|| DESCRIPTION.to_string()),
+            )
+        })
+        .collect();
+    let users: Vec<(String, Vec<String>)> = desired
+        .iter()
+        .map(|(email, groups)| (email.clone(), groups.iter().cloned().collect()))
+        .collect();
+    let policy = "  unlisted_users: ignore\n  max_removals: 100000\n";
+    let config = config_yaml(&before.account_id, policy, &groups, &users);
+    Reorg {
+        before,
+        config,
+        desired,
+        invitees,
+        managed,
+        every_kind,
+    }
+}
+
+/// Who the file lists in which managed groups: the admin where it is, users 1..=220 in
+/// new group sets, and (with `every_kind`) 40 newcomers; returns that and the newcomers.
+fn desire(
+    before: &State,
+    managed: &BTreeSet<String>,
+    seed: u64,
+    every_kind: bool,
+) -> (BTreeMap<String, BTreeSet<String>>, BTreeSet<String>) {
     let managed_list: Vec<&String> = managed.iter().collect();
     let pick = |i: u64, salt: u64| -> BTreeSet<String> {
         let n = mix(seed, i, salt) % 4;
@@ -95,7 +129,7 @@ fn reorg(seed: u64, every_kind: bool) -> Reorg {
 
     let mut desired = BTreeMap::new();
     // The admin runs orgsync and is never removed; list it where it already is.
-    let admin_groups: BTreeSet<String> = groups_of(&before, emulator::SYNTHETIC_ADMIN_IAM_ID)
+    let admin_groups: BTreeSet<String> = groups_of(before, emulator::SYNTHETIC_ADMIN_IAM_ID)
         .into_iter()
         .filter(|g| managed.contains(g))
         .collect();
@@ -115,31 +149,7 @@ fn reorg(seed: u64, every_kind: bool) -> Reorg {
         invitees.insert(email.clone());
         desired.insert(email, groups);
     }
-
-    let mut config = format!(
-        "version: 1\naccount_id: {}\npolicy:\n  unlisted_users: ignore\n  max_removals: 100000\ngroups:\n",
-        before.account_id
-    );
-    for g in &managed {
-        if g == DESCRIBED_GROUP {
-            config.push_str(&format!("  {g}:\n    description: {DESCRIPTION}\n"));
-        } else {
-            config.push_str(&format!("  {g}: {{}}\n"));
-        }
-    }
-    config.push_str("users:\n");
-    for (email, groups) in &desired {
-        let list: Vec<&str> = groups.iter().map(String::as_str).collect();
-        config.push_str(&format!("  {email}:\n    groups: [{}]\n", list.join(", ")));
-    }
-    Reorg {
-        before,
-        config,
-        desired,
-        invitees,
-        managed,
-        every_kind,
-    }
+    (desired, invitees)
 }
 
 /// Checks the account after apply against the reorganisation; panics naming the first

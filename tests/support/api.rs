@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use orgsync::emulator::Emulator;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -60,6 +61,11 @@ impl Api {
         let api = Api::with_token(base, "", account);
         let token = token(&api.http, base, key).await;
         Api { token, ..api }
+    }
+
+    /// With a token bought with `key`, for the account `emu` serves.
+    pub async fn of(emu: &Emulator, key: &str) -> Api {
+        Api::new(&emu.base_url(), key, &emu.account_id()).await
     }
 
     /// With `token` as it is, valid or not.

@@ -175,6 +175,12 @@ impl Stub {
         Stub::serve(Router::new().fallback(handler)).await
     }
 
+    /// Answers the token call as IBM does ([`token_reply`]) and every other request with
+    /// `script`, as [`Stub::script`] does.
+    pub async fn api(script: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Stub {
+        Stub::script(move |seen, n| token_reply(seen, n).unwrap_or_else(|| script(seen, n))).await
+    }
+
     /// Forwards every request to `upstream` (the emulator), unless `intercept` answers it
     /// itself: a proxy that sees each token and can refuse chosen calls.
     pub async fn proxy(
@@ -379,8 +385,8 @@ pub fn token_route() -> MethodRouter {
     })
 }
 
-/// For a script: the token answer, when `seen` is the token call (the `n`th).
-pub fn token_reply(seen: &Seen, n: usize) -> Option<Reply> {
+/// The token answer, when `seen` is the token call (the `n`th).
+fn token_reply(seen: &Seen, n: usize) -> Option<Reply> {
     (seen.path == "/identity/token").then(|| Reply::json(200, token_body(n)))
 }
 
