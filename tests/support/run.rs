@@ -264,7 +264,8 @@ impl Spawned {
     }
 
     /// The next line the binary prints on stdout (without its newline), waiting at most
-    /// until the run's time limit; a server's "listening on ..." line, say.
+    /// until the run's time limit; a server's "listening on ..." line, say. Not available
+    /// with [`Orgsync::stderr_to_stdout`], whose output is read only at the end.
     pub async fn stdout_line(&mut self) -> String {
         loop {
             match self.stdout_lines.try_recv() {

@@ -2,8 +2,9 @@
 //! against them, with the endpoint, the API key and `--today` filled in.
 //!
 //! Every test that applies should end with [`Scenario::assert_no_changes`]: planning again
-//! finds nothing to do and writes nothing. That is the promise of `apply` (docs/reconciliation.md)
-//! in one check, the idea of omicron's `assert_planning_makes_no_changes`.
+//! finds nothing to do and writes nothing. That is the promise of `apply`
+//! (docs/reconciliation.md) in one check, the idea of omicron's
+//! `assert_planning_makes_no_changes`.
 
 use std::time::Duration;
 
