@@ -157,8 +157,8 @@ impl Orgsync {
         self.spawn().wait()
     }
 
-    /// Starts the binary. Its output is read on threads, so a full pipe never stalls it.
-    pub fn spawn(self) -> Spawned {
+    /// The command line, the environment and the working directory.
+    fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_orgsync"));
         cmd.args(&self.args);
         for (name, _) in std::env::vars_os().filter(|(n, _)| scrubbed(n)) {
@@ -168,6 +168,12 @@ impl Orgsync {
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
+        cmd
+    }
+
+    /// Starts the binary. Its output is read on threads, so a full pipe never stalls it.
+    pub fn spawn(self) -> Spawned {
+        let mut cmd = self.command();
         let merged = self.merged.then(|| match tempfile::tempfile() {
             Ok(file) => file,
             Err(e) => panic!("cannot create a file for orgsync's output: {e}"),
