@@ -1,12 +1,12 @@
 //! `orgsync apply` end to end: the real binary against the emulator started in this
-//! process (docs/reconciliation.md, docs/security.md; issue 6). One test drives the executor directly, to delete a
-//! group between planning and applying.
+//! process (docs/reconciliation.md, docs/security.md; issue 6). A few tests drive the
+//! executor directly, to move the account between planning and applying.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use crate::e2e::*;
-use orgsync::emulator::{self, State};
+use crate::support::*;
+use orgsync::emulator::{self, KeyType, State};
 use serde_json::Value;
 
 fn s(v: &str) -> String {
@@ -33,18 +33,13 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_audit_log() {
     bounded(120, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-
-        let plan = orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
-        let plan = plan.expect(0).json();
+        let sc = Scenario::start(state, &config).await;
+        let audit = sc.w.arg("audit.jsonl");
+        let apply = sc
+            .apply(&["--yes", "--format", "json", "--audit-log", &audit])
+            .env("ORGSYNC_AUDIT_NOTE", "merge of PR #42 (abc1234)");
+        // Plan, apply, and plan again, which must find nothing left to do.
+        let Converged { plan, apply } = sc.converge(apply).await;
         let kinds: BTreeSet<&str> = plan["changes"]
             .as_array()
             .into_iter()
@@ -64,27 +59,6 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
         );
         let total = plan["summary"]["total"].as_u64().unwrap_or(0);
         assert_eq!(total, 8, "{plan:#}");
-
-        let audit = w.path("audit.jsonl");
-        let audit_arg = audit.display().to_string();
-        let apply = orgsync(
-            &w.config(),
-            Some(&url),
-            &[
-                "apply",
-                "--yes",
-                "--format",
-                "json",
-                "--audit-log",
-                &audit_arg,
-                "--today",
-                TODAY,
-            ],
-        )
-        .env("ORGSYNC_AUDIT_NOTE", "merge of PR #42 (abc1234)")
-        .run()
-        .await;
-        apply.expect(0);
 
         // The report (docs/cli.md): each change's own fields, its status and error.
         let report = apply.json();
@@ -108,11 +82,11 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
         }
 
         // One audit line per executed change, with the note.
-        let lines: Vec<Value> = std::fs::read_to_string(&audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
-            .collect();
+        let lines: Vec<Value> =
+            sc.w.read("audit.jsonl")
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+                .collect();
         assert_eq!(lines.len(), 8);
         for (line, planned) in lines.iter().zip(&planned) {
             assert_eq!(line["note"], "merge of PR #42 (abc1234)");
@@ -136,17 +110,7 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
             );
         }
 
-        let again = orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--detailed-exitcode", "--today", TODAY],
-        )
-        .run()
-        .await;
-        again.expect(0);
-        assert!(again.stdout.contains("No changes"), "{}", again.stdout);
-
-        let after = emu.state();
+        let after = sc.emu.state();
         let r = rosters(&after);
         assert_eq!(
             r["algorithms"],
@@ -178,12 +142,12 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
             iam_id_of(&after, "erin@example.com").as_deref(),
             Some("IBMid-ERIN000001")
         );
-        let stats = emu.stats();
+        let stats = sc.emu.stats();
         assert_eq!(
             stats["invites_by_email"],
             serde_json::json!({"carol@example.com": 1, "dave@example.com": 1})
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -229,18 +193,10 @@ async fn write_calls_are_the_batched_minimum() {
             &[(s("alpha"), None), (s("beta"), None)],
             &users,
         );
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        emu.reset_stats();
-        orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["apply", "--yes", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        let stats = emu.stats();
+        let sc = Scenario::start(state, &config).await;
+        sc.emu.reset_stats();
+        sc.converge(sc.apply(&["--yes"])).await;
+        let stats = sc.emu.stats();
         let batch = 10usize;
         let invite_calls = (solo.div_ceil(batch) + pair.div_ceil(batch)) as u64;
         let expected = BTreeMap::from([
@@ -261,17 +217,21 @@ async fn write_calls_are_the_batched_minimum() {
             writes(&stats)
         );
 
-        let r = rosters(&emu.state());
+        let r = rosters(&sc.emu.state());
         assert_eq!(r["alpha"].len(), adders + solo + pair);
         assert_eq!(r["beta"].len(), pair);
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
 
 /// A small account whose plan has one of each membership change.
 fn small_scenario(max_removals: u32) -> (State, String) {
-    let state = Account::new()
+    (small_account().build(), small_config(max_removals))
+}
+
+fn small_account() -> Account {
+    Account::new()
         .user("alice@example.com", "IBMid-ALICE00001", "ACTIVE")
         .user("bob@example.com", "IBMid-BOB0000001", "ACTIVE")
         .user("carol@example.com", "IBMid-CAROL00001", "ACTIVE")
@@ -283,8 +243,10 @@ fn small_scenario(max_removals: u32) -> (State, String) {
             &["IBMid-BOB0000001", "IBMid-CAROL00001", "IBMid-DAN0000001"],
         )
         .group(CHEM_ID, "chemistry", "", &["IBMid-ALICE00001"])
-        .build();
-    let config = config_yaml(
+}
+
+fn small_config(max_removals: u32) -> String {
+    config_yaml(
         ACCOUNT,
         &format!("  max_removals: {max_removals}\n"),
         &[(s("algorithms"), None), (s("chemistry"), None)],
@@ -298,30 +260,24 @@ fn small_scenario(max_removals: u32) -> (State, String) {
             (s("dan@example.com"), vec![]),
             (s("zoe@example.com"), vec![s("chemistry")]),
         ],
-    );
-    (state, config)
+    )
+}
+
+/// `plan --out plan.json`, which must succeed; returns the saved plan's path.
+async fn save_plan(sc: &Scenario) -> String {
+    let out = sc.w.arg("plan.json");
+    sc.plan(&["--out", &out]).run().await.expect(0);
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saved_plan_applies_without_prompt_when_nothing_moved() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--out", &out, "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let sc = Scenario::start(state, &config).await;
+        let out = save_plan(&sc).await;
         // No --yes and no terminal: a saved plan was reviewed, so none is needed.
-        let apply = orgsync(&w.config(), Some(&url), &["apply", &out, "--today", TODAY])
-            .run()
-            .await;
+        let apply = sc.apply(&[&out]).run().await;
         apply.expect(0);
         assert!(
             apply
@@ -330,15 +286,8 @@ async fn saved_plan_applies_without_prompt_when_nothing_moved() {
             "{}",
             apply.stdout
         );
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--detailed-exitcode", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        emu.shutdown().await;
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -372,31 +321,17 @@ async fn assert_refused_untouched(emu: &emulator::Emulator, apply: Orgsync, why:
 async fn saved_plan_is_refused_when_a_membership_moved_in_between() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--out", &out, "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let sc = Scenario::start(state, &config).await;
+        let out = save_plan(&sc).await;
         // Someone adds alice to algorithms in the console: the saved add is no longer needed.
-        let mut moved = emu.state();
+        let mut moved = sc.emu.state();
         if let Some(g) = moved.groups.iter_mut().find(|g| g.name == "algorithms") {
             g.members.push(member("IBMid-ALICE00001"));
         }
-        emu.set_state(moved);
+        sc.emu.set_state(moved);
         let run = assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", &out, "--yes", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&[&out, "--yes"]),
             "the account changed since the plan was saved",
         )
         .await;
@@ -407,7 +342,7 @@ async fn saved_plan_is_refused_when_a_membership_moved_in_between() {
             "{}",
             run.stderr
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -416,19 +351,9 @@ async fn saved_plan_is_refused_when_a_membership_moved_in_between() {
 async fn saved_plan_is_refused_when_the_config_changed() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--out", &out, "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        w.write(
+        let sc = Scenario::start(state, &config).await;
+        let out = save_plan(&sc).await;
+        sc.w.write(
             "org.yaml",
             &config.replace(
                 "  carol@example.com:\n    groups: []",
@@ -436,16 +361,12 @@ async fn saved_plan_is_refused_when_the_config_changed() {
             ),
         );
         assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", &out, "--yes", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&[&out, "--yes"]),
             "the config file changed since the plan was saved",
         )
         .await;
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -455,44 +376,29 @@ async fn removals_over_max_removals_are_refused_unless_allowed() {
     bounded(60, async {
         // Three removals (bob, carol, dan from algorithms) against max_removals 2.
         let (state, config) = small_scenario(2);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
+        let sc = Scenario::start(state, &config).await;
         let run = assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", "--yes", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&["--yes"]),
             "more than policy.max_removals (2)",
         )
         .await;
         assert!(run.stderr.contains("--allow-removals 3"), "{}", run.stderr);
         // Allowing fewer than needed is still a refusal.
         assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["apply", "--yes", "--allow-removals", "2", "--today", TODAY],
-            ),
+            &sc.emu,
+            sc.apply(&["--yes", "--allow-removals", "2"]),
             "removes 3 memberships or users",
         )
         .await;
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--allow-removals", "3", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let apply = sc.apply(&["--yes", "--allow-removals", "3"]);
+        apply.run().await.expect(0);
         assert_eq!(
-            rosters(&emu.state())["algorithms"],
+            rosters(&sc.emu.state())["algorithms"],
             set(&["alice@example.com"])
         );
-        emu.shutdown().await;
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -501,18 +407,10 @@ async fn removals_over_max_removals_are_refused_unless_allowed() {
 async fn apply_without_a_terminal_or_yes_is_refused() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        let run = assert_refused_untouched(
-            &emu,
-            orgsync(
-                &w.config(),
-                Some(&emu.base_url()),
-                &["apply", "--today", TODAY],
-            ),
-            "pass --yes",
-        )
-        .await;
+        let sc = Scenario::start(state, &config).await;
+        // A "yes" piped in is not a person at a terminal: it confirms nothing.
+        let apply = sc.apply(&[]).stdin("yes\n");
+        let run = assert_refused_untouched(&sc.emu, apply, "pass --yes").await;
         // The plan was still shown, so the person knows what --yes would do.
         assert!(
             run.stdout
@@ -520,7 +418,7 @@ async fn apply_without_a_terminal_or_yes_is_refused() {
             "{}",
             run.stdout
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -529,25 +427,11 @@ async fn apply_without_a_terminal_or_yes_is_refused() {
 async fn apply_with_nothing_to_do_says_so_and_prints_an_empty_json_report() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        emu.reset_stats();
-        let run = orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
+        let sc = Scenario::start(state, &config).await;
+        sc.apply(&["--yes"]).run().await.expect(0);
+        sc.emu.reset_stats();
+        // No --yes: with nothing to do there is nothing to confirm.
+        let run = sc.apply(&["--format", "json"]).run().await;
         run.expect(0);
         assert_eq!(
             run.json(),
@@ -558,8 +442,8 @@ async fn apply_with_nothing_to_do_says_so_and_prints_an_empty_json_report() {
                 "warnings": []
             })
         );
-        assert_eq!(writes(&emu.stats()), BTreeMap::new());
-        emu.shutdown().await;
+        assert_eq!(writes(&sc.emu.stats()), BTreeMap::new());
+        sc.shutdown().await;
     })
     .await;
 }
@@ -576,142 +460,188 @@ struct Large {
     changes: usize,
 }
 
+/// The service ID in g0 the plan leaves alone.
+const SERVICE_IN_G0: &str = "iam-ServiceId-0a1b2c3d-0000-4000-8000-0000000000aa";
+
 fn large_scenario() -> Large {
     let groups: Vec<String> = (0..5).map(|g| format!("g{g}")).collect();
-    let new_groups = [s("new0"), s("new1")];
-    let mut account = Account::new();
-    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut users: Vec<(String, Vec<String>)> = vec![(s(ADMIN_EMAIL), vec![])];
-    let mut changes = 0;
-    // 250 adds: 50 existing users per group.
-    for (gi, g) in groups.iter().enumerate() {
-        for i in 0..50 {
-            let email = format!("add{gi}{i:02}@example.com");
-            account = account.user(&email, &format!("IBMid-ADD{gi}{i:05}"), "ACTIVE");
-            users.push((email, vec![g.clone()]));
-            changes += 1;
-        }
-    }
-    // 100 member removals: 20 per group, listed in no group.
-    for (gi, g) in groups.iter().enumerate() {
-        for i in 0..20 {
-            let email = format!("rm{gi}{i:02}@example.com");
-            let id = format!("IBMid-RM{gi}{i:06}");
-            account = account.user(&email, &id, "ACTIVE");
-            members.entry(g.clone()).or_default().push(id);
-            users.push((email, vec![]));
-            changes += 1;
-        }
-    }
-    // 40 users already right (no change), in g0 and g1.
-    for i in 0..40 {
-        let email = format!("keep{i:02}@example.com");
-        let id = format!("IBMid-KEEP{i:05}");
-        account = account.user(&email, &id, "ACTIVE");
-        let gs = vec![s("g0"), s("g1")];
-        for g in &gs {
-            members.entry(g.clone()).or_default().push(id.clone());
-        }
-        users.push((email, gs));
-    }
-    // 25 unlisted users → remove_user.
-    let mut removed_users = Vec::new();
-    for i in 0..25 {
-        let email = format!("gone{i:02}@example.com");
-        let id = format!("IBMid-GONE{i:05}");
-        account = account.user(&email, &id, "ACTIVE");
-        members.entry(groups[i % 5].clone()).or_default().push(id);
-        removed_users.push(email);
-        changes += 1;
-    }
-    // 120 invites in three group sets.
-    let mut invited = Vec::new();
-    for i in 0..120 {
-        let email = format!("inv{i:03}@example.com");
-        let gs = match i % 3 {
-            0 => vec![s("g0")],
-            1 => vec![s("g1"), s("g2")],
-            _ => vec![s("new0")],
-        };
-        users.push((email.clone(), gs));
-        invited.push(email);
-        changes += 1;
-    }
-    // 6 failed invitations (ERROR_WHILE_PROCESSING, stuck in g4) → removed, invited again.
-    for i in 0..6 {
-        let email = format!("err{i}@example.com");
-        let id = format!("IBMid-ERR{i:06}");
-        account = account.user(&email, &id, "ERROR_WHILE_PROCESSING");
-        members.entry(s("g4")).or_default().push(id);
-        users.push((email.clone(), vec![s("g3")]));
-        invited.push(email);
-        changes += 1;
-    }
+    let mut b = LargeBuilder::default();
+    b.users.push((s(ADMIN_EMAIL), vec![]));
+    b.existing_users(&groups);
+    b.newcomers();
     // Every one of the first 20 add users also joins new1 (a group this apply creates).
-    for (_, gs) in users
+    for (_, gs) in b
+        .users
         .iter_mut()
         .filter(|(e, _)| e.starts_with("add0"))
         .take(20)
     {
         gs.push(s("new1"));
-        changes += 1;
+        b.changes += 1;
     }
-    changes += 2 + 5; // creates, description updates
-    members
-        .entry(s("g0"))
-        .or_default()
-        .push(s("iam-ServiceId-0a1b2c3d-0000-4000-8000-0000000000aa"));
-    let mut state_builder = account;
-    for (gi, g) in groups.iter().enumerate() {
-        let refs: Vec<&str> = members
-            .get(g)
-            .map(|m| m.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        state_builder = state_builder.group(
-            &format!("AccessGroupId-0a1b2c3d-0000-4000-8000-0000000001{gi:02}"),
-            g,
-            "old description",
-            &refs,
-        );
-    }
-    // An unmanaged group: never read, never changed.
-    state_builder = state_builder.group(
-        FINANCE_ID,
-        "finance",
-        "",
-        &["IBMid-ADD000000", "IBMid-KEEP00000"],
-    );
-    let state = state_builder.build();
-    let mut group_decls: Vec<(String, Option<String>)> = groups
-        .iter()
-        .map(|g| (g.clone(), Some(format!("Project {g}"))))
-        .collect();
-    group_decls.extend(new_groups.iter().map(|g| (g.clone(), None)));
-    let config = config_yaml(
-        ACCOUNT,
-        "  unlisted_users: remove\n  max_removals: 200\n",
-        &group_decls,
-        &users,
-    );
-    let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for g in groups.iter().chain(&new_groups) {
-        desired.insert(g.clone(), BTreeSet::new());
-    }
-    for (email, gs) in &users {
-        for g in gs {
-            desired.entry(g.clone()).or_default().insert(email.clone());
+    b.changes += 2 + 5; // creates, description updates
+    b.members.entry(s("g0")).or_default().push(s(SERVICE_IN_G0));
+    b.finish(&groups, &[s("new0"), s("new1")])
+}
+
+/// [`Large`] while it is built: the account, the members of the existing groups, the
+/// file's users, and what the plan must do.
+#[derive(Default)]
+struct LargeBuilder {
+    account: Account,
+    members: BTreeMap<String, Vec<String>>,
+    users: Vec<(String, Vec<String>)>,
+    invited: Vec<String>,
+    removed_users: Vec<String>,
+    changes: usize,
+}
+
+impl LargeBuilder {
+    /// Users already in the account, in `groups`.
+    fn existing_users(&mut self, groups: &[String]) {
+        // 250 adds: 50 existing users per group.
+        for (gi, g) in groups.iter().enumerate() {
+            for i in 0..50 {
+                let id = format!("IBMid-ADD{gi}{i:05}");
+                self.user(
+                    &format!("add{gi}{i:02}"),
+                    &id,
+                    "ACTIVE",
+                    &[],
+                    Some(vec![g.clone()]),
+                );
+                self.changes += 1;
+            }
+        }
+        // 100 member removals: 20 per group, listed in no group.
+        for (gi, g) in groups.iter().enumerate() {
+            for i in 0..20 {
+                let id = format!("IBMid-RM{gi}{i:06}");
+                let member_of = std::slice::from_ref(g);
+                self.user(
+                    &format!("rm{gi}{i:02}"),
+                    &id,
+                    "ACTIVE",
+                    member_of,
+                    Some(vec![]),
+                );
+                self.changes += 1;
+            }
+        }
+        // 40 users already right (no change), in g0 and g1.
+        let both = [s("g0"), s("g1")];
+        for i in 0..40 {
+            let id = format!("IBMid-KEEP{i:05}");
+            self.user(
+                &format!("keep{i:02}"),
+                &id,
+                "ACTIVE",
+                &both,
+                Some(both.to_vec()),
+            );
+        }
+        // 25 unlisted users → remove_user.
+        for i in 0..25 {
+            let (id, member_of) = (format!("IBMid-GONE{i:05}"), &groups[i % 5..=i % 5]);
+            let email = self.user(&format!("gone{i:02}"), &id, "ACTIVE", member_of, None);
+            self.removed_users.push(email);
+            self.changes += 1;
         }
     }
-    desired.entry(s("g0")).or_default().insert(s(
-        "iam-ServiceId-0a1b2c3d-0000-4000-8000-0000000000aa (service)",
-    ));
-    Large {
-        state,
-        config,
-        desired,
-        invited,
-        removed_users,
-        changes,
+
+    /// People the account lacks or whose invitation failed: all invited.
+    fn newcomers(&mut self) {
+        // 120 invites in three group sets.
+        for i in 0..120 {
+            let gs = match i % 3 {
+                0 => vec![s("g0")],
+                1 => vec![s("g1"), s("g2")],
+                _ => vec![s("new0")],
+            };
+            self.invitee(&format!("inv{i:03}@example.com"), gs);
+        }
+        // 6 failed invitations (ERROR_WHILE_PROCESSING, stuck in g4) → removed, invited again.
+        for i in 0..6 {
+            let id = format!("IBMid-ERR{i:06}");
+            let (g4, g3) = (vec![s("g4")], vec![s("g3")]);
+            let state = "ERROR_WHILE_PROCESSING";
+            let email = self.user(&format!("err{i}"), &id, state, &g4, Some(g3));
+            self.invited.push(email);
+            self.changes += 1;
+        }
+    }
+
+    /// `NAME@example.com`, a user of the account and a member of the groups `member_of`,
+    /// whom the file lists in the groups `listed` (`None`: not at all). Returns the email.
+    fn user(
+        &mut self,
+        name: &str,
+        id: &str,
+        state: &str,
+        member_of: &[String],
+        listed: Option<Vec<String>>,
+    ) -> String {
+        let email = format!("{name}@example.com");
+        self.account = std::mem::take(&mut self.account).user(&email, id, state);
+        for g in member_of {
+            let members = self.members.entry(g.clone()).or_default();
+            members.push(id.to_string());
+        }
+        if let Some(groups) = listed {
+            self.users.push((email.clone(), groups));
+        }
+        email
+    }
+
+    /// Someone the file lists in `groups` and the account lacks: one invitation.
+    fn invitee(&mut self, email: &str, groups: Vec<String>) {
+        self.users.push((email.to_string(), groups));
+        self.invited.push(email.to_string());
+        self.changes += 1;
+    }
+
+    /// The account with `groups` (old descriptions) and an unmanaged `finance`; the file
+    /// declares `groups` with new descriptions and `new_groups`.
+    fn finish(self, groups: &[String], new_groups: &[String]) -> Large {
+        let mut account = self.account;
+        for (gi, g) in groups.iter().enumerate() {
+            let refs: Vec<&str> = self
+                .members
+                .get(g)
+                .map(|m| m.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            let id = format!("AccessGroupId-0a1b2c3d-0000-4000-8000-0000000001{gi:02}");
+            account = account.group(&id, g, "old description", &refs);
+        }
+        // An unmanaged group: never read, never changed.
+        let finance = ["IBMid-ADD000000", "IBMid-KEEP00000"];
+        let state = account.group(FINANCE_ID, "finance", "", &finance).build();
+        let mut group_decls: Vec<(String, Option<String>)> = groups
+            .iter()
+            .map(|g| (g.clone(), Some(format!("Project {g}"))))
+            .collect();
+        group_decls.extend(new_groups.iter().map(|g| (g.clone(), None)));
+        let policy = "  unlisted_users: remove\n  max_removals: 200\n";
+        let config = config_yaml(ACCOUNT, policy, &group_decls, &self.users);
+        let mut desired: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for g in groups.iter().chain(new_groups) {
+            desired.insert(g.clone(), BTreeSet::new());
+        }
+        for (email, gs) in &self.users {
+            for g in gs {
+                desired.entry(g.clone()).or_default().insert(email.clone());
+            }
+        }
+        let service = format!("{SERVICE_IN_G0} (service)");
+        desired.entry(s("g0")).or_default().insert(service);
+        Large {
+            state,
+            config,
+            desired,
+            invited: self.invited,
+            removed_users: self.removed_users,
+            changes: self.changes,
+        }
     }
 }
 
@@ -744,19 +674,11 @@ async fn converges_under_faults(seed: u64) -> Value {
             rate_limit: 50.0,
             ..emulator::Options::default()
         };
-        let emu = start(large.state.clone(), options).await;
+        let sc = Scenario::start_with(large.state.clone(), &large.config, options).await;
+        let emu = &sc.emu;
         let finance_before = emu.state().groups.into_iter().find(|g| g.name == "finance");
-        let url = emu.base_url();
-        let w = Workdir::new(&large.config);
 
-        let plan = orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
-        let planned = plan.expect(0).json()["summary"]["total"]
+        let planned = sc.plan_json().await["summary"]["total"]
             .as_u64()
             .unwrap_or(0);
         assert_eq!(planned as usize, large.changes);
@@ -764,8 +686,8 @@ async fn converges_under_faults(seed: u64) -> Value {
 
         emu.reset_stats();
         let started = Instant::now();
-        let args = ["apply", "--yes", "--format", "json", "--today", TODAY];
-        let apply = orgsync(&w.config(), Some(&url), &args)
+        let apply = sc
+            .apply(&["--yes", "--format", "json"])
             .timeout(Duration::from_secs(240))
             .run()
             .await;
@@ -787,52 +709,56 @@ async fn converges_under_faults(seed: u64) -> Value {
             writes(&stats)
         );
 
-        // Nobody was invited twice: every accepted invitation is counted per email.
-        let invites = stats["invites_by_email"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let twice: Vec<_> = invites
-            .iter()
-            .filter(|(_, n)| n.as_u64() != Some(1))
-            .collect();
-        assert!(twice.is_empty(), "invited more than once: {twice:?}");
-        let invited: BTreeSet<&str> = invites.keys().map(String::as_str).collect();
-        let expected: BTreeSet<&str> = large.invited.iter().map(String::as_str).collect();
-        assert_eq!(invited, expected);
-
-        // The final state is the desired state.
-        let after = emu.state();
-        let all = emails(&after);
-        let distinct: BTreeSet<&String> = all.iter().collect();
-        assert_eq!(
-            distinct.len(),
-            all.len(),
-            "an email is in the account twice"
-        );
-        for gone in &large.removed_users {
-            assert!(!all.contains(gone), "{gone} is still in the account");
-        }
-        let r = rosters(&after);
-        for (group, want) in &large.desired {
-            assert_eq!(r.get(group), Some(want), "members of {group}");
-        }
-        // Outside the plan nothing moved.
-        let finance_after = after.groups.iter().find(|g| g.name == "finance");
-        assert_eq!(
-            finance_after.map(|g| &g.members),
-            finance_before.as_ref().map(|g| &g.members)
-        );
-
-        let args = ["plan", "--detailed-exitcode", "--today", TODAY];
-        orgsync(&w.config(), Some(&url), &args)
-            .run()
-            .await
-            .expect(0);
-        emu.shutdown().await;
+        assert_large_converged(&large, &stats, &emu.state(), finance_before.as_ref());
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
         stats
     })
     .await
+}
+
+/// After the apply of [`large_scenario`]: nobody was invited twice, the final state is the
+/// desired state, and the unmanaged `finance` group has the members it had.
+fn assert_large_converged(
+    large: &Large,
+    stats: &Value,
+    after: &State,
+    finance_before: Option<&emulator::Group>,
+) {
+    // Every accepted invitation is counted per email.
+    let invites = stats["invites_by_email"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let twice: Vec<_> = invites
+        .iter()
+        .filter(|(_, n)| n.as_u64() != Some(1))
+        .collect();
+    assert!(twice.is_empty(), "invited more than once: {twice:?}");
+    let invited: BTreeSet<&str> = invites.keys().map(String::as_str).collect();
+    let expected: BTreeSet<&str> = large.invited.iter().map(String::as_str).collect();
+    assert_eq!(invited, expected);
+
+    let all = emails(after);
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "an email is in the account twice"
+    );
+    for gone in &large.removed_users {
+        assert!(!all.contains(gone), "{gone} is still in the account");
+    }
+    let r = rosters(after);
+    for (group, want) in &large.desired {
+        assert_eq!(r.get(group), Some(want), "members of {group}");
+    }
+    // Outside the plan nothing moved.
+    let finance_after = after.groups.iter().find(|g| g.name == "finance");
+    assert_eq!(
+        finance_after.map(|g| &g.members),
+        finance_before.map(|g| &g.members)
+    );
 }
 
 /// What the executor needs, made the way `orgsync apply` makes it: the config parsed, the
@@ -846,22 +772,17 @@ struct InProcess {
 }
 
 async fn plan_in_process(emu: &emulator::Emulator, config: &str) -> InProcess {
-    use orgsync::iam::{self, Client, ClientOptions, Endpoints};
+    use orgsync::iam;
     use orgsync::model::{AccountId, Date, GroupName};
     let desired = match orgsync::config::parse_str("org.yaml", config) {
         Ok(d) => d,
         Err(e) => panic!("the test config is invalid: {}", e.render(false)),
     };
-    let endpoints = Endpoints::resolve(Some(&emu.base_url()), "", "").expect("loopback endpoint");
-    let client = Client::new(ClientOptions {
-        endpoints,
-        api_key: secrecy::SecretString::from(KEY),
-        parallelism: 4,
-        timeout: Duration::from_secs(10),
-        deadline: Duration::from_secs(30),
-        progress: false,
-    })
-    .expect("client");
+    let client = Connect::to(&emu.base_url())
+        .key(KEY)
+        .timeout(Duration::from_secs(10))
+        .deadline(Duration::from_secs(30))
+        .client();
     let account = AccountId::new(ACCOUNT);
     let managed: Vec<GroupName> = desired.groups.keys().cloned().collect();
     let live = iam::acquire(&client, &account, &managed)
@@ -1163,26 +1084,14 @@ async fn an_invite_answered_409_processing_counts_as_landed_and_the_rest_are_inv
 async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply() {
     bounded(60, async {
         const SERVICE_KEY: &str = "e2e-service-api-key";
-        let (state, config) = small_scenario(10);
-        let mut state = state;
-        state.api_keys.push(orgsync::emulator::ApiKey {
-            apikey: SERVICE_KEY.into(),
-            iam_id: SERVICE_ID.into(),
-            kind: orgsync::emulator::KeyType::Service,
-        });
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let audit = w.path("audit.jsonl").display().to_string();
+        let state = small_account()
+            .api_key(SERVICE_KEY, SERVICE_ID, KeyType::Service)
+            .build();
+        let sc = Scenario::start(state, &small_config(10)).await;
+        let audit = sc.w.arg("audit.jsonl");
         // A service ID may change memberships but not invite: zoe's invitation fails.
-        let run = orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--audit-log", &audit, "--today", TODAY],
-        )
-        .env("IBMCLOUD_API_KEY", SERVICE_KEY)
-        .run()
-        .await;
+        let apply = sc.apply(&["--yes", "--audit-log", &audit]);
+        let run = apply.api_key(SERVICE_KEY).run().await;
         run.expect(1);
         assert!(
             run.stdout
@@ -1201,11 +1110,11 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
             "{}",
             failed[0]
         );
-        let lines: Vec<Value> = w
-            .read("audit.jsonl")
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
-            .collect();
+        let lines: Vec<Value> =
+            sc.w.read("audit.jsonl")
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+                .collect();
         assert_eq!(lines.len(), 5);
         let invite = lines
             .iter()
@@ -1218,23 +1127,8 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
         assert_eq!(invite["note"], Value::Null);
 
         // Running it again (with a key that may invite) finishes the job.
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--detailed-exitcode", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
-        emu.shutdown().await;
+        sc.converge(sc.apply(&["--yes"])).await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -1243,25 +1137,11 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
 async fn neither_the_api_key_nor_a_token_appears_at_the_highest_verbosity() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
+        let sc = Scenario::start(state, &config).await;
+        let out = sc.w.arg("plan.json");
         let runs = [
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["-vvv", "plan", "--out", &out, "--today", TODAY],
-            )
-            .run()
-            .await,
-            orgsync(
-                &w.config(),
-                Some(&url),
-                &["-vvv", "apply", &out, "--today", TODAY],
-            )
-            .run()
-            .await,
+            sc.orgsync(&["-vvv", "plan", "--out", &out]).run().await,
+            sc.orgsync(&["-vvv", "apply", &out]).run().await,
         ];
         for run in &runs {
             run.expect(0);
@@ -1274,7 +1154,7 @@ async fn neither_the_api_key_nor_a_token_appears_at_the_highest_verbosity() {
                 assert!(!text.to_lowercase().contains("bearer "), "{text}");
             }
         }
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -1283,26 +1163,19 @@ async fn neither_the_api_key_nor_a_token_appears_at_the_highest_verbosity() {
 async fn a_saved_plan_that_is_not_a_plan_is_refused_before_any_request() {
     bounded(60, async {
         let (state, config) = small_scenario(10);
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        w.write(
+        let sc = Scenario::start(state, &config).await;
+        sc.w.write(
             "plan.json",
             "{\"format_version\": 1, \"changes\": \"all of them\"}",
         );
-        let plan = w.path("plan.json").display().to_string();
-        emu.reset_stats();
-        let run = orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["apply", &plan, "--yes"],
-        )
-        .run()
-        .await;
+        let plan = sc.w.arg("plan.json");
+        sc.emu.reset_stats();
+        let run = sc.apply(&[&plan, "--yes"]).run().await;
         run.expect(64);
         assert!(run.stderr.contains("plan.json"), "{}", run.stderr);
         assert!(run.stderr.contains("plan --out"), "{}", run.stderr);
-        assert_eq!(emu.stats()["total"], 0);
-        emu.shutdown().await;
+        assert_eq!(sc.emu.stats()["total"], 0);
+        sc.shutdown().await;
     })
     .await;
 }
@@ -1330,12 +1203,10 @@ async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_
             latency: Duration::from_millis(150),
             ..emulator::Options::default()
         };
-        let emu = start(account.build(), options).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let audit = w.path("audit.jsonl").display().to_string();
+        let sc = Scenario::start_with(account.build(), &config, options).await;
+        let emu = &sc.emu;
+        let audit = sc.w.arg("audit.jsonl");
         let args = [
-            "apply",
             "--yes",
             "--parallelism",
             "1",
@@ -1343,10 +1214,8 @@ async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_
             "json",
             "--audit-log",
             &audit,
-            "--today",
-            TODAY,
         ];
-        let running = orgsync(&w.config(), Some(&url), &args).spawn();
+        let running = sc.apply(&args).spawn();
         // Interrupt once the removals have begun (not while the account is being read).
         let deadline = Instant::now() + Duration::from_secs(30);
         while calls(
@@ -1383,19 +1252,14 @@ async fn ctrl_c_lets_calls_in_flight_finish_reports_the_rest_skipped_and_audits_
         // What the report calls applied is exactly what happened, and the audit log has it.
         let left = emu.state().users.len();
         assert_eq!(left, 1 + 20 - applied, "admin plus the users not removed");
-        assert_eq!(w.read("audit.jsonl").lines().count(), applied);
+        assert_eq!(sc.w.read("audit.jsonl").lines().count(), applied);
 
         // Running it again finishes the job.
-        orgsync(
-            &w.config(),
-            Some(&url),
-            &["apply", "--yes", "--allow-removals", "50", "--today", TODAY],
-        )
-        .run()
-        .await
-        .expect(0);
+        let again = sc.apply(&["--yes", "--allow-removals", "50"]);
+        again.run().await.expect(0);
         assert_eq!(emu.state().users.len(), 1);
-        emu.shutdown().await;
+        sc.assert_no_changes().await;
+        sc.shutdown().await;
     })
     .await;
 }

@@ -8,8 +8,8 @@
 //! tests/config/snapshots/.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
+use crate::support::{Orgsync, Run};
 use orgsync::config::{self, ConfigError};
 use orgsync::model::{Date, Email, GroupName, UnlistedUsers};
 
@@ -18,14 +18,12 @@ fn manifest_dir() -> &'static Path {
 }
 
 /// Runs `orgsync validate -c FILE` from the crate root, so paths in messages are relative.
-fn validate(config: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_orgsync"))
+/// Output that is not UTF-8 fails the test.
+fn validate(config: &str) -> Run {
+    Orgsync::new()
         .args(["validate", "-c", config])
         .current_dir(manifest_dir())
-        .env("NO_COLOR", "1")
-        .env_remove("ORGSYNC_CONFIG")
-        .output()
-        .expect("run orgsync")
+        .run_blocking()
 }
 
 /// Every case of the corpus: `(name, path relative to the crate root)`.
@@ -71,12 +69,8 @@ fn every_malformed_file_exits_78_naming_the_line_with_pinned_stderr() {
     let mut wrong_line = Vec::new();
     for (name, path) in cases {
         let out = validate(&path);
-        let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-        assert_eq!(
-            out.status.code(),
-            Some(78),
-            "{name}: expected exit 78, stderr:\n{stderr}"
-        );
+        let stderr = out.stderr;
+        assert_eq!(out.code, 78, "{name}: expected exit 78, stderr:\n{stderr}");
         assert!(out.stdout.is_empty(), "{name}: validate wrote to stdout");
         assert!(
             stderr.contains("error: ") && stderr.contains("hint: "),
@@ -130,9 +124,10 @@ fn a_10_mb_file_is_refused_before_parsing() {
     std::fs::write(&path, &text).expect("write huge file");
     let started = std::time::Instant::now();
     let out = validate(path.to_str().expect("utf-8 temp path"));
-    let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-    assert_eq!(out.status.code(), Some(78), "{stderr}");
-    let stderr = stderr.replace(path.to_str().unwrap_or_default(), "[TEMP]/huge.yaml");
+    assert_eq!(out.code, 78, "{}", out.stderr);
+    let stderr = out
+        .stderr
+        .replace(path.to_str().unwrap_or_default(), "[TEMP]/huge.yaml");
     snapshot_settings().bind(|| insta::assert_snapshot!("ten_megabyte_file", stderr));
     // Not a timing assertion: a generous bound that only a parse of the whole file breaks.
     assert!(started.elapsed().as_secs() < 30);
@@ -141,8 +136,8 @@ fn a_10_mb_file_is_refused_before_parsing() {
 #[test]
 fn a_missing_config_says_how_to_create_or_choose_one() {
     let out = validate("tests/config/does-not-exist.yaml");
-    let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    let stderr = out.stderr;
+    assert_eq!(out.code, 78, "{stderr}");
     assert!(
         stderr.contains("cannot read `tests/config/does-not-exist.yaml`: no such file"),
         "{stderr}"
@@ -167,7 +162,7 @@ fn a_main_file_that_cannot_be_read_is_a_typed_io_error_printed_as_validate_print
     assert!(std::error::Error::source(&err).is_some());
     assert_eq!(err.to_string(), format!("cannot read `{}`", path.display()));
     let out = validate(path.to_str().expect("utf-8 path"));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), err.render(false));
+    assert_eq!(out.stderr, err.render(false));
     assert!(err.render(true).contains('\u{1b}'));
 }
 
@@ -204,12 +199,7 @@ fn an_included_file_that_cannot_be_read_is_one_problem_among_the_others() {
 #[test]
 fn the_example_config_is_valid_and_validate_prints_nothing() {
     let out = validate("org.example.yaml");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
 }
 
@@ -243,12 +233,9 @@ fn committed_schema_is_what_orgsync_schema_prints() {
         committed == generated,
         "org.schema.json is stale: run `cargo run -- schema > org.schema.json` and commit it"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_orgsync"))
-        .arg("schema")
-        .output()
-        .expect("run orgsync schema");
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), generated);
+    let out = Orgsync::new().arg("schema").run_blocking();
+    assert_eq!(out.code, 0);
+    assert_eq!(out.stdout, generated);
     let schema: serde_json::Value = serde_json::from_str(&generated).expect("schema is JSON");
     assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
     assert_eq!(schema["additionalProperties"], false);

@@ -3,29 +3,14 @@
 //! concurrency without lost updates, and `--persist` across a restart of the real binary.
 //! IBM's own SDK checks the wire format separately (tests/sdk/).
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use orgsync::emulator::{
-    self, Options, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, State, Synthetic, User, UserState,
+    self, Options, SYNTHETIC_ADMIN_KEY, SYNTHETIC_SERVICE_KEY, State, Synthetic, UserState,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-/// Every test gets this long, then fails instead of hanging.
-async fn bounded<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(Duration::from_secs(60), f)
-        .await
-        .expect("test exceeded its 60 s bound");
-}
-
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client")
-}
 
 fn small() -> State {
     emulator::synthetic(&Synthetic {
@@ -36,81 +21,6 @@ fn small() -> State {
         pending_users: 5,
         seed: 1,
     })
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-    account: String,
-}
-
-impl Api {
-    async fn new(base: &str, key: &str, account: &str) -> Api {
-        let http = http();
-        let token = token(&http, base, key).await;
-        Api {
-            http,
-            base: base.to_string(),
-            token,
-            account: account.to_string(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn invite(&self, emails: &[&str], groups: &[&str]) -> (StatusCode, Value) {
-        let users: Vec<Value> = emails
-            .iter()
-            .map(|e| json!({"email": e, "account_role": "Member"}))
-            .collect();
-        self.call(
-            Method::POST,
-            &format!("/v2/accounts/{}/users", self.account),
-            Some(json!({"users": users, "access_groups": groups})),
-        )
-        .await
-    }
-
-    async fn user(&self, iam_id: &str) -> (StatusCode, Value) {
-        self.call(
-            Method::GET,
-            &format!("/v2/accounts/{}/users/{iam_id}", self.account),
-            None,
-        )
-        .await
-    }
-}
-
-async fn token(http: &reqwest::Client, base: &str, key: &str) -> String {
-    let resp = http
-        .post(format!("{base}/identity/token"))
-        .form(&[
-            ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
-            ("apikey", key),
-            ("response_type", "cloud_iam"),
-        ])
-        .send()
-        .await
-        .expect("token request");
-    assert_eq!(resp.status(), StatusCode::OK, "token for a known key");
-    let body: Value = resp.json().await.expect("token json");
-    body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string()
 }
 
 fn members_of(state: &State, group_id: &str) -> Vec<String> {
@@ -126,19 +36,17 @@ fn members_of(state: &State, group_id: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invitee_is_processing_then_pending_and_reinvite_while_processing_conflicts() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
         let group = state.groups[0].id.clone();
-        let emu = emulator::start(
+        let emu = start(
             state.clone(),
             Options {
                 processing: Duration::from_millis(1000),
                 ..Options::default()
             },
-        )
-        .await
-        .expect("start");
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        ).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
 
         let (status, body) = api.invite(&["New.Person@Example.org"], &[&group]).await;
         assert_eq!(status, StatusCode::ACCEPTED);
@@ -190,31 +98,21 @@ async fn invitee_is_processing_then_pending_and_reinvite_while_processing_confli
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_id_key_cannot_invite_or_remove_users_but_can_read() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
         let victim = state.users[3].iam_id.clone();
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
-        let api = Api::new(&emu.base_url(), SYNTHETIC_SERVICE_KEY, &state.account_id).await;
+        let emu = start(state.clone(), Options::default()).await;
+        let api = Api::of(&emu, SYNTHETIC_SERVICE_KEY).await;
         let (status, body) = api.invite(&["robot@example.org"], &[]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(body["status_code"], 403);
-        let (status, _) = api
-            .call(
-                Method::DELETE,
-                &format!("/v2/accounts/{}/users/{victim}", state.account_id),
-                None,
-            )
+        let status = api
+            .delete(&format!("/v2/accounts/{}/users/{victim}", state.account_id))
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(api.user(&victim).await.0, StatusCode::OK);
         let (status, page) = api
-            .call(
-                Method::GET,
-                &format!("/v2/accounts/{}/users?limit=5", state.account_id),
-                None,
-            )
+            .get(&format!("/v2/accounts/{}/users?limit=5", state.account_id))
             .await;
         assert_eq!(status, StatusCode::OK, "a service ID may read users");
         assert_eq!(page["resources"].as_array().map(Vec::len), Some(5));
@@ -231,7 +129,7 @@ async fn service_id_key_cannot_invite_or_remove_users_but_can_read() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_a_user_removes_their_memberships() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
         let (victim, groups) = state
             .users
@@ -248,26 +146,15 @@ async fn removing_a_user_removes_their_memberships() {
             })
             .find(|(_, g)| g.len() >= 2)
             .expect("a user in two groups");
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let emu = start(state.clone(), Options::default()).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let path = format!("/v2/accounts/{}/users/{victim}", state.account_id);
-        assert_eq!(
-            api.call(Method::DELETE, &path, None).await.0,
-            StatusCode::NO_CONTENT
-        );
+        assert_eq!(api.delete(&path).await, StatusCode::NO_CONTENT);
         assert_eq!(api.user(&victim).await.0, StatusCode::NOT_FOUND);
         let after = emu.state();
         for g in &groups {
             assert!(!members_of(&after, g).contains(&victim), "still in {g}");
-            let (status, _) = api
-                .call(
-                    Method::HEAD,
-                    &format!("/v2/groups/{g}/members/{victim}"),
-                    None,
-                )
-                .await;
+            let status = api.head(&format!("/v2/groups/{g}/members/{victim}")).await;
             assert_eq!(status, StatusCode::NOT_FOUND);
         }
         let others: usize = state.groups.iter().map(|g| g.members.len()).sum();
@@ -277,10 +164,7 @@ async fn removing_a_user_removes_their_memberships() {
             others - groups.len(),
             "only the victim's memberships went"
         );
-        assert_eq!(
-            api.call(Method::DELETE, &path, None).await.0,
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(api.delete(&path).await, StatusCode::NOT_FOUND);
         emu.shutdown().await;
     })
     .await;
@@ -290,7 +174,7 @@ async fn removing_a_user_removes_their_memberships() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_page_exactly_as_ibm_does() {
-    bounded(async {
+    bounded(60, async {
         let state = emulator::synthetic(&Synthetic {
             users: 250,
             groups: 120,
@@ -299,16 +183,12 @@ async fn lists_page_exactly_as_ibm_does() {
             pending_users: 0,
             seed: 3,
         });
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let emu = start(state.clone(), Options::default()).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let a = &state.account_id;
 
         // Users: default page 100, relative next_url with an opaque _start, total of all.
-        let (_, first) = api
-            .call(Method::GET, &format!("/v2/accounts/{a}/users"), None)
-            .await;
+        let (_, first) = api.get(&format!("/v2/accounts/{a}/users")).await;
         assert_eq!(first["limit"], 100);
         assert_eq!(first["total_results"], 250);
         assert_eq!(first["resources"].as_array().map(Vec::len), Some(100));
@@ -317,14 +197,8 @@ async fn lists_page_exactly_as_ibm_does() {
             next.starts_with(&format!("/v2/accounts/{a}/users?")) && next.contains("_start="),
             "{next}"
         );
-        let (_, second) = api.call(Method::GET, &next, None).await;
-        let (_, third) = api
-            .call(
-                Method::GET,
-                second["next_url"].as_str().expect("next"),
-                None,
-            )
-            .await;
+        let (_, second) = api.get(&next).await;
+        let (_, third) = api.get(second["next_url"].as_str().expect("next")).await;
         assert_eq!(third["resources"].as_array().map(Vec::len), Some(50));
         assert!(
             third.get("next_url").is_none(),
@@ -335,21 +209,13 @@ async fn lists_page_exactly_as_ibm_does() {
             state.users[249].iam_id.as_str()
         );
         let (status, _) = api
-            .call(
-                Method::GET,
-                &format!("/v2/accounts/{a}/users?_start=garbage"),
-                None,
-            )
+            .get(&format!("/v2/accounts/{a}/users?_start=garbage"))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
 
         // Groups: default 50, integer offsets, first/previous/next/last, Public Access first.
         let (_, page) = api
-            .call(
-                Method::GET,
-                &format!("/v2/groups?account_id={a}&offset=50"),
-                None,
-            )
+            .get(&format!("/v2/groups?account_id={a}&offset=50"))
             .await;
         assert_eq!(
             (
@@ -381,11 +247,9 @@ async fn lists_page_exactly_as_ibm_does() {
             href("last")
         );
         let (_, hidden) = api
-            .call(
-                Method::GET,
-                &format!("/v2/groups?account_id={a}&hide_public_access=true&limit=100&offset=100"),
-                None,
-            )
+            .get(&format!(
+                "/v2/groups?account_id={a}&hide_public_access=true&limit=100&offset=100"
+            ))
             .await;
         assert_eq!(hidden["total_count"], 120);
         assert_eq!(hidden["groups"].as_array().map(Vec::len), Some(20));
@@ -396,9 +260,7 @@ async fn lists_page_exactly_as_ibm_does() {
                 .unwrap_or("")
                 .contains("hide_public_access=true&limit=100&offset=0")
         );
-        let (_, with_pa) = api
-            .call(Method::GET, &format!("/v2/groups?account_id={a}"), None)
-            .await;
+        let (_, with_pa) = api.get(&format!("/v2/groups?account_id={a}")).await;
         assert_eq!(with_pa["groups"][0]["id"], "AccessGroupId-PublicAccess");
         for bad in [
             "limit=101",
@@ -412,13 +274,7 @@ async fn lists_page_exactly_as_ibm_does() {
             "iam_id=IBMid-X&membership_type=sometimes",
             "limit=5&limit=6",
         ] {
-            let (status, body) = api
-                .call(
-                    Method::GET,
-                    &format!("/v2/groups?account_id={a}&{bad}"),
-                    None,
-                )
-                .await;
+            let (status, body) = api.get(&format!("/v2/groups?account_id={a}&{bad}")).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
             assert_eq!(body["status_code"], 400);
             assert_eq!(body["errors"][0]["code"], "invalid_parameter", "{bad}");
@@ -426,15 +282,13 @@ async fn lists_page_exactly_as_ibm_does() {
         }
         // Unknown parameters are ignored; lower-case booleans are read.
         let (status, page) = api
-            .call(
-                Method::GET,
-                &format!("/v2/groups?account_id={a}&hide_public_access=true&colour=blue"),
-                None,
-            )
+            .get(&format!(
+                "/v2/groups?account_id={a}&hide_public_access=true&colour=blue"
+            ))
             .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(page["total_count"], 120);
-        let (status, _) = api.call(Method::GET, "/v2/groups", None).await;
+        let (status, _) = api.get("/v2/groups").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "account_id is required");
 
         // Members: default 50, list key present even when empty.
@@ -444,11 +298,7 @@ async fn lists_page_exactly_as_ibm_does() {
             .max_by_key(|g| g.members.len())
             .expect("group");
         let (_, members) = api
-            .call(
-                Method::GET,
-                &format!("/v2/groups/{}/members?limit=2", busiest.id),
-                None,
-            )
+            .get(&format!("/v2/groups/{}/members?limit=2", busiest.id))
             .await;
         assert_eq!(
             members["total_count"].as_u64(),
@@ -460,21 +310,13 @@ async fn lists_page_exactly_as_ibm_does() {
         );
         assert_eq!(members["members"][0]["membership_type"], "static");
         let (_, empty) = api
-            .call(
-                Method::GET,
-                &format!("/v2/groups/{}/members?type=service", busiest.id),
-                None,
-            )
+            .get(&format!("/v2/groups/{}/members?type=service", busiest.id))
             .await;
         assert_eq!(empty["members"], json!([]));
         assert_eq!(empty["total_count"], 0);
         for bad in ["type=robot", "verbose=TRUE", "offset=-3", "sort=colour"] {
             let (status, body) = api
-                .call(
-                    Method::GET,
-                    &format!("/v2/groups/{}/members?{bad}", busiest.id),
-                    None,
-                )
+                .get(&format!("/v2/groups/{}/members?{bad}", busiest.id))
                 .await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
             assert_eq!(body["errors"][0]["code"], "invalid_parameter", "{bad}");
@@ -486,12 +328,10 @@ async fn lists_page_exactly_as_ibm_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_writes_enforce_ibm_limits_and_preconditions() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let emu = start(state.clone(), Options::default()).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let a = &state.account_id;
         let group = state.groups[1].id.clone();
 
@@ -500,28 +340,23 @@ async fn group_writes_enforce_ibm_limits_and_preconditions() {
             .map(|u| json!({"iam_id": u.iam_id, "type": "user"}))
             .collect();
         let (status, _) = api
-            .call(
-                Method::PUT,
+            .put(
                 &format!("/v2/groups/{group}/members"),
-                Some(json!({"members": too_many})),
+                json!({"members": too_many}),
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "51 members in one call");
 
         // PATCH needs the current ETag: missing → 428, stale → 412.
         let resp = api
-            .http
-            .get(format!("{}/v2/groups/{group}", api.base))
-            .bearer_auth(&api.token)
+            .request(Method::GET, &format!("/v2/groups/{group}"))
             .send()
             .await
             .expect("get");
         let etag = resp.headers()["etag"].to_str().expect("etag").to_string();
         let patch = |tag: Option<String>, name: &str| {
             let mut req = api
-                .http
-                .patch(format!("{}/v2/groups/{group}", api.base))
-                .bearer_auth(&api.token)
+                .request(Method::PATCH, &format!("/v2/groups/{group}"))
                 .json(&json!({"name": name}));
             if let Some(t) = tag {
                 req = req.header("If-Match", t);
@@ -547,21 +382,16 @@ async fn group_writes_enforce_ibm_limits_and_preconditions() {
         // Duplicate names, case-insensitively, and the reserved Public Access.
         for name in ["RENAMED", "public access"] {
             let (status, _) = api
-                .call(
-                    Method::POST,
-                    &format!("/v2/groups?account_id={a}"),
-                    Some(json!({"name": name})),
-                )
+                .post(&format!("/v2/groups?account_id={a}"), json!({"name": name}))
                 .await;
             assert_eq!(status, StatusCode::CONFLICT, "{name}");
         }
 
         // Bulk delete: 404 naming the group when none is a member; 207 otherwise.
         let (status, body) = api
-            .call(
-                Method::POST,
+            .post(
                 &format!("/v2/groups/{group}/members/delete"),
-                Some(json!({"members": ["IBMid-NOBODY"]})),
+                json!({"members": ["IBMid-NOBODY"]}),
             )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -593,10 +423,9 @@ async fn group_writes_enforce_ibm_limits_and_preconditions() {
         let mut created = Vec::new();
         for i in 0..52 {
             let (status, body) = api
-                .call(
-                    Method::POST,
+                .post(
                     &format!("/v2/groups?account_id={a}"),
-                    Some(json!({"name": format!("bulk-{i}")})),
+                    json!({"name": format!("bulk-{i}")}),
                 )
                 .await;
             assert_eq!(status, StatusCode::CREATED);
@@ -611,10 +440,9 @@ async fn group_writes_enforce_ibm_limits_and_preconditions() {
         let mut statuses = Vec::new();
         for g in &created {
             let (status, body) = api
-                .call(
-                    Method::PUT,
+                .put(
                     &format!("/v2/groups/{g}/members"),
-                    Some(json!({"members": [{"iam_id": user, "type": "user"}]})),
+                    json!({"members": [{"iam_id": user, "type": "user"}]}),
                 )
                 .await;
             assert_eq!(status, StatusCode::MULTI_STATUS);
@@ -624,26 +452,16 @@ async fn group_writes_enforce_ibm_limits_and_preconditions() {
         assert!(statuses.iter().skip(50 - before).all(|s| *s == 400));
 
         // Public Access is read-only.
-        let (status, _) = api
-            .call(
-                Method::DELETE,
-                &format!("/v2/groups/AccessGroupId-PublicAccess/members/{user}"),
-                None,
-            )
+        let status = api
+            .delete(&format!(
+                "/v2/groups/AccessGroupId-PublicAccess/members/{user}"
+            ))
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         // Deleting a group with members needs force.
-        let (status, _) = api
-            .call(Method::DELETE, &format!("/v2/groups/{group}"), None)
-            .await;
+        let status = api.delete(&format!("/v2/groups/{group}")).await;
         assert_eq!(status, StatusCode::CONFLICT);
-        let (status, _) = api
-            .call(
-                Method::DELETE,
-                &format!("/v2/groups/{group}?force=true"),
-                None,
-            )
-            .await;
+        let status = api.delete(&format!("/v2/groups/{group}?force=true")).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         emu.shutdown().await;
     })
@@ -652,9 +470,9 @@ async fn group_writes_enforce_ibm_limits_and_preconditions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_required_checked_and_expire() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(
+        let emu = start(
             state.clone(),
             Options {
                 // Claims are whole seconds, so a 2 s token lives at least 1 s.
@@ -662,51 +480,27 @@ async fn tokens_are_required_checked_and_expire() {
                 ..Options::default()
             },
         )
-        .await
-        .expect("start");
+        .await;
         let http = http();
         let base = emu.base_url();
         let url = format!("{base}/v2/groups?account_id={}", state.account_id);
         let resp = http.get(&url).send().await.expect("no auth");
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(resp.headers()["content-type"], "application/json");
-        let resp = http
-            .post(format!("{base}/identity/token"))
-            .form(&[
-                ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
-                ("apikey", "wrong"),
-            ])
-            .send()
-            .await
-            .expect("token");
+        let resp = request_token(&http, &base, "wrong").await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         let body: Value = resp.json().await.expect("json");
         assert_eq!(body["errorCode"], "BXNIM0415E");
         assert_eq!(body["errorMessage"], "Provided API key could not be found.");
         assert!(body["context"]["requestId"].is_string());
 
-        let resp = http
-            .post(format!("{base}/identity/token"))
-            .form(&[
-                ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
-                ("apikey", SYNTHETIC_ADMIN_KEY),
-            ])
-            .send()
-            .await
-            .expect("token");
+        let resp = request_token(&http, &base, SYNTHETIC_ADMIN_KEY).await;
         let body: Value = resp.json().await.expect("json");
         assert_eq!(body["expires_in"], 2);
         assert_eq!(body["token_type"], "Bearer");
         let token = body["access_token"].as_str().expect("token").to_string();
         // The payload carries IBM's claims, and `expiration` equals `exp`.
-        let payload = token.split('.').nth(1).expect("3 segments");
-        use base64::Engine;
-        let claims: Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(payload)
-                .expect("b64"),
-        )
-        .expect("claims");
+        let claims = jwt_claims(&token);
         assert_eq!(claims["exp"], body["expiration"]);
         assert_eq!(claims["account"]["bss"], state.account_id.as_str());
         assert_eq!(claims["iam_id"], emulator::SYNTHETIC_ADMIN_IAM_ID);
@@ -752,7 +546,7 @@ async fn tokens_are_required_checked_and_expire() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbose_members_link_the_membership_with_whole_second_timestamps() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
         let group = state
             .groups
@@ -760,14 +554,10 @@ async fn verbose_members_link_the_membership_with_whole_second_timestamps() {
             .find(|g| g.members.len() >= 2)
             .expect("a group with members")
             .clone();
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let emu = start(state.clone(), Options::default()).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         let path = format!("/v2/groups/{}/members", group.id);
-        let (status, verbose) = api
-            .call(Method::GET, &format!("{path}?verbose=true"), None)
-            .await;
+        let (status, verbose) = api.get(&format!("{path}?verbose=true")).await;
         assert_eq!(status, StatusCode::OK);
         let listed = verbose["members"].as_array().expect("members");
         assert_eq!(listed.len(), group.members.len());
@@ -790,7 +580,7 @@ async fn verbose_members_link_the_membership_with_whole_second_timestamps() {
             assert!(m["name"].is_string(), "verbose adds the name: {m}");
         }
         // A plain listing is as before: milliseconds, the member's own resource.
-        let (_, plain) = api.call(Method::GET, &path, None).await;
+        let (_, plain) = api.get(&path).await;
         let first = &plain["members"][0];
         assert_eq!(first["created_at"], "2024-01-02T00:00:00.000Z");
         assert!(first.get("name").is_none(), "{first}");
@@ -803,20 +593,13 @@ async fn verbose_members_link_the_membership_with_whole_second_timestamps() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_management_errors_carry_more_info_and_access_groups_errors_do_not() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
+        let emu = start(state.clone(), Options::default()).await;
         let a = &state.account_id;
         let admin = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, a).await;
         let service = Api::new(&emu.base_url(), SYNTHETIC_SERVICE_KEY, a).await;
-        let nobody = Api {
-            http: http(),
-            base: emu.base_url(),
-            token: "not-a-token".into(),
-            account: a.clone(),
-        };
+        let nobody = Api::with_token(&emu.base_url(), "not-a-token", a);
         let user_management = [
             (
                 &admin,
@@ -868,10 +651,9 @@ async fn user_management_errors_carry_more_info_and_access_groups_errors_do_not(
         }
         // A body the SDK cannot send, too.
         let (status, body) = admin
-            .call(
-                Method::POST,
+            .post(
                 &format!("/v2/accounts/{a}/users"),
-                Some(json!({"users": [{"account_role": "Member"}]})),
+                json!({"users": [{"account_role": "Member"}]}),
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -881,7 +663,7 @@ async fn user_management_errors_carry_more_info_and_access_groups_errors_do_not(
             ("/v2/groups/AccessGroupId-nope".to_string(), 404),
             (format!("/v2/groups?account_id={a}&limit=500"), 400),
         ] {
-            let (status, body) = admin.call(Method::GET, &path, None).await;
+            let (status, body) = admin.get(&path).await;
             assert_eq!(status.as_u16(), want, "{path}");
             assert!(
                 body["errors"][0].get("more_info").is_none(),
@@ -895,28 +677,22 @@ async fn user_management_errors_carry_more_info_and_access_groups_errors_do_not(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_seeded_processing_turn_pending_after_the_processing_time() {
-    bounded(async {
+    bounded(60, async {
         let mut state = small();
         let seeded = "IBMid-SEEDED0001";
-        state.users.push(User {
-            email: "seeded@example.org".into(),
-            iam_id: seeded.into(),
-            state: UserState::Processing,
-            firstname: String::new(),
-            lastname: String::new(),
-            added_on: None,
-            processing_until: None,
-        });
-        let emu = emulator::start(
+        // No `processing_until`, as a hand-written state file has none.
+        state
+            .users
+            .push(user("seeded@example.org", seeded, "PROCESSING"));
+        let emu = start(
             state.clone(),
             Options {
                 processing: Duration::from_millis(800),
                 ..Options::default()
             },
         )
-        .await
-        .expect("start");
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        .await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         assert_eq!(api.user(seeded).await.1["state"], "PROCESSING");
         // Still processing: a second invitation is IBM's 409, as for an invitee.
         let (status, _) = api.invite(&["seeded@example.org"], &[]).await;
@@ -938,11 +714,9 @@ async fn users_seeded_processing_turn_pending_after_the_processing_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_form_is_read_without_a_content_type_and_refused_in_its_own_shape() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
+        let emu = start(state.clone(), Options::default()).await;
         let http = http();
         let url = format!("{}/identity/token", emu.base_url());
         let body = format!(
@@ -977,12 +751,12 @@ async fn token_form_is_read_without_a_content_type_and_refused_in_its_own_shape(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_rate_answers_5xx_before_any_change_and_is_deterministic() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
         let run = |seed: u64| {
             let state = state.clone();
             async move {
-                let emu = emulator::start(
+                let emu = start(
                     state.clone(),
                     Options {
                         seed,
@@ -990,22 +764,13 @@ async fn fail_rate_answers_5xx_before_any_change_and_is_deterministic() {
                         ..Options::default()
                     },
                 )
-                .await
-                .expect("start");
+                .await;
                 let http = http();
                 let base = emu.base_url();
                 // The token may fail too: retry it until it succeeds.
                 let mut token = None;
                 for _ in 0..50 {
-                    let resp = http
-                        .post(format!("{base}/identity/token"))
-                        .form(&[
-                            ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
-                            ("apikey", SYNTHETIC_ADMIN_KEY),
-                        ])
-                        .send()
-                        .await
-                        .expect("token");
+                    let resp = request_token(&http, &base, SYNTHETIC_ADMIN_KEY).await;
                     if resp.status() == StatusCode::OK {
                         let body: Value = resp.json().await.expect("json");
                         token = body["access_token"].as_str().map(str::to_string);
@@ -1058,15 +823,13 @@ async fn fail_rate_answers_5xx_before_any_change_and_is_deterministic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drop_rate_closes_connections_and_half_the_drops_apply_the_write() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
+        let emu = start(state.clone(), Options::default()).await;
         // Take a token while nothing drops, then turn drops on for everything.
-        let api = Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         emu.shutdown().await;
-        let emu = emulator::start(
+        let emu = start(
             state.clone(),
             Options {
                 seed: 7,
@@ -1074,8 +837,7 @@ async fn drop_rate_closes_connections_and_half_the_drops_apply_the_write() {
                 ..Options::default()
             },
         )
-        .await
-        .expect("start");
+        .await;
         let base = emu.base_url();
         let mut errors = 0;
         for i in 0..20 {
@@ -1106,30 +868,20 @@ async fn drop_rate_closes_connections_and_half_the_drops_apply_the_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_answers_429_with_integer_retry_after() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(
+        let emu = start(
             state.clone(),
             Options {
                 rate_limit: 2.0,
                 ..Options::default()
             },
         )
-        .await
-        .expect("start");
+        .await;
         let http = http();
-        let url = format!("{}/identity/token", emu.base_url());
         let mut limited = 0;
         for _ in 0..20 {
-            let resp = http
-                .post(&url)
-                .form(&[
-                    ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
-                    ("apikey", SYNTHETIC_ADMIN_KEY),
-                ])
-                .send()
-                .await
-                .expect("send");
+            let resp = request_token(&http, &emu.base_url(), SYNTHETIC_ADMIN_KEY).await;
             if resp.status() == StatusCode::TOO_MANY_REQUESTS {
                 limited += 1;
                 let retry: u64 = resp.headers()["retry-after"]
@@ -1161,9 +913,9 @@ async fn rate_limit_answers_429_with_integer_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_and_jitter_delay_answers_and_admin_calls_are_neither_delayed_nor_counted() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(
+        let emu = start(
             state.clone(),
             Options {
                 latency: Duration::from_millis(400),
@@ -1172,21 +924,12 @@ async fn latency_and_jitter_delay_answers_and_admin_calls_are_neither_delayed_no
                 ..Options::default()
             },
         )
-        .await
-        .expect("start");
+        .await;
         let http = http();
         let mut took = Vec::new();
         for _ in 0..6 {
             let started = Instant::now();
-            let resp = http
-                .post(format!("{}/identity/token", emu.base_url()))
-                .form(&[
-                    ("grant_type", "urn:ibm:params:oauth:grant-type:apikey"),
-                    ("apikey", SYNTHETIC_ADMIN_KEY),
-                ])
-                .send()
-                .await
-                .expect("send");
+            let resp = request_token(&http, &emu.base_url(), SYNTHETIC_ADMIN_KEY).await;
             assert_eq!(resp.status(), StatusCode::OK);
             took.push(started.elapsed());
         }
@@ -1229,7 +972,7 @@ async fn latency_and_jitter_delay_answers_and_admin_calls_are_neither_delayed_no
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_writes_lose_no_update() {
-    bounded(async {
+    bounded(60, async {
         let state = emulator::synthetic(&Synthetic {
             users: 401,
             groups: 4,
@@ -1238,18 +981,15 @@ async fn parallel_writes_lose_no_update() {
             pending_users: 0,
             seed: 5,
         });
-        let emu = emulator::start(
+        let emu = start(
             state.clone(),
             Options {
                 latency: Duration::from_millis(5),
                 ..Options::default()
             },
         )
-        .await
-        .expect("start");
-        let api = std::sync::Arc::new(
-            Api::new(&emu.base_url(), SYNTHETIC_ADMIN_KEY, &state.account_id).await,
-        );
+        .await;
+        let api = std::sync::Arc::new(Api::of(&emu, SYNTHETIC_ADMIN_KEY).await);
         let mut tasks = tokio::task::JoinSet::new();
         // 400 users, one PUT each, spread over 4 groups, plus 40 invites — all at once.
         for (i, user) in state.users.iter().skip(1).enumerate() {
@@ -1258,10 +998,9 @@ async fn parallel_writes_lose_no_update() {
             let iam_id = user.iam_id.clone();
             tasks.spawn(async move {
                 let (status, body) = api
-                    .call(
-                        Method::PUT,
+                    .put(
                         &format!("/v2/groups/{group}/members"),
-                        Some(json!({"members": [{"iam_id": iam_id, "type": "user"}]})),
+                        json!({"members": [{"iam_id": iam_id, "type": "user"}]}),
                     )
                     .await;
                 assert_eq!(status, StatusCode::MULTI_STATUS);
@@ -1312,11 +1051,9 @@ async fn parallel_writes_lose_no_update() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_state_round_trips_and_rejects_invalid_states() {
-    bounded(async {
+    bounded(60, async {
         let state = small();
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .expect("start");
+        let emu = start(state.clone(), Options::default()).await;
         let http = http();
         let url = format!("{}/__admin/state", emu.base_url());
         let got: State = http
@@ -1368,65 +1105,38 @@ async fn admin_state_round_trips_and_rejects_invalid_states() {
     .await;
 }
 
-/// The real binary, started on a free port; killed when dropped.
-struct Binary(std::process::Child, String);
-
-impl Binary {
-    fn start(args: &[&str]) -> Binary {
-        use std::io::BufRead;
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
-            .arg("emulator")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn orgsync emulator");
-        // Owned by a Binary before anything can panic, so a bad first line still kills it.
-        let mut binary = Binary(child, String::new());
-        let stdout = binary.0.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        binary.1 = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        binary
-    }
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// `orgsync emulator --listen 127.0.0.1:0 ARGS...` and the URL it says it listens on; the
+/// process is killed when the [`Spawned`] is dropped.
+async fn emulator_binary(args: &[&str]) -> (Spawned, String) {
+    let mut bin = Orgsync::new()
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .spawn();
+    let line = bin.stdout_line().await;
+    match line.trim().strip_prefix("listening on ") {
+        Some(url) => (bin, url.to_string()),
+        None => panic!("unexpected first line {line:?}"),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persist_keeps_every_acknowledged_write_across_a_restart() {
-    bounded(async {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("account.yaml");
+    bounded(60, async {
+        let w = Workdir::empty();
         let state = small();
         // Start from YAML (JSON is YAML): the file the binary reads and rewrites.
-        std::fs::write(&path, serde_json::to_string_pretty(&state).expect("json")).expect("write");
-        let file = path.to_str().expect("utf-8 path");
+        w.write(
+            "account.yaml",
+            &serde_json::to_string_pretty(&state).expect("json"),
+        );
+        let file = w.arg("account.yaml");
 
-        let first = tokio::task::spawn_blocking({
-            let file = file.to_string();
-            move || Binary::start(&["--state", &file, "--persist"])
-        })
-        .await
-        .expect("start");
-        let api = Api::new(&first.1, SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let (first, url) = emulator_binary(&["--state", &file, "--persist"]).await;
+        let api = Api::new(&url, SYNTHETIC_ADMIN_KEY, &state.account_id).await;
         let (status, created) = api
-            .call(
-                Method::POST,
+            .post(
                 &format!("/v2/groups?account_id={}", state.account_id),
-                Some(json!({"name": "survivor"})),
+                json!({"name": "survivor"}),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED);
@@ -1439,25 +1149,15 @@ async fn persist_keeps_every_acknowledged_write_across_a_restart() {
         assert_eq!(status, StatusCode::ACCEPTED);
         drop(first); // killed: no chance to flush anything on the way out
 
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-            .expect("dir")
-            .filter_map(Result::ok)
-            .map(|e| e.file_name())
-            .collect();
+        let leftovers = w.files();
         assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
-        let second = tokio::task::spawn_blocking({
-            let file = file.to_string();
-            move || Binary::start(&["--state", &file, "--persist"])
-        })
-        .await
-        .expect("restart");
-        let api = Api::new(&second.1, SYNTHETIC_ADMIN_KEY, &state.account_id).await;
+        let (_second, url) = emulator_binary(&["--state", &file, "--persist"]).await;
+        let api = Api::new(&url, SYNTHETIC_ADMIN_KEY, &state.account_id).await;
         let (status, group) = api
-            .call(
-                Method::GET,
-                &format!("/v2/groups/{}", created["id"].as_str().expect("id")),
-                None,
-            )
+            .get(&format!(
+                "/v2/groups/{}",
+                created["id"].as_str().expect("id")
+            ))
             .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(group["name"], "survivor");
@@ -1465,15 +1165,11 @@ async fn persist_keeps_every_acknowledged_write_across_a_restart() {
         let (status, user) = api.user(iam_id).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(user["email"], "kept@example.org");
-        let (status, _) = api
-            .call(
-                Method::HEAD,
-                &format!(
-                    "/v2/groups/{}/members/{iam_id}",
-                    created["id"].as_str().expect("id")
-                ),
-                None,
-            )
+        let status = api
+            .head(&format!(
+                "/v2/groups/{}/members/{iam_id}",
+                created["id"].as_str().expect("id")
+            ))
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT);
     })
@@ -1481,12 +1177,11 @@ async fn persist_keeps_every_acknowledged_write_across_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn binary_serves_the_spec_yaml_example_and_refuses_a_broken_state_file() {
-    bounded(async {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("sandbox.yaml");
-        std::fs::write(
-            &path,
+async fn binary_serves_the_documented_example_state_and_refuses_a_broken_state_file() {
+    bounded(60, async {
+        let w = Workdir::empty();
+        w.write(
+            "sandbox.yaml",
             r#"# docs/emulator.md's example, comments and all
 account_id: 0123456789abcdef0123456789abcdef
 api_keys:
@@ -1500,35 +1195,28 @@ groups:
     members:
       - {iam_id: IBMid-ALICE0001, type: user}
 "#,
-        )
-        .expect("write");
-        let file = path.to_str().expect("utf-8 path").to_string();
-        let bin = tokio::task::spawn_blocking(move || Binary::start(&["--state", &file]))
-            .await
-            .expect("start");
-        let api = Api::new(&bin.1, "sandbox-admin-key", "0123456789abcdef0123456789abcdef").await;
+        );
+        let (bin, url) = emulator_binary(&["--state", &w.arg("sandbox.yaml")]).await;
+        let api = Api::new(&url, "sandbox-admin-key", "0123456789abcdef0123456789abcdef").await;
         let (status, members) = api
-            .call(
-                Method::GET,
-                "/v2/groups/AccessGroupId-5f0c0d57-0000-4000-8000-000000000001/members",
-                None,
-            )
+            .get("/v2/groups/AccessGroupId-5f0c0d57-0000-4000-8000-000000000001/members")
             .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(members["members"][0]["iam_id"], "IBMid-ALICE0001");
         assert_eq!(api.user("IBMid-ALICE0001").await.1["firstname"], "Alice");
         drop(bin);
 
-        let broken = dir.path().join("broken.yaml");
-        std::fs::write(&broken, "account_id: 0123456789abcdef0123456789abcdef\nuserz: []\n")
-            .expect("write");
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        w.write(
+            "broken.yaml",
+            "account_id: 0123456789abcdef0123456789abcdef\nuserz: []\n",
+        );
+        let out = Orgsync::new()
             .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
-            .arg(&broken)
-            .output()
-            .expect("run");
-        assert_eq!(out.status.code(), Some(1));
-        let stderr = String::from_utf8_lossy(&out.stderr);
+            .arg(w.path("broken.yaml"))
+            .run()
+            .await;
+        assert_eq!(out.code, 1);
+        let stderr = &out.stderr;
         assert!(stderr.contains("broken.yaml") && stderr.contains("userz"), "{stderr}");
         assert!(out.stdout.is_empty(), "nothing on stdout when it cannot start");
     })

@@ -7,120 +7,26 @@
 //! then the plan's only changes.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use orgsync::emulator::{self, Member, MemberKind, State, Synthetic, User};
+use crate::support::*;
+use orgsync::emulator::{self, Emulator, SYNTHETIC_ADMIN_KEY, State, Synthetic};
 use serde_json::Value;
 
 /// Every run of the binary is bounded: a hang fails the test instead of the CI job.
-const RUN_LIMIT: Duration = Duration::from_secs(120);
+const EXPORT_LIMIT: Duration = Duration::from_secs(120);
 
-fn orgsync(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orgsync"))
+/// `orgsync ARGS...` with the synthetic account's admin key.
+fn admin(args: &[&str]) -> Orgsync {
+    Orgsync::new()
+        .api_key(SYNTHETIC_ADMIN_KEY)
         .args(args)
-        .env("IBMCLOUD_API_KEY", emulator::SYNTHETIC_ADMIN_KEY)
-        .env_remove("IC_API_KEY")
-        .env_remove("ORGSYNC_ENDPOINT")
-        .env_remove("ORGSYNC_CONFIG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the orgsync binary starts");
-    // Read the pipes on threads so a large export cannot block on a full pipe.
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).map(|_| buf)
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for orgsync") {
-            break status;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            panic!("orgsync {args:?} ran longer than {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().expect("stdout reader").expect("stdout"),
-        stderr: err.join().expect("stderr reader").expect("stderr"),
-    }
+        .timeout(EXPORT_LIMIT)
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The emulator on a runtime of its own, serving while the test thread runs the binary.
-struct Account {
-    runtime: tokio::runtime::Runtime,
-    emulator: Option<emulator::Emulator>,
-}
-
-impl Account {
-    fn start(state: State) -> Account {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let emulator = runtime
-            .block_on(emulator::start(state, emulator::Options::default()))
-            .expect("the emulator starts");
-        Account {
-            runtime,
-            emulator: Some(emulator),
-        }
-    }
-
-    fn emulator(&self) -> &emulator::Emulator {
-        self.emulator.as_ref().expect("running")
-    }
-
-    fn url(&self) -> String {
-        self.emulator().base_url()
-    }
-}
-
-impl Drop for Account {
-    fn drop(&mut self) {
-        if let Some(emulator) = self.emulator.take() {
-            self.runtime.block_on(emulator.shutdown());
-        }
-    }
-}
-
-fn user(email: &str, iam_id: &str, state: &str) -> User {
-    User {
-        email: email.into(),
-        iam_id: iam_id.into(),
-        state: state.into(),
-        firstname: String::new(),
-        lastname: String::new(),
-        added_on: Some("2026-01-05T10:00:00.000Z".into()),
-        processing_until: None,
-    }
-}
-
-fn member(iam_id: &str, kind: &str) -> Member {
-    Member {
-        iam_id: iam_id.into(),
-        kind: MemberKind::parse(kind).expect("a member type"),
-        created_at: None,
-        created_by_id: None,
-        ..Member::default()
-    }
+/// `orgsync export ARGS... --endpoint URL`.
+fn export(emu: &Emulator, args: &[&str]) -> Orgsync {
+    admin(&[&["export"][..], args].concat()).endpoint(&emu.base_url())
 }
 
 const FAILED_IAM_ID: &str = "IBMid-FAILED0001";
@@ -163,54 +69,55 @@ fn big_account() -> State {
     groups[2].description = String::new();
     groups[3].name = NAME_NEEDING_QUOTES.into();
     groups[4].description = "yes".into();
-    groups[4].members.push(member(FAILED_IAM_ID, "user"));
-    groups[6].members.push(member(GHOST_IAM_ID, "user"));
+    groups[4].members.push(member(FAILED_IAM_ID));
+    groups[6].members.push(member(GHOST_IAM_ID));
     state
 }
 
-fn plan_json(config: &Path, account: &Account) -> (Output, Value) {
-    let out = orgsync(&[
+async fn plan_json(config: &Path, emu: &Emulator) -> (Run, Value) {
+    let config = config.display().to_string();
+    let args = [
         "plan",
         "-c",
-        &config.display().to_string(),
-        "--endpoint",
-        &account.url(),
+        &config,
         "--format",
         "json",
         "--detailed-exitcode",
-    ]);
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("plan printed no JSON ({e}); stderr:\n{}", text(&out.stderr)));
-    (out, json)
+    ];
+    let run = admin(&args).endpoint(&emu.base_url()).run().await;
+    let json = run.json();
+    (run, json)
 }
 
-fn validate(config: &Path) {
-    let out = orgsync(&["validate", "-c", &config.display().to_string()]);
+async fn validate(config: &Path) {
+    let run = admin(&["validate", "-c", &config.display().to_string()])
+        .run()
+        .await;
     assert!(
-        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        run.code == 0 && run.stdout.is_empty() && run.stderr.is_empty(),
         "validate failed:\n{}",
-        text(&out.stderr)
+        run.stderr
     );
 }
 
-#[test]
-fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_names() {
-    let account = Account::start(big_account());
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("org.yaml");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_names() {
+    let emu = start(big_account(), emulator::Options::default()).await;
+    let w = Workdir::empty();
+    let config = w.path("org.yaml");
 
     let started = Instant::now();
-    let out = orgsync(&["export", "--endpoint", &account.url()]);
+    let out = export(&emu, &[]).run().await;
     let elapsed = started.elapsed();
-    let stderr = text(&out.stderr);
-    assert!(out.status.success(), "export failed:\n{stderr}");
+    let stderr = &out.stderr;
+    assert!(out.code == 0, "export failed:\n{stderr}");
     eprintln!("export of 1,000 users and 50 groups took {elapsed:?} (debug build)");
-    let exported = text(&out.stdout);
-    std::fs::write(&config, &exported).expect("write the export");
+    let exported = &out.stdout;
+    w.write("org.yaml", exported);
 
     // It validates, and holds the whole account.
-    validate(&config);
-    let desired = orgsync::config::parse_str("org.yaml", &exported).expect("valid");
+    validate(&config).await;
+    let desired = orgsync::config::parse_str("org.yaml", exported).expect("valid");
     assert_eq!(desired.groups.len(), 50);
     assert_eq!(
         desired.users.len(),
@@ -285,8 +192,8 @@ fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_nam
         "{stderr}"
     );
     // ... and they are exactly the plan's changes.
-    let (out, plan) = plan_json(&config, &account);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let (out, plan) = plan_json(&config, &emu).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
     let changes: Vec<(String, String, String)> = plan["changes"]
         .as_array()
         .expect("changes")
@@ -320,26 +227,28 @@ fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_nam
     );
 
     // Once those two are cleaned up in the console, the same file plans empty.
-    let mut state = account.emulator().state();
+    let mut state = emu.state();
     for group in &mut state.groups {
         group
             .members
             .retain(|m| m.iam_id != FAILED_IAM_ID && m.iam_id != GHOST_IAM_ID);
     }
-    account.emulator().set_state(state);
-    let (out, plan) = plan_json(&config, &account);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    emu.set_state(state);
+    let (out, plan) = plan_json(&config, &emu).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(plan["changes"], serde_json::json!([]));
     assert_eq!(plan["summary"]["total"], 0);
 
     // An export of that account says so itself, and is what was exported before minus the
     // comments about the two memberships.
-    let again = orgsync(&["export", "--endpoint", &account.url()]);
-    assert!(again.status.success());
+    let again = export(&emu, &[]).run().await;
+    again.expect(0);
     assert!(
-        text(&again.stderr).contains("Planning this file against the account finds no changes."),
+        again
+            .stderr
+            .contains("Planning this file against the account finds no changes."),
         "{}",
-        text(&again.stderr)
+        again.stderr
     );
     let strip = |t: &str| -> String {
         t.lines()
@@ -347,11 +256,12 @@ fn export_round_trip_on_1000_users_and_50_groups_plans_empty_but_for_what_it_nam
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(strip(&text(&again.stdout)), strip(&exported));
+    assert_eq!(strip(&again.stdout), strip(exported));
+    emu.shutdown().await;
 }
 
-#[test]
-fn export_of_a_subset_of_groups_round_trips_through_out_file() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_of_a_subset_of_groups_round_trips_through_out_file() {
     let mut state = emulator::synthetic(&Synthetic {
         users: 120,
         groups: 10,
@@ -366,39 +276,28 @@ fn export_of_a_subset_of_groups_round_trips_through_out_file() {
         FAILED_IAM_ID,
         "ERROR_WHILE_PROCESSING",
     ));
-    let account = Account::start(state);
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("subset.yaml");
+    let emu = start(state, emulator::Options::default()).await;
+    let w = Workdir::empty();
+    let config = w.path("subset.yaml");
 
-    let out = orgsync(&[
-        "export",
-        "--groups",
-        "project-003, PROJECT-007",
-        "--out",
-        &config.display().to_string(),
-        "--endpoint",
-        &account.url(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let groups = ["--groups", "project-003, PROJECT-007"];
+    let out = export(
+        &emu,
+        &[&groups[..], &["--out", &w.arg("subset.yaml")]].concat(),
+    )
+    .run()
+    .await;
+    out.expect(0);
     assert!(out.stdout.is_empty(), "--out leaves stdout empty");
-    assert!(
-        text(&out.stderr).contains("2 groups, 120 users"),
-        "{}",
-        text(&out.stderr)
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-        .expect("list")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    assert!(out.stderr.contains("2 groups, 120 users"), "{}", out.stderr);
     assert_eq!(
-        leftovers,
+        w.files(),
         ["subset.yaml"],
         "no temporary file is left behind"
     );
 
-    validate(&config);
-    let exported = std::fs::read_to_string(&config).expect("the export was written");
+    validate(&config).await;
+    let exported = w.read("subset.yaml");
     let desired = orgsync::config::parse_str("subset.yaml", &exported).expect("valid");
     let names: Vec<_> = desired.groups.keys().map(|g| g.as_str()).collect();
     assert_eq!(
@@ -407,7 +306,7 @@ fn export_of_a_subset_of_groups_round_trips_through_out_file() {
         "spelled as the account spells them"
     );
     assert_eq!(desired.users.len(), 120);
-    let state = account.emulator().state();
+    let state = emu.state();
     for live in &state.users {
         let Some(entry) = desired.users.get(&orgsync::model::Email::new(&live.email)) else {
             assert_eq!(
@@ -427,33 +326,33 @@ fn export_of_a_subset_of_groups_round_trips_through_out_file() {
         assert_eq!(got, expected, "groups of {}", live.email);
     }
 
-    let (out, plan) = plan_json(&config, &account);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (out, plan) = plan_json(&config, &emu).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(plan["changes"], serde_json::json!([]));
+    emu.shutdown().await;
 }
 
-#[test]
-fn unknown_group_names_fail_listing_the_available_groups_and_write_nothing() {
-    let account = Account::start(emulator::synthetic(&Synthetic {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_group_names_fail_listing_the_available_groups_and_write_nothing() {
+    let state = emulator::synthetic(&Synthetic {
         users: 5,
         groups: 3,
         ..Synthetic::default()
-    }));
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("org.yaml");
-    let out = orgsync(&[
-        "export",
-        "--groups",
-        "project-001,physics,chem",
-        "--out",
-        &config.display().to_string(),
-        "--endpoint",
-        &account.url(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    });
+    let emu = start(state, emulator::Options::default()).await;
+    let w = Workdir::empty();
+    let config = w.path("org.yaml");
+    let groups = ["--groups", "project-001,physics,chem"];
+    let out = export(
+        &emu,
+        &[&groups[..], &["--out", &w.arg("org.yaml")]].concat(),
+    )
+    .run()
+    .await;
+    out.expect(1);
     assert!(out.stdout.is_empty());
     assert!(!config.exists(), "nothing is written");
-    let stderr = text(&out.stderr);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains(
             "--groups names access groups `physics`, `chem` that the account does not have \
@@ -462,73 +361,57 @@ fn unknown_group_names_fail_listing_the_available_groups_and_write_nothing() {
         ),
         "{stderr}"
     );
+    emu.shutdown().await;
 }
 
-#[test]
-fn account_id_must_be_well_formed_and_match_the_api_key() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_id_must_be_well_formed_and_match_the_api_key() {
     let state = emulator::synthetic(&Synthetic::default());
     let own = state.account_id.clone();
-    let account = Account::start(state);
+    let emu = start(state, emulator::Options::default()).await;
 
-    let out = orgsync(&[
-        "export",
-        "--account-id",
-        "ACCOUNT",
-        "--endpoint",
-        &account.url(),
-    ]);
-    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("--account-id `ACCOUNT` is not an IBM Cloud account id"));
-
-    let other = "ffffffffffffffffffffffffffffffff";
-    let out = orgsync(&[
-        "export",
-        "--account-id",
-        other,
-        "--endpoint",
-        &account.url(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = export(&emu, &["--account-id", "ACCOUNT"]).run().await;
+    out.expect(64);
     assert!(
-        text(&out.stderr).contains(&format!("the API key belongs to account {own}")),
-        "{}",
-        text(&out.stderr)
+        out.stderr
+            .contains("--account-id `ACCOUNT` is not an IBM Cloud account id")
     );
 
-    let out = orgsync(&["export", "--account-id", &own, "--endpoint", &account.url()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(&format!("account_id: \"{own}\"\n")));
+    let other = "ffffffffffffffffffffffffffffffff";
+    let out = export(&emu, &["--account-id", other]).run().await;
+    out.expect(1);
+    assert!(
+        out.stderr
+            .contains(&format!("the API key belongs to account {own}")),
+        "{}",
+        out.stderr
+    );
+
+    let out = export(&emu, &["--account-id", &own]).run().await;
+    out.expect(0);
+    assert!(out.stdout.contains(&format!("account_id: \"{own}\"\n")));
+    emu.shutdown().await;
 }
 
-#[test]
-fn export_from_the_sandbox_plans_empty_against_the_sandbox() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = dir.path().join("sandbox.yaml");
-    let out = orgsync(&[
-        "export",
-        "--sandbox",
-        "--out",
-        &config.display().to_string(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    validate(&config);
-    let exported = std::fs::read_to_string(&config).expect("written");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_from_the_sandbox_plans_empty_against_the_sandbox() {
+    let w = Workdir::empty();
+    let config = w.path("sandbox.yaml");
+    let out = admin(&["export", "--sandbox", "--out", &w.arg("sandbox.yaml")])
+        .run()
+        .await;
+    out.expect(0);
+    validate(&config).await;
+    let exported = w.read("sandbox.yaml");
     assert!(
         exported
             .contains("    #   iam-ServiceId-5b1d2c3e-0000-4000-8000-00000000c1c1 (service ID)\n")
     );
 
-    let out = orgsync(&[
-        "plan",
-        "--sandbox",
-        "-c",
-        &config.display().to_string(),
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("No changes."),
-        "{}",
-        text(&out.stdout)
-    );
+    let config = config.display().to_string();
+    let out = admin(&["plan", "--sandbox", "-c", &config, "--detailed-exitcode"])
+        .run()
+        .await;
+    out.expect(0);
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
 }

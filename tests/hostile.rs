@@ -9,23 +9,21 @@
 //! client uses a short per-request timeout, deadline and retry policy.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get, post};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use orgsync::iam::{self, Client, ClientOptions, Endpoints, IamError, RetryPolicy};
+use orgsync::iam::{self, Client, IamError};
 use orgsync::model::{AccessGroupId, AccountId, GroupName, IamId, LiveState, MemberKind};
 use serde_json::{Value, json};
 
-const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
-const CALLER: &str = "IBMid-HOSTILE001";
-const API_KEY: &str = "hostile-test-Api-Key-9f8e7d6c5b4a";
+use crate::support::{
+    ACCOUNT, CALLER, Connect, STUB_KEY, Stub, encode_jwt, jwt, query_param, quick_retries, timed,
+    token_route, unix_now,
+};
+
 const GROUP_ID: &str = "AccessGroupId-00000000-0000-4000-8000-000000000001";
 const OTHER_GROUP_ID: &str = "AccessGroupId-00000000-0000-4000-8000-000000000002";
 
@@ -34,70 +32,7 @@ const BOUND: Duration = Duration::from_secs(20);
 
 /// Runs `f` under [`BOUND`]; a timeout fails the test naming the case.
 async fn bounded<T, F: Future<Output = T>>(case: &str, f: F) -> T {
-    let started = Instant::now();
-    let out = tokio::time::timeout(BOUND, f)
-        .await
-        .unwrap_or_else(|_| panic!("{case}: still running after {BOUND:?}: a hang"));
-    eprintln!("{case}: finished in {:?}", started.elapsed());
-    out
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// A well-formed three-segment JWT with the claims orgsync reads. Unique per call (the
-/// `jti`), so a test can look for exactly the token it handed out.
-fn jwt(serial: usize) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let iat = now();
-    let claims = json!({
-        "iam_id": CALLER, "id": CALLER, "sub": "hostile@example.com",
-        "jti": format!("hostile-{serial}-{iat}"),
-        "account": {"valid": true, "bss": ACCOUNT},
-        "iat": iat, "exp": iat + 3600,
-    });
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let signature = URL_SAFE_NO_PAD.encode(format!("signature-{serial}"));
-    format!("{header}.{payload}.{signature}")
-}
-
-/// What the server handed out and how often it was called.
-#[derive(Default)]
-struct Log {
-    tokens: std::sync::Mutex<Vec<String>>,
-    calls: AtomicUsize,
-}
-
-impl Log {
-    fn tokens(&self) -> Vec<String> {
-        self.tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-fn token_route(log: Arc<Log>) -> MethodRouter {
-    post(move || {
-        let log = log.clone();
-        async move {
-            let mut tokens = log.tokens.lock().unwrap_or_else(|e| e.into_inner());
-            let token = jwt(tokens.len());
-            tokens.push(token.clone());
-            axum::Json(json!({
-                "access_token": token,
-                "refresh_token": "not_supported",
-                "token_type": "Bearer",
-                "expires_in": 3600,
-                "expiration": now() + 3600,
-                "scope": "ibm openid",
-            }))
-        }
-    })
+    timed(case, BOUND, f).await
 }
 
 fn user(i: usize) -> Value {
@@ -149,20 +84,8 @@ fn members_ok() -> MethodRouter {
     })
 }
 
-/// A server with the token endpoint and the three listings; `extra` adds write routes.
-struct Server {
-    url: String,
-    log: Arc<Log>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn serve(users: MethodRouter, groups: MethodRouter, members: MethodRouter) -> Server {
+/// A stub with the token endpoint and the three listings; `extra` adds write routes.
+async fn serve(users: MethodRouter, groups: MethodRouter, members: MethodRouter) -> Stub {
     serve_with(users, groups, members, Router::new()).await
 }
 
@@ -171,32 +94,14 @@ async fn serve_with(
     groups: MethodRouter,
     members: MethodRouter,
     extra: Router,
-) -> Server {
-    let log = Arc::new(Log::default());
-    let counting = log.clone();
+) -> Stub {
     let app = Router::new()
-        .route("/identity/token", token_route(log.clone()))
+        .route("/identity/token", token_route())
         .route("/v2/accounts/{account}/users", users)
         .route("/v2/groups", groups)
         .route("/v2/groups/{id}/members", members)
-        .merge(extra)
-        .layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| {
-                let counting = counting.clone();
-                async move {
-                    counting.calls.fetch_add(1, Ordering::Relaxed);
-                    next.run(req).await
-                }
-            },
-        ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("test server binds");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Server { url, log, task }
+        .merge(extra);
+    Stub::serve(app).await
 }
 
 /// A client with a short timeout, deadline and retry policy.
@@ -205,23 +110,11 @@ fn client(url: &str) -> Client {
 }
 
 fn client_with(url: &str, timeout: Duration, deadline: Duration) -> Client {
-    Client::with_policy(
-        ClientOptions {
-            endpoints: Endpoints::resolve(Some(url), "", "").expect("loopback endpoint"),
-            api_key: secrecy::SecretString::from(API_KEY.to_string()),
-            parallelism: 4,
-            timeout,
-            deadline,
-            progress: false,
-        },
-        RetryPolicy {
-            max_attempts: 3,
-            base: Duration::from_millis(10),
-            cap: Duration::from_millis(50),
-            retry_after_cap: Duration::from_millis(200),
-        },
-    )
-    .expect("client builds")
+    Connect::to(url)
+        .timeout(timeout)
+        .deadline(deadline)
+        .retries(quick_retries(3, Duration::from_millis(200)))
+        .client()
 }
 
 async fn acquire(client: &Client) -> Result<LiveState, IamError> {
@@ -235,8 +128,8 @@ async fn acquire(client: &Client) -> Result<LiveState, IamError> {
 
 /// Acquisition against `server` must fail; the message must contain every one of
 /// `mentions` (the call and what was wrong) and stay one readable line.
-async fn fails_clearly(case: &str, server: &Server, mentions: &[&str]) -> String {
-    let client = client(&server.url);
+async fn fails_clearly(case: &str, server: &Stub, mentions: &[&str]) -> String {
+    let client = client(&server.base);
     let result = bounded(case, acquire(&client)).await;
     let err = match result {
         Ok(live) => panic!("{case}: expected an error, got {live:?}"),
@@ -250,7 +143,7 @@ async fn fails_clearly(case: &str, server: &Server, mentions: &[&str]) -> String
         "{case}: one readable line: {err}"
     );
     assert!(
-        !err.contains(API_KEY),
+        !err.contains(STUB_KEY),
         "{case}: the key is not echoed: {err}"
     );
     err
@@ -274,7 +167,7 @@ fn raw(status: StatusCode, content_type: &'static str, body: &'static str) -> Me
 #[tokio::test]
 async fn the_honest_test_server_is_read_in_full() {
     let server = serve(users_ok(), groups_ok(), members_ok()).await;
-    let live = bounded("honest", acquire(&client(&server.url)))
+    let live = bounded("honest", acquire(&client(&server.base)))
         .await
         .expect("the honest account reads");
     assert_eq!(live.caller.as_str(), CALLER);
@@ -338,13 +231,8 @@ async fn a_truncated_or_empty_token_answer_is_a_clear_error() {
             "/identity/token",
             post(move || async move { ([("content-type", "application/json")], body) }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binds");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let stub = Stub::serve(app).await;
+        let url = stub.base.clone();
         let client = client(&url);
         let err = bounded(case, client.whoami())
             .await
@@ -355,8 +243,7 @@ async fn a_truncated_or_empty_token_answer_is_a_clear_error() {
             err.contains("/identity/token"),
             "{case}: names the call: {err}"
         );
-        assert!(!err.contains(API_KEY), "{case}: {err}");
-        task.abort();
+        assert!(!err.contains(STUB_KEY), "{case}: {err}");
     }
 }
 
@@ -423,7 +310,7 @@ async fn wrong_types_inside_items_never_lose_a_member_silently() {
         }),
     )
     .await;
-    let result = bounded("member with wrong types", acquire(&client(&server.url))).await;
+    let result = bounded("member with wrong types", acquire(&client(&server.base))).await;
     eprintln!("member with wrong types: {result:?}");
     if let Ok(live) = result {
         assert_eq!(
@@ -445,7 +332,7 @@ async fn wrong_types_inside_items_never_lose_a_member_silently() {
         members_ok(),
     )
     .await;
-    let result = bounded("user with wrong types", acquire(&client(&server.url))).await;
+    let result = bounded("user with wrong types", acquire(&client(&server.base))).await;
     eprintln!("user with wrong types: {result:?}");
     if let Ok(live) = result {
         let emails: Vec<&str> = live.users.iter().map(|u| u.email.as_str()).collect();
@@ -508,27 +395,17 @@ async fn a_token_without_iam_id_is_refused_with_a_reason() {
     let app = Router::new().route(
         "/identity/token",
         post(|| async {
-            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256"}"#);
-            let payload =
-                URL_SAFE_NO_PAD.encode(json!({"exp": now() + 3600, "iat": now()}).to_string());
-            axum::Json(
-                json!({"access_token": format!("{header}.{payload}.c2ln"), "expires_in": 3600}),
-            )
+            let claims = json!({"exp": unix_now() + 3600, "iat": unix_now()});
+            axum::Json(json!({"access_token": encode_jwt(&claims, 0), "expires_in": 3600}))
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let stub = Stub::serve(app).await;
+    let url = stub.base.clone();
     let err = bounded("token without iam_id", client(&url).whoami())
         .await
         .expect_err("no iam_id is an error")
         .to_string();
     assert!(err.contains("iam_id"), "{err}");
-    task.abort();
 }
 
 // ---- total_count that lies ----------------------------------------------------------------
@@ -536,13 +413,8 @@ async fn a_token_without_iam_id_is_refused_with_a_reason() {
 /// 250 members served 100 a page by offset, with `total_count` as given.
 fn paged_members(total_count: u64) -> MethodRouter {
     get(move |uri: Uri| async move {
-        let offset: usize = uri
-            .query()
-            .and_then(|q| {
-                q.split('&')
-                    .find_map(|kv| kv.strip_prefix("offset="))
-                    .and_then(|v| v.parse().ok())
-            })
+        let offset: usize = query_param(uri.query().unwrap_or(""), "offset")
+            .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let end = (offset + 100).min(250);
         let members: Vec<Value> = (offset..end).map(member).collect();
@@ -566,7 +438,7 @@ async fn a_total_count_too_high_or_too_low_still_reads_every_member_once() {
         ("total_count zero with items", 0),
     ] {
         let server = serve(users_ok(), groups_ok(), paged_members(total)).await;
-        let result = bounded(case, acquire(&client(&server.url))).await;
+        let result = bounded(case, acquire(&client(&server.base))).await;
         eprintln!(
             "{case}: {:?}",
             result.as_ref().map(|l| members_of(l, "managed").len())
@@ -584,7 +456,7 @@ async fn a_total_count_too_high_or_too_low_still_reads_every_member_once() {
                 assert!(e.contains("/members") && e.contains("total"), "{case}: {e}");
             }
         }
-        let calls = server.log.calls.load(Ordering::Relaxed);
+        let calls = server.calls();
         assert!(calls < 20, "{case}: bounded requests ({calls})");
     }
 }
@@ -598,7 +470,7 @@ async fn an_absurd_total_count_is_refused_before_fanning_out() {
         &["/members", "total_count"],
     )
     .await;
-    let calls = server.log.calls.load(Ordering::Relaxed);
+    let calls = server.calls();
     assert!(calls < 20, "no request storm: {calls}");
 }
 
@@ -625,15 +497,13 @@ async fn a_next_url_that_loops_is_detected() {
     )
     .await;
     fails_clearly("users next_url loops", &server, &["/users", "loop"]).await;
-    let calls = server.log.calls.load(Ordering::Relaxed);
+    let calls = server.calls();
     assert!(calls < 10, "the loop is caught early: {calls} calls");
 
     // A next that never repeats but never ends: a fresh cursor every time.
     let server = serve(
         get(|uri: Uri| async move {
-            let n: u64 = uri
-                .query()
-                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("_start=")))
+            let n: u64 = query_param(uri.query().unwrap_or(""), "_start")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             axum::Json(json!({
@@ -646,7 +516,7 @@ async fn a_next_url_that_loops_is_detected() {
     )
     .await;
     fails_clearly("users next_url never ends", &server, &["/users"]).await;
-    let calls = server.log.calls.load(Ordering::Relaxed);
+    let calls = server.calls();
     assert!(calls < 100_000, "bounded: {calls} calls");
     eprintln!("endless cursor: {calls} calls before giving up");
 
@@ -669,7 +539,7 @@ async fn a_next_url_that_loops_is_detected() {
         }),
     )
     .await;
-    let result = bounded("members next loops back", acquire(&client(&server.url))).await;
+    let result = bounded("members next loops back", acquire(&client(&server.base))).await;
     eprintln!(
         "members next loops back: {:?}",
         result.as_ref().map(|l| members_of(l, "managed").len())
@@ -679,7 +549,7 @@ async fn a_next_url_that_loops_is_detected() {
         let unique: std::collections::BTreeSet<_> = got.iter().collect();
         assert_eq!(unique.len(), got.len(), "no member read twice");
     }
-    let calls = server.log.calls.load(Ordering::Relaxed);
+    let calls = server.calls();
     assert!(calls < 20, "bounded: {calls} calls");
 }
 
@@ -702,7 +572,7 @@ async fn a_page_of_100000_items_is_refused_with_its_size() {
     let body = json!({"total_results": 100_000, "limit": 100, "resources": resources});
     let server = serve(prebuilt(body.to_string()), groups_ok(), members_ok()).await;
     let client = client_with(
-        &server.url,
+        &server.base,
         Duration::from_secs(15),
         Duration::from_secs(15),
     );
@@ -716,7 +586,7 @@ async fn a_page_of_100000_items_is_refused_with_its_size() {
     let body = json!({"limit": 100, "offset": 0, "total_count": 100_000, "members": members});
     let server = serve(users_ok(), groups_ok(), prebuilt(body.to_string())).await;
     let client = client_with(
-        &server.url,
+        &server.base,
         Duration::from_secs(15),
         Duration::from_secs(15),
     );
@@ -726,7 +596,7 @@ async fn a_page_of_100000_items_is_refused_with_its_size() {
         .to_string();
     assert!(err.contains("/members") && err.contains("100000"), "{err}");
     assert!(
-        server.log.calls.load(Ordering::Relaxed) < 10,
+        server.calls() < 10,
         "refused, not re-fetched page after page"
     );
 }
@@ -768,20 +638,14 @@ async fn an_html_page_from_the_token_service_is_a_clear_error() {
             )
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let stub = Stub::serve(app).await;
+    let url = stub.base.clone();
     let err = bounded("token HTML 502", client(&url).whoami())
         .await
         .expect_err("an error")
         .to_string();
     assert!(err.contains("502"), "{err}");
-    assert!(!err.contains('\n') && !err.contains(API_KEY), "{err}");
-    task.abort();
+    assert!(!err.contains('\n') && !err.contains(STUB_KEY), "{err}");
 }
 
 // ---- 207 with per-member failures -----------------------------------------------------------
@@ -822,7 +686,7 @@ async fn a_207_with_per_member_failures_reports_each_member() {
             }),
         );
     let server = serve_with(users_ok(), groups_ok(), members_ok(), writes).await;
-    let client = client(&server.url);
+    let client = client(&server.base);
     let group = AccessGroupId::new(GROUP_ID);
     let ids: Vec<IamId> = (1..=4)
         .map(|i| IamId::new(format!("IBMid-USER{i:06}")))
@@ -866,7 +730,7 @@ async fn a_207_whose_body_is_not_json_is_an_error_not_a_success() {
         axum::routing::put(|| async { (StatusCode::MULTI_STATUS, "<html>oops</html>") }),
     );
     let server = serve_with(users_ok(), groups_ok(), members_ok(), writes).await;
-    let client = client(&server.url);
+    let client = client(&server.base);
     let result = bounded(
         "207 HTML",
         client.add_members(
@@ -902,7 +766,7 @@ async fn slowloris(silent: bool) -> (String, tokio::task::JoinHandle<()>) {
                 return;
             };
             serial += 1;
-            let token = jwt(serial);
+            let token = jwt(CALLER, serial);
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 16 * 1024];
                 let mut seen = Vec::new();
@@ -921,7 +785,7 @@ async fn slowloris(silent: bool) -> (String, tokio::task::JoinHandle<()>) {
                 if seen.starts_with(b"POST /identity/token") {
                     // Read the form body too (its length is small; one more read suffices
                     // for the test's client, which sends it right after the headers).
-                    let body = json!({"access_token": token, "expires_in": 3600, "expiration": now() + 3600}).to_string();
+                    let body = json!({"access_token": token, "expires_in": 3600, "expiration": unix_now() + 3600}).to_string();
                     let reply = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
@@ -986,20 +850,14 @@ async fn an_error_body_that_echoes_the_api_key_does_not_reach_the_message() {
             )
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binds");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let stub = Stub::serve(app).await;
+    let url = stub.base.clone();
     let err = bounded("key echoed", client(&url).whoami())
         .await
         .expect_err("a 400 from the token service is an error");
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("BXNIM0415E"), "{shown}");
-    assert!(!shown.contains(API_KEY), "the key is scrubbed: {shown}");
-    task.abort();
+    assert!(!shown.contains(STUB_KEY), "the key is scrubbed: {shown}");
 }
 
 #[tokio::test]
@@ -1020,12 +878,12 @@ async fn an_error_body_that_echoes_the_bearer_token_does_not_reach_the_message()
         members_ok(),
     )
     .await;
-    let client = client(&server.url);
+    let client = client(&server.base);
     let err = bounded("token echoed", acquire(&client))
         .await
         .expect_err("a 401 that persists is an error");
     let shown = format!("{err} {err:?}");
-    let tokens = server.log.tokens();
+    let tokens = server.tokens();
     assert!(!tokens.is_empty(), "tokens were issued");
     for token in tokens {
         for part in token.split('.').skip(1) {
@@ -1050,7 +908,7 @@ async fn a_401_on_every_call_refreshes_once_then_fails_clearly() {
     )
     .await;
     fails_clearly("401 forever", &server, &["GET /v2/groups", "401"]).await;
-    let issued = server.log.tokens().len();
+    let issued = server.tokens().len();
     assert!(
         (2..=3).contains(&issued),
         "one fresh token after the 401, not a storm: {issued}"
@@ -1075,15 +933,10 @@ async fn a_429_asking_for_a_day_fails_at_once_instead_of_sleeping() {
     .await;
     // The default retry policy, as the binary uses it: Retry-After is capped, and a wait
     // that would pass the call's deadline is not started.
-    let client = Client::new(ClientOptions {
-        endpoints: Endpoints::resolve(Some(&server.url), "", "").expect("endpoint"),
-        api_key: secrecy::SecretString::from(API_KEY.to_string()),
-        parallelism: 4,
-        timeout: Duration::from_secs(2),
-        deadline: Duration::from_secs(5),
-        progress: false,
-    })
-    .expect("client");
+    let client = Connect::to(&server.base)
+        .timeout(Duration::from_secs(2))
+        .deadline(Duration::from_secs(5))
+        .client();
     let started = Instant::now();
     let err = bounded("Retry-After: 86400", acquire(&client))
         .await
@@ -1115,7 +968,7 @@ async fn a_429_with_a_garbage_retry_after_backs_off_and_fails_clearly() {
     )
     .await;
     fails_clearly("Retry-After garbage", &server, &["GET /v2/groups", "429"]).await;
-    let calls = server.log.calls.load(Ordering::Relaxed);
+    let calls = server.calls();
     // Token + users + 3 attempts on groups (the test policy's max_attempts).
     assert!(calls <= 6, "max_attempts bounds the retries: {calls}");
 }

@@ -9,211 +9,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::State as AxState;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use orgsync::iam::{self, Client, ClientOptions, Endpoints, IamError, RetryPolicy};
+use crate::support::{ACCOUNT, CALLER, Connect, Reply, STUB_KEY, Seen, Stub, jwt, quick_retries};
+use orgsync::iam::{self, Client, IamError};
 use orgsync::model::{AccessGroupId, AccountId, Email, GroupName, IamId, MemberKind};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
-const KEY: &str = "stub-secret-api-key-0001";
-
-// ---------------------------------------------------------------------------
-// A scripted server.
-
-#[derive(Clone, Debug)]
-struct Seen {
-    at: Instant,
-    method: String,
-    path: String,
-    query: String,
-    authorization: Option<String>,
-    if_match: Option<String>,
-    body: String,
-}
-
-struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-    delay: Duration,
-}
-
-impl Reply {
-    fn json(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            headers: vec![("content-type", "application/json".into())],
-            body: body.to_string(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    fn text(status: u16, body: &str) -> Reply {
-        Reply {
-            status,
-            headers: vec![("content-type", "text/plain".into())],
-            body: body.into(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    fn header(mut self, name: &'static str, value: &str) -> Reply {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    fn after(mut self, delay: Duration) -> Reply {
-        self.delay = delay;
-        self
-    }
-}
-
-type Script = dyn Fn(&Seen, usize) -> Reply + Send + Sync;
-
-struct StubState {
-    script: Box<Script>,
-    seen: Mutex<Vec<Seen>>,
-    in_flight: AtomicU64,
-    max_in_flight: AtomicU64,
-}
-
-struct Stub {
-    base: String,
-    state: Arc<StubState>,
-}
-
-impl Stub {
-    /// Serves `script(request, index of this request among those to the same path)`.
-    async fn start(script: impl Fn(&Seen, usize) -> Reply + Send + Sync + 'static) -> Stub {
-        let state = Arc::new(StubState {
-            script: Box::new(script),
-            seen: Mutex::new(Vec::new()),
-            in_flight: AtomicU64::new(0),
-            max_in_flight: AtomicU64::new(0),
-        });
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Stub {
-            base: format!("http://{addr}"),
-            state,
-        }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.state.seen.lock().unwrap().clone()
-    }
-
-    fn count(&self, method: &str, path: &str) -> usize {
-        self.seen()
-            .iter()
-            .filter(|s| s.method == method && s.path == path)
-            .count()
-    }
-
-    fn client(&self) -> Client {
-        client_for(&self.base, KEY, 4, fast_policy())
-    }
-}
-
-async fn handle(
-    AxState(state): AxState<Arc<StubState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let header = |n: &str| {
-        headers
-            .get(n)
-            .and_then(|v| v.to_str().ok())
-            .map(String::from)
-    };
-    let seen = Seen {
-        at: Instant::now(),
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        query: uri.query().unwrap_or("").to_string(),
-        authorization: header("authorization"),
-        if_match: header("if-match"),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    let index = {
-        let mut all = state.seen.lock().unwrap();
-        let index = all
-            .iter()
-            .filter(|s| s.method == seen.method && s.path == seen.path)
-            .count();
-        all.push(seen.clone());
-        index
-    };
-    let reply = (state.script)(&seen, index);
-    tokio::time::sleep(reply.delay).await;
-    state.in_flight.fetch_sub(1, Ordering::SeqCst);
-    let mut response = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
-    for (name, value) in reply.headers {
-        response.headers_mut().insert(name, value.parse().unwrap());
-    }
-    response
-}
-
-fn jwt(iam_id: &str, ttl: u64) -> String {
-    let enc = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let payload =
-        json!({"iam_id": iam_id, "account": {"bss": ACCOUNT}, "iat": 1_000, "exp": 1_000 + ttl});
-    format!(
-        "{}.{}.c2ln",
-        enc.encode(br#"{"alg":"HS256"}"#),
-        enc.encode(payload.to_string())
-    )
-}
-
-/// The token answer every stub gives, unless its script says otherwise.
-fn token_reply(seen: &Seen, n: usize) -> Option<Reply> {
-    (seen.path == "/identity/token").then(|| {
-        Reply::json(
-            200,
-            json!({"access_token": jwt("IBMid-CALLER", 3600), "refresh_token": "not_supported",
-                   "token_type": "Bearer", "expires_in": 3600, "expiration": 4600,
-                   "scope": "ibm openid", "n": n}),
-        )
-    })
-}
-
-fn fast_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 5,
-        base: Duration::from_millis(10),
-        cap: Duration::from_millis(50),
-        retry_after_cap: Duration::from_secs(2),
-    }
-}
-
-fn client_for(base: &str, key: &str, parallelism: usize, policy: RetryPolicy) -> Client {
-    Client::with_policy(
-        ClientOptions {
-            endpoints: Endpoints::resolve(Some(base), "", "").unwrap(),
-            api_key: SecretString::from(key.to_string()),
-            parallelism,
-            timeout: Duration::from_secs(5),
-            deadline: Duration::from_secs(20),
-            progress: false,
-        },
-        policy,
-    )
-    .unwrap()
+/// A client of `base` with the stub's key and quick retries (5 attempts).
+fn client_for(base: &str, parallelism: usize) -> Client {
+    Connect::to(base)
+        .parallelism(parallelism)
+        .retries(quick_retries(5, Duration::from_secs(2)))
+        .client()
 }
 
 fn account() -> AccountId {
@@ -246,9 +52,7 @@ fn groups_page(ids: std::ops::Range<usize>, total: usize, next: Option<usize>) -
 }
 
 fn offset_of(seen: &Seen) -> usize {
-    seen.query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("offset="))
+    seen.param("offset")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
@@ -258,19 +62,14 @@ fn offset_of(seen: &Seen) -> usize {
 
 #[tokio::test]
 async fn transient_5xx_on_a_read_is_retried_until_it_succeeds() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        match n {
-            0 => Reply::text(503, "busy"),
-            1 => Reply::text(502, "<html><title>Bad Gateway</title></html>"),
-            _ => Reply::json(
-                200,
-                json!({"total_results": 1, "limit": 100, "resources": [
+    let stub = Stub::api(|_, n| match n {
+        0 => Reply::text(503, "busy"),
+        1 => Reply::text(502, "<html><title>Bad Gateway</title></html>"),
+        _ => Reply::json(
+            200,
+            json!({"total_results": 1, "limit": 100, "resources": [
                 {"iam_id": "IBMid-A", "email": "A@x.com", "state": "ACTIVE"}]}),
-            ),
-        }
+        ),
     })
     .await;
     let users = stub.client().list_users(&account()).await.unwrap();
@@ -285,10 +84,7 @@ async fn transient_5xx_on_a_read_is_retried_until_it_succeeds() {
 
 #[tokio::test]
 async fn plain_text_429_is_retried_after_retry_after_seconds() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|_, n| {
         if n == 0 {
             Reply::text(429, "User based rate limit for list service ids API")
                 .header("retry-after", "1")
@@ -310,15 +106,13 @@ async fn plain_text_429_is_retried_after_retry_after_seconds() {
 
 #[tokio::test]
 async fn persistent_server_errors_end_in_one_line_naming_call_status_code_and_transaction() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(500, json!({"trace": "trace-77", "errors": [{"code": 9999, "message": "Internal\nfailure"}]}))
-                .header("transaction-id", "tx-500")
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(500, json!({"trace": "trace-77", "errors": [{"code": 9999, "message": "Internal\nfailure"}]}))
+            .header("transaction-id", "tx-500")
     })
     .await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
-    let line = assert_one_clean_line(&err, &[KEY]);
+    let line = assert_one_clean_line(&err, &[STUB_KEY]);
     assert_eq!(
         line,
         "GET /v2/groups failed: HTTP 500 Internal Server Error, code 9999: Internal failure (transaction id tx-500) after 5 attempts; IBM Cloud had a server error: retry later"
@@ -329,10 +123,8 @@ async fn persistent_server_errors_end_in_one_line_naming_call_status_code_and_tr
 
 #[tokio::test]
 async fn a_client_error_is_not_retried() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(403, json!({"trace": "t", "errors": [{"code": "forbidden", "message": "no access"}], "status_code": 403}))
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(403, json!({"trace": "t", "errors": [{"code": "forbidden", "message": "no access"}], "status_code": 403}))
     })
     .await;
     let err = stub
@@ -347,25 +139,12 @@ async fn a_client_error_is_not_retried() {
 
 #[tokio::test]
 async fn the_deadline_stops_retries_even_with_attempts_left() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(503, "down").header("retry-after", "1"))
-    })
-    .await;
-    let client = Client::with_policy(
-        ClientOptions {
-            endpoints: Endpoints::resolve(Some(&stub.base), "", "").unwrap(),
-            api_key: SecretString::from(KEY),
-            parallelism: 2,
-            timeout: Duration::from_secs(5),
-            deadline: Duration::from_millis(1500),
-            progress: false,
-        },
-        RetryPolicy {
-            max_attempts: 50,
-            ..fast_policy()
-        },
-    )
-    .unwrap();
+    let stub = Stub::api(|_, _| Reply::text(503, "down").header("retry-after", "1")).await;
+    let client = Connect::to(&stub.base)
+        .parallelism(2)
+        .deadline(Duration::from_millis(1500))
+        .retries(quick_retries(50, Duration::from_secs(2)))
+        .client();
     let started = Instant::now();
     let err = client.list_groups(&account()).await.unwrap_err();
     assert!(
@@ -379,10 +158,7 @@ async fn the_deadline_stops_retries_even_with_attempts_left() {
 
 #[tokio::test]
 async fn invite_is_not_retried_after_a_5xx_and_the_error_says_it_is_ambiguous() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(503, "unavailable"))
-    })
-    .await;
+    let stub = Stub::api(|_, _| Reply::text(503, "unavailable")).await;
     let err = stub
         .client()
         .invite_users(&account(), &[Email::new("new@example.com")], &[])
@@ -397,24 +173,15 @@ async fn invite_is_not_retried_after_a_5xx_and_the_error_says_it_is_ambiguous() 
 
 #[tokio::test]
 async fn invite_timeout_is_ambiguous_and_not_repeated() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(202, json!({"resources": []})).after(Duration::from_secs(3))
-        })
-    })
-    .await;
-    let client = Client::with_policy(
-        ClientOptions {
-            endpoints: Endpoints::resolve(Some(&stub.base), "", "").unwrap(),
-            api_key: SecretString::from(KEY),
-            parallelism: 2,
-            timeout: Duration::from_secs(1),
-            deadline: Duration::from_secs(10),
-            progress: false,
-        },
-        fast_policy(),
-    )
-    .unwrap();
+    let stub =
+        Stub::api(|_, _| Reply::json(202, json!({"resources": []})).after(Duration::from_secs(3)))
+            .await;
+    let client = Connect::to(&stub.base)
+        .parallelism(2)
+        .timeout(Duration::from_secs(1))
+        .deadline(Duration::from_secs(10))
+        .retries(quick_retries(5, Duration::from_secs(2)))
+        .client();
     let err = client
         .invite_users(&account(), &[Email::new("slow@example.com")], &[])
         .await
@@ -429,11 +196,8 @@ async fn invite_timeout_is_ambiguous_and_not_repeated() {
 
 #[tokio::test]
 async fn invite_conflict_is_distinguishable_and_a_429_is_retried() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        if n == 0 {
+    let stub = Stub::api(|_, n| {
+if n == 0 {
             return Reply::text(429, "slow down").header("retry-after", "0");
         }
         Reply::json(409, json!({"trace":"10778924","errors":[{"code":"Conflict","message":"Invite request blocked : a@example.com","more_info":"the following user(s) are already in processing state, please try again after one minute"}],"status_code":409}))
@@ -455,14 +219,12 @@ async fn invite_conflict_is_distinguishable_and_a_429_is_retried() {
 
 #[tokio::test]
 async fn invite_sends_ibms_body_and_returns_one_result_per_email() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                202,
-                json!({"resources": [
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            202,
+            json!({"resources": [
                 {"email": "B@example.com", "id": "IBMid-B", "state": "PROCESSING"}]}),
-            )
-        })
+        )
     })
     .await;
     let invited = stub
@@ -493,10 +255,7 @@ async fn invite_sends_ibms_body_and_returns_one_result_per_email() {
 
 #[tokio::test]
 async fn a_401_on_an_api_call_refreshes_the_token_once_and_retries() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|_, n| {
         if n == 0 {
             Reply::json(
                 401,
@@ -515,13 +274,11 @@ async fn a_401_on_an_api_call_refreshes_the_token_once_and_retries() {
 
 #[tokio::test]
 async fn a_token_refused_twice_is_reported_not_looped() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                401,
-                json!({"errors": [{"code": "invalid_access_token", "message": "bad token"}]}),
-            )
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            401,
+            json!({"errors": [{"code": "invalid_access_token", "message": "bad token"}]}),
+        )
     })
     .await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
@@ -532,14 +289,14 @@ async fn a_token_refused_twice_is_reported_not_looped() {
 
 #[tokio::test]
 async fn wrong_api_key_is_one_clear_line_without_the_key() {
-    let stub = Stub::start(|seen, _| {
+    let stub = Stub::script(|seen, _| {
         assert_eq!(seen.path, "/identity/token");
         Reply::json(400, json!({"errorCode": "BXNIM0415E", "errorMessage": "Provided API key could not be found.",
                                 "context": {"requestId": "req-1"}}))
     })
     .await;
     let err = stub.client().whoami().await.unwrap_err();
-    let line = assert_one_clean_line(&err, &[KEY]);
+    let line = assert_one_clean_line(&err, &[STUB_KEY]);
     assert_eq!(
         line,
         "IBM Cloud rejected the API key: HTTP 400 Bad Request, code BXNIM0415E: Provided API key could not be found. (transaction id req-1); check IBMCLOUD_API_KEY / IC_API_KEY or --api-key-file, and that the key is not deleted or locked"
@@ -549,16 +306,15 @@ async fn wrong_api_key_is_one_clear_line_without_the_key() {
 
 #[tokio::test]
 async fn the_token_call_is_form_encoded_as_ibms_sdks_send_it() {
-    let stub =
-        Stub::start(|seen, n| token_reply(seen, n).unwrap_or_else(|| Reply::text(404, ""))).await;
+    let stub = Stub::api(|_, _| Reply::text(404, "")).await;
     let me = stub.client().whoami().await.unwrap();
-    assert_eq!(me.iam_id, IamId::new("IBMid-CALLER"));
+    assert_eq!(me.iam_id, IamId::new(CALLER));
     assert_eq!(me.account_id, Some(account()));
     let token = stub.seen().into_iter().next().unwrap();
     assert_eq!(
         token.body,
         format!(
-            "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey={KEY}&response_type=cloud_iam"
+            "grant_type=urn%3Aibm%3Aparams%3Aoauth%3Agrant-type%3Aapikey&apikey={STUB_KEY}&response_type=cloud_iam"
         )
     );
     assert_eq!(token.authorization, None);
@@ -567,9 +323,9 @@ async fn the_token_call_is_form_encoded_as_ibms_sdks_send_it() {
 #[tokio::test]
 async fn an_echoed_api_key_is_scrubbed_from_error_messages() {
     let stub =
-        Stub::start(|seen, _| Reply::text(400, &format!("bad request body: {}", seen.body))).await;
+        Stub::script(|seen, _| Reply::text(400, &format!("bad request body: {}", seen.body))).await;
     let err = stub.client().whoami().await.unwrap_err();
-    let line = assert_one_clean_line(&err, &[KEY]);
+    let line = assert_one_clean_line(&err, &[STUB_KEY]);
     assert!(line.contains("[redacted]"), "{line}");
 }
 
@@ -580,9 +336,9 @@ async fn unreachable_endpoint_is_one_line_naming_the_host_and_what_to_do() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let client = client_for(&format!("http://127.0.0.1:{port}"), KEY, 2, fast_policy());
+    let client = client_for(&format!("http://127.0.0.1:{port}"), 2);
     let err = iam::acquire(&client, &account(), &[]).await.unwrap_err();
-    let line = assert_one_clean_line(&err, &[KEY]);
+    let line = assert_one_clean_line(&err, &[STUB_KEY]);
     assert!(matches!(err, IamError::Unreachable { .. }), "{err:?}");
     assert!(
         line.starts_with(&format!(
@@ -596,10 +352,7 @@ async fn unreachable_endpoint_is_one_line_naming_the_host_and_what_to_do() {
 
 #[tokio::test]
 async fn parallelism_bounds_requests_in_flight() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 100).min(1_000);
         Reply::json(
@@ -609,11 +362,11 @@ async fn parallelism_bounds_requests_in_flight() {
         .after(Duration::from_millis(30))
     })
     .await;
-    let client = client_for(&stub.base, KEY, 3, fast_policy());
+    let client = client_for(&stub.base, 3);
     let groups = client.list_groups(&account()).await.unwrap();
     assert_eq!(groups.len(), 1_000);
     assert_eq!(stub.count("GET", "/v2/groups"), 10);
-    assert_eq!(stub.state.max_in_flight.load(Ordering::SeqCst), 3);
+    assert_eq!(stub.max_in_flight(), 3);
     assert_eq!(client.request_count(), 11);
 }
 
@@ -633,9 +386,9 @@ impl std::io::Write for Captured {
 
 #[tokio::test]
 async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
-    let bearer = jwt("IBMid-CALLER", 3600);
+    let bearer = jwt(CALLER, 0);
     let b = bearer.clone();
-    let stub = Stub::start(move |seen, n| {
+    let stub = Stub::script(move |seen, n| {
         if seen.path == "/identity/token" {
             return Reply::json(200, json!({"access_token": b, "expires_in": 3600}));
         }
@@ -678,7 +431,7 @@ async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(!log.contains(KEY), "the API key leaked into the log");
+    assert!(!log.contains(STUB_KEY), "the API key leaked into the log");
     assert!(!log.contains(&bearer), "the token leaked into the log");
     let bearer_payload = bearer.split('.').nth(1).unwrap();
     assert!(
@@ -702,10 +455,7 @@ async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
 
 #[tokio::test]
 async fn a_total_count_too_high_stops_at_the_first_empty_page() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 100).min(150);
         Reply::json(200, groups_page(offset..end.max(offset), 500, None))
@@ -718,10 +468,7 @@ async fn a_total_count_too_high_stops_at_the_first_empty_page() {
 
 #[tokio::test]
 async fn a_total_count_too_low_is_corrected_by_following_next() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 100).min(250);
         Reply::json(
@@ -737,11 +484,8 @@ async fn a_total_count_too_low_is_corrected_by_following_next() {
 
 #[tokio::test]
 async fn an_absurd_total_count_is_refused_not_paged() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n)
-            .unwrap_or_else(|| Reply::json(200, groups_page(0..100, 1_000_000_000, Some(100))))
-    })
-    .await;
+    let stub =
+        Stub::api(|_, _| Reply::json(200, groups_page(0..100, 1_000_000_000, Some(100)))).await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
     assert!(err.to_string().contains("total_count 1000000000"), "{err}");
     assert_eq!(stub.count("GET", "/v2/groups"), 1);
@@ -750,10 +494,7 @@ async fn an_absurd_total_count_is_refused_not_paged() {
 #[tokio::test]
 async fn a_server_that_ignores_the_limit_is_paged_by_what_it_returns() {
     // Asked for 100, the server returns 50 per page while claiming limit 100.
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let offset = offset_of(seen);
         let end = (offset + 50).min(120);
         Reply::json(200, groups_page(offset..end, 120, None))
@@ -767,15 +508,13 @@ async fn a_server_that_ignores_the_limit_is_paged_by_what_it_returns() {
 
 #[tokio::test]
 async fn public_access_is_dropped_even_when_the_server_lists_it() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                200,
-                json!({"limit": 100, "offset": 0, "total_count": 2, "groups": [
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            200,
+            json!({"limit": 100, "offset": 0, "total_count": 2, "groups": [
                 {"id": "AccessGroupId-PublicAccess", "name": "Public Access"},
                 {"id": "AccessGroupId-1", "name": "team"}]}),
-            )
-        })
+        )
     })
     .await;
     let groups = stub.client().list_groups(&account()).await.unwrap();
@@ -790,15 +529,13 @@ async fn public_access_is_dropped_even_when_the_server_lists_it() {
 
 #[tokio::test]
 async fn a_looping_user_cursor_is_an_error_not_a_hang() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                200,
-                json!({"total_results": 5, "limit": 100,
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            200,
+            json!({"total_results": 5, "limit": 100,
                 "next_url": format!("/v2/accounts/{ACCOUNT}/users?limit=100&_start=same"),
                 "resources": [{"iam_id": "IBMid-A"}]}),
-            )
-        })
+        )
     })
     .await;
     let err = stub.client().list_users(&account()).await.unwrap_err();
@@ -811,11 +548,8 @@ async fn a_looping_user_cursor_is_an_error_not_a_hang() {
 
 #[tokio::test]
 async fn user_cursor_is_followed_from_an_absolute_next_url() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        if seen.query.contains("_start=p2") {
+    let stub = Stub::api(|seen, _| {
+if seen.query.contains("_start=p2") {
             Reply::json(200, json!({"total_results": 2, "limit": 100, "resources": [{"iam_id": "IBMid-B", "email": "b@x.com"}]}))
         } else {
             Reply::json(200, json!({"total_results": 2, "limit": 100,
@@ -834,13 +568,11 @@ async fn user_cursor_is_followed_from_an_absolute_next_url() {
 
 #[tokio::test]
 async fn a_users_page_without_resources_is_malformed() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| {
-            Reply::json(
-                200,
-                json!({"total_results": 0, "limit": 100, "resources": null}),
-            )
-        })
+    let stub = Stub::api(|_, _| {
+        Reply::json(
+            200,
+            json!({"total_results": 0, "limit": 100, "resources": null}),
+        )
     })
     .await;
     let err = stub.client().list_users(&account()).await.unwrap_err();
@@ -850,10 +582,7 @@ async fn a_users_page_without_resources_is_malformed() {
 
 #[tokio::test]
 async fn an_endless_answer_is_cut_off_not_buffered() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(200, &" ".repeat(40 << 20)))
-    })
-    .await;
+    let stub = Stub::api(|_, _| Reply::text(200, &" ".repeat(40 << 20))).await;
     let err = stub.client().list_groups(&account()).await.unwrap_err();
     assert!(matches!(err, IamError::Malformed { .. }), "{err:?}");
     assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
@@ -865,25 +594,20 @@ async fn an_endless_answer_is_cut_off_not_buffered() {
 
 #[tokio::test]
 async fn update_description_gets_the_etag_and_retries_once_on_412() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        match (seen.method.as_str(), n) {
-            ("GET", _) => Reply::json(
-                200,
-                json!({"id": "AccessGroupId-1", "name": "g", "description": "old"}),
-            )
-            .header("etag", &format!("\"v{n}\"")),
-            ("PATCH", 0) => Reply::json(
-                412,
-                json!({"errors": [{"code": "precondition_failed", "message": "stale"}]}),
-            ),
-            _ => Reply::json(
-                200,
-                json!({"id": "AccessGroupId-1", "name": "g", "description": "new"}),
-            ),
-        }
+    let stub = Stub::api(|seen, n| match (seen.method.as_str(), n) {
+        ("GET", _) => Reply::json(
+            200,
+            json!({"id": "AccessGroupId-1", "name": "g", "description": "old"}),
+        )
+        .header("etag", &format!("\"v{n}\"")),
+        ("PATCH", 0) => Reply::json(
+            412,
+            json!({"errors": [{"code": "precondition_failed", "message": "stale"}]}),
+        ),
+        _ => Reply::json(
+            200,
+            json!({"id": "AccessGroupId-1", "name": "g", "description": "new"}),
+        ),
     })
     .await;
     stub.client()
@@ -903,11 +627,8 @@ async fn update_description_gets_the_etag_and_retries_once_on_412() {
 
 #[tokio::test]
 async fn remove_members_whole_call_404_for_an_existing_group_means_already_removed() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        match seen.method.as_str() {
+    let stub = Stub::api(|seen, _| {
+match seen.method.as_str() {
             "POST" => Reply::json(404, json!({"errors": [{"code": "not_found", "message": "none is a member of AccessGroupId-1"}]})),
             _ if seen.path.ends_with("AccessGroupId-1") => Reply::json(200, json!({"id": "AccessGroupId-1"})),
             _ => Reply::json(404, json!({"errors": [{"code": "not_found", "message": "no such group"}]})),
@@ -961,10 +682,7 @@ async fn create_through_the_executor(client: &Client, group: &str) -> orgsync::e
 
 #[tokio::test]
 async fn create_group_is_one_call_and_leaves_an_ambiguous_failure_to_the_caller() {
-    let stub = Stub::start(|seen, n| {
-        token_reply(seen, n).unwrap_or_else(|| Reply::text(503, "unavailable"))
-    })
-    .await;
+    let stub = Stub::api(|_, _| Reply::text(503, "unavailable")).await;
     let err = stub
         .client()
         .create_group(&account(), &GroupName::new("quantum"), "d")
@@ -979,10 +697,7 @@ async fn create_group_is_one_call_and_leaves_an_ambiguous_failure_to_the_caller(
 async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating_twice() {
     let created = Arc::new(AtomicU64::new(0));
     let c = created.clone();
-    let stub = Stub::start(move |seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(move |seen, _| {
         match seen.method.as_str() {
             // The create lands, but the answer is a 504 from a gateway.
             "POST" => {
@@ -1009,10 +724,7 @@ async fn create_group_after_a_dropped_answer_finds_the_group_instead_of_creating
 
 #[tokio::test]
 async fn create_group_that_did_not_land_is_sent_again_only_after_looking() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, n| {
         match (seen.method.as_str(), n) {
             // The first create fails before landing; the listing shows no such group.
             ("POST", 0) => Reply::text(503, "unavailable"),
@@ -1048,10 +760,7 @@ async fn create_group_that_did_not_land_is_sent_again_only_after_looking() {
 
 #[tokio::test]
 async fn add_members_splits_beyond_fifty_and_keeps_request_order() {
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(|seen, _| {
         let body: Value = serde_json::from_str(&seen.body).unwrap();
         let members: Vec<Value> = body["members"]
             .as_array()
@@ -1082,9 +791,9 @@ async fn add_members_splits_beyond_fifty_and_keeps_request_order() {
 
 #[tokio::test]
 async fn a_token_url_that_is_not_ibms_token_service_says_which_flag_to_fix() {
-    let stub = Stub::start(|_, _| Reply::text(404, "")).await;
+    let stub = Stub::script(|_, _| Reply::text(404, "")).await;
     let err = stub.client().whoami().await.unwrap_err();
-    let line = assert_one_clean_line(&err, &[KEY]);
+    let line = assert_one_clean_line(&err, &[STUB_KEY]);
     assert_eq!(
         line,
         "POST /identity/token failed: HTTP 404 Not Found; this is not IBM's token service: check --iam-endpoint (or --endpoint)"
@@ -1094,10 +803,7 @@ async fn a_token_url_that_is_not_ibms_token_service_says_which_flag_to_fix() {
 #[tokio::test]
 async fn after_a_429_no_request_leaves_until_retry_after_has_passed() {
     let refused_once = std::sync::atomic::AtomicBool::new(false);
-    let stub = Stub::start(move |seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
+    let stub = Stub::api(move |seen, _| {
         let offset = offset_of(seen);
         // Only the first request for this page is refused.
         if offset == 100 && !refused_once.swap(true, Ordering::SeqCst) {
@@ -1107,7 +813,7 @@ async fn after_a_429_no_request_leaves_until_retry_after_has_passed() {
         Reply::json(200, groups_page(offset..end, 1_000, None)).after(Duration::from_millis(100))
     })
     .await;
-    let client = client_for(&stub.base, KEY, 4, fast_policy());
+    let client = client_for(&stub.base, 4);
     let groups = client.list_groups(&account()).await.unwrap();
     assert_eq!(groups.len(), 1_000);
     let seen = stub.seen();
@@ -1137,15 +843,10 @@ async fn the_user_cursor_does_not_queue_behind_member_pages_on_every_read() {
     // cursor is the critical path and must keep a slot of the parallelism to itself. Read
     // twice with one client: the slot the first cursor lent to member pages once it ended
     // must be back for the second.
-    let stub = Stub::start(|seen, n| {
-        if let Some(r) = token_reply(seen, n) {
-            return r;
-        }
-        if seen.path == format!("/v2/accounts/{ACCOUNT}/users") {
+    let stub = Stub::api(|seen, _| {
+if seen.path == format!("/v2/accounts/{ACCOUNT}/users") {
             let page: usize = seen
-                .query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("_start="))
+                .param("_start")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             let mut body = json!({"total_results": 4, "limit": 100,
@@ -1162,7 +863,7 @@ async fn the_user_cursor_does_not_queue_behind_member_pages_on_every_read() {
             .after(Duration::from_millis(150))
     })
     .await;
-    let client = client_for(&stub.base, KEY, 2, fast_policy());
+    let client = client_for(&stub.base, 2);
     let managed: Vec<GroupName> = (0..10).map(|i| GroupName::new(format!("g{i}"))).collect();
     let users_path = format!("/v2/accounts/{ACCOUNT}/users");
     for read in 0..2 {
@@ -1188,7 +889,7 @@ async fn the_user_cursor_does_not_queue_behind_member_pages_on_every_read() {
             "read {read}: user pages took {span:?}"
         );
     }
-    assert!(stub.state.max_in_flight.load(Ordering::SeqCst) <= 2);
+    assert!(stub.max_in_flight() <= 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -1198,24 +899,21 @@ mod e2e {
     use std::collections::{BTreeMap, BTreeSet};
     use std::time::{Duration, Instant};
 
+    use crate::support::{Connect, read_minimum, start, stat};
     use orgsync::emulator::{self, Options, State, Synthetic};
-    use orgsync::iam::{self, Client, ClientOptions, Endpoints, IamError, UserRemoval};
+    use orgsync::iam::{self, Client, IamError, UserRemoval};
     use orgsync::model::{
         AccessGroupId, AccountId, Email, GroupName, IamId, LiveState, MemberKind, UserState,
     };
-    use secrecy::SecretString;
-    use serde_json::Value;
 
+    /// The client as the binary builds it (default retries), with roomy time limits.
     fn client(base: &str, key: &str, parallelism: usize) -> Client {
-        Client::new(ClientOptions {
-            endpoints: Endpoints::resolve(Some(base), "", "").unwrap(),
-            api_key: SecretString::from(key.to_string()),
-            parallelism,
-            timeout: Duration::from_secs(10),
-            deadline: Duration::from_secs(60),
-            progress: false,
-        })
-        .unwrap()
+        Connect::to(base)
+            .key(key)
+            .parallelism(parallelism)
+            .timeout(Duration::from_secs(10))
+            .deadline(Duration::from_secs(60))
+            .client()
     }
 
     fn synthetic(users: usize, groups: usize, memberships: usize, seed: u64) -> State {
@@ -1304,25 +1002,10 @@ mod e2e {
         assert_eq!(managed_seen, managed.len());
     }
 
-    /// The minimum of docs/ibm-api.md: 1 token call + ⌈users/100⌉ + ⌈groups/100⌉ + Σ managed ⌈members/100⌉, where
-    /// an empty list still costs its one page.
+    /// The minimum of docs/ibm-api.md: 1 token call + ⌈users/100⌉ + ⌈groups/100⌉ + Σ
+    /// managed ⌈members/100⌉, where an empty list still costs its one page.
     fn minimal_requests(state: &State, managed: &[GroupName]) -> u64 {
-        let pages = |n: usize| n.div_ceil(100).max(1) as u64;
-        let members: u64 = state
-            .groups
-            .iter()
-            .filter(|g| managed.contains(&GroupName::new(g.name.clone())))
-            .map(|g| pages(g.members.len()))
-            .sum();
-        1 + pages(state.users.len()) + pages(state.groups.len()) + members
-    }
-
-    fn stat(stats: &Value, path: &[&str]) -> u64 {
-        let mut v = stats;
-        for p in path {
-            v = &v[*p];
-        }
-        v.as_u64().unwrap_or(0)
+        read_minimum(state, |name| managed.contains(&GroupName::new(name)))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1332,9 +1015,7 @@ mod e2e {
         assert_eq!(managed.len(), 50);
         // ~150 members a group: every managed group needs a second, concurrent offset page.
         assert!(state.groups.iter().all(|g| g.members.len() > 100));
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .unwrap();
+        let emu = start(state.clone(), Options::default()).await;
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
         let account = AccountId::new(state.account_id.clone());
         let live = iam::acquire(&client, &account, &managed).await.unwrap();
@@ -1371,7 +1052,7 @@ mod e2e {
             rate_limit: 20.0,
             ..Options::default()
         };
-        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let emu = start(state.clone(), options).await;
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
         let account = AccountId::new(state.account_id.clone());
         let started = Instant::now();
@@ -1388,9 +1069,7 @@ mod e2e {
     #[tokio::test]
     async fn a_stopped_emulator_is_one_clear_line_about_reaching_it() {
         let state = synthetic(3, 1, 1, 1);
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .unwrap();
+        let emu = start(state.clone(), Options::default()).await;
         let base = emu.base_url();
         emu.shutdown().await;
         let client = client(&base, emulator::SYNTHETIC_ADMIN_KEY, 2);
@@ -1406,9 +1085,7 @@ mod e2e {
     #[tokio::test]
     async fn a_wrong_api_key_is_one_clear_line_without_the_key() {
         let state = synthetic(3, 1, 1, 1);
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .unwrap();
+        let emu = start(state.clone(), Options::default()).await;
         let wrong = "wrong-key-Zq81x";
         let client = client(&emu.base_url(), wrong, 2);
         let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
@@ -1432,7 +1109,7 @@ mod e2e {
             latency: Duration::from_millis(100),
             ..Options::default()
         };
-        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let emu = start(state.clone(), options).await;
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
         let account = AccountId::new(state.account_id.clone());
         let started = Instant::now();
@@ -1457,7 +1134,7 @@ mod e2e {
             processing: Duration::from_secs(60),
             ..Options::default()
         };
-        let emu = emulator::start(state.clone(), options).await.unwrap();
+        let emu = start(state.clone(), options).await;
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
         let account = AccountId::new(state.account_id.clone());
 
@@ -1582,9 +1259,7 @@ mod e2e {
     #[tokio::test]
     async fn a_service_id_key_cannot_invite_and_the_error_says_why() {
         let state = synthetic(3, 1, 1, 1);
-        let emu = emulator::start(state.clone(), Options::default())
-            .await
-            .unwrap();
+        let emu = start(state.clone(), Options::default()).await;
         let client = client(&emu.base_url(), emulator::SYNTHETIC_SERVICE_KEY, 2);
         let err = client
             .invite_users(

@@ -1,12 +1,13 @@
 //! orgsync's integration tests, as one test binary: the crate is linked once, and the
-//! helpers in [`e2e`] are shared by every module instead of being compiled per file.
+//! helpers in [`support`] are shared by every module instead of being copied per file.
 //!
 //! Each module is one contract: `config` (the file and `validate`/`schema`), `plan_cli`
 //! and `apply` (the real binary against the in-process emulator), `export`, `emulator`
 //! (its HTTP behaviour; `emulator_access`, `emulator_resources` and `emulator_rules` for
 //! what a group grants, with helpers in `emulator_http`), `iam` and `hostile` (the
 //! client against scripted servers), `reliability` (faults and secrets), `readme` (the
-//! walkthrough replayed).
+//! walkthrough replayed). Shared helpers live in `support`; `e2e` keeps the end-to-end
+//! helpers reachable under their first name.
 
 mod apply;
 mod config;
@@ -22,3 +23,4 @@ mod iam;
 mod plan_cli;
 mod readme;
 mod reliability;
+mod support;

@@ -1,8 +1,7 @@
 //! `orgsync plan` end to end: the real binary against the emulator started in this process
-//! (SPEC §4, §5; issue 5). Output, exit codes, `--out`, colour, and the one-line errors.
+//! (docs/cli.md; issue 5). Output, exit codes, `--out`, colour, and the one-line errors.
 
-use crate::e2e::*;
-use orgsync::emulator;
+use crate::support::*;
 use serde_json::{Value, json};
 
 const ESC: &str = "\u{1b}[";
@@ -26,37 +25,22 @@ fn change<'a>(plan: &'a Value, action: &str, who: &str) -> &'a Value {
 async fn plan_text_of_a_seeded_account_is_the_expected_plan() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        let run = orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["plan", "--today", TODAY],
-        )
-        .run()
-        .await;
+        let sc = Scenario::start(state, &config).await;
+        let run = sc.plan(&[]).run().await;
         run.expect(0);
         assert!(!run.stdout.contains(ESC), "escape codes with NO_COLOR");
         insta::assert_snapshot!(run.stdout);
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plan_json_carries_every_change_with_the_fields_of_spec_5() {
+async fn plan_json_carries_every_change_with_its_documented_fields() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
-        let run = orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["plan", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
-        let plan = run.expect(0).json();
+        let sc = Scenario::start(state, &config).await;
+        let plan = sc.plan_json().await;
         assert_eq!(plan["format_version"], 1);
         assert_eq!(plan["account_id"], ACCOUNT);
         for digest in ["config_digest", "live_digest"] {
@@ -133,7 +117,7 @@ async fn plan_json_carries_every_change_with_the_fields_of_spec_5() {
                 "members": [{"group": "algorithms", "iam_id": SERVICE_ID, "type": "service"}]
             })
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -142,20 +126,13 @@ async fn plan_json_carries_every_change_with_the_fields_of_spec_5() {
 async fn detailed_exitcode_is_2_with_changes_and_0_without() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let plan = |args: &'static [&'static str]| {
-            let mut all = vec!["plan", "--today", TODAY];
-            all.extend_from_slice(args);
-            orgsync(&w.config(), Some(&url), &all)
-        };
-        plan(&["--detailed-exitcode"]).run().await.expect(2);
+        let sc = Scenario::start(state, &config).await;
+        sc.plan(&["--detailed-exitcode"]).run().await.expect(2);
         // Without the flag, changes are still a success.
-        plan(&[]).run().await.expect(0);
+        sc.plan(&[]).run().await.expect(0);
 
         // A file that says what the account has: no changes.
-        w.write(
+        sc.w.write(
             "org.yaml",
             &config_yaml(
                 ACCOUNT,
@@ -167,10 +144,10 @@ async fn detailed_exitcode_is_2_with_changes_and_0_without() {
                 ],
             ),
         );
-        let run = plan(&["--detailed-exitcode"]).run().await;
+        let run = sc.plan(&["--detailed-exitcode"]).run().await;
         run.expect(0);
         assert!(run.stdout.contains("No changes"), "{}", run.stdout);
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -179,38 +156,24 @@ async fn detailed_exitcode_is_2_with_changes_and_0_without() {
 async fn out_writes_the_json_plan_and_stdout_keeps_the_chosen_format() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let out = w.path("plan.json").display().to_string();
-        let md = orgsync(
-            &w.config(),
-            Some(&url),
-            &[
-                "plan", "--format", "markdown", "--out", &out, "--today", TODAY,
-            ],
-        )
-        .run()
-        .await;
+        let sc = Scenario::start(state, &config).await;
+        let out = sc.w.arg("plan.json");
+        let md = sc
+            .plan(&["--format", "markdown", "--out", &out])
+            .run()
+            .await;
         md.expect(0);
         assert!(md.stdout.contains("carol@example.com"), "{}", md.stdout);
         assert!(
             serde_json::from_str::<Value>(&md.stdout).is_err(),
             "stdout is markdown"
         );
-        let saved: Value = match serde_json::from_str(&w.read("plan.json")) {
+        let saved: Value = match serde_json::from_str(&sc.w.read("plan.json")) {
             Ok(v) => v,
             Err(e) => panic!("the saved plan is not JSON: {e}"),
         };
-        let json = orgsync(
-            &w.config(),
-            Some(&url),
-            &["plan", "--format", "json", "--today", TODAY],
-        )
-        .run()
-        .await;
-        assert_eq!(saved, json.expect(0).json());
-        emu.shutdown().await;
+        assert_eq!(saved, sc.plan_json().await);
+        sc.shutdown().await;
     })
     .await;
 }
@@ -219,15 +182,10 @@ async fn out_writes_the_json_plan_and_stdout_keeps_the_chosen_format() {
 async fn no_color_and_piped_output_carry_no_escape_codes_and_color_always_does() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let url = emu.base_url();
-        let w = Workdir::new(&config);
-        let plan = |color: Option<&'static str>| {
-            let mut args = vec!["plan", "--today", TODAY];
-            if let Some(c) = color {
-                args.extend(["--color", c]);
-            }
-            orgsync(&w.config(), Some(&url), &args)
+        let sc = Scenario::start(state, &config).await;
+        let plan = |color: Option<&str>| match color {
+            Some(c) => sc.plan(&["--color", c]),
+            None => sc.plan(&[]),
         };
         // NO_COLOR (set by the helper), auto.
         let no_color = plan(None).run().await;
@@ -242,7 +200,7 @@ async fn no_color_and_piped_output_carry_no_escape_codes_and_color_always_does()
         let always = plan(Some("always")).run().await;
         assert!(always.expect(0).stdout.contains(ESC));
         assert_eq!(strip_ansi(&always.stdout), no_color.stdout);
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -282,22 +240,15 @@ fn assert_one_error_line(run: &Run) -> String {
 async fn a_config_for_another_account_fails_with_one_clear_line() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config.replace(ACCOUNT, OTHER_ACCOUNT));
-        let run = orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["plan", "--today", TODAY],
-        )
-        .run()
-        .await;
+        let sc = Scenario::start(state, &config.replace(ACCOUNT, OTHER_ACCOUNT)).await;
+        let run = sc.plan(&[]).run().await;
         run.expect(1);
         let line = assert_one_error_line(&run);
         assert!(
             line.contains(ACCOUNT) && line.contains(OTHER_ACCOUNT) && line.contains("API key"),
             "{line}"
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -306,23 +257,15 @@ async fn a_config_for_another_account_fails_with_one_clear_line() {
 async fn a_wrong_api_key_fails_with_one_clear_line_that_does_not_show_it() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
-        let w = Workdir::new(&config);
         let wrong = "not-the-key-0123456789";
-        let run = orgsync(
-            &w.config(),
-            Some(&emu.base_url()),
-            &["plan", "--today", TODAY],
-        )
-        .env("IBMCLOUD_API_KEY", wrong)
-        .run()
-        .await;
+        let sc = Scenario::start(state, &config).await.key(wrong);
+        let run = sc.plan(&[]).run().await;
         run.expect(1);
         let line = assert_one_error_line(&run);
         assert!(line.contains("rejected the API key"), "{line}");
         assert!(line.contains("IBMCLOUD_API_KEY"), "{line}");
         assert!(!run.stderr.contains(wrong), "the key was printed: {line}");
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }
@@ -331,29 +274,25 @@ async fn a_wrong_api_key_fails_with_one_clear_line_that_does_not_show_it() {
 async fn an_invalid_config_gives_78_before_any_request() {
     bounded(60, async {
         let (state, config) = every_kind();
-        let emu = start(state, emulator::Options::default()).await;
         // A typo'd key and a group nobody declared.
-        let w = Workdir::new(
-            &config
-                .replace("max_removals", "max_removal")
-                .replace("[algorithms, chemistry]", "[algorithms, chemstry]"),
-        );
-        emu.reset_stats();
-        for cmd in [["plan", "--today"], ["apply", "--today"]] {
-            let run = orgsync(&w.config(), Some(&emu.base_url()), &[cmd[0], cmd[1], TODAY])
-                .run()
-                .await;
+        let config = config
+            .replace("max_removals", "max_removal")
+            .replace("[algorithms, chemistry]", "[algorithms, chemstry]");
+        let sc = Scenario::start(state, &config).await;
+        sc.emu.reset_stats();
+        for cmd in ["plan", "apply"] {
+            let run = sc.orgsync(&[cmd]).run().await;
             run.expect(78);
             assert!(run.stderr.contains("max_removal"), "{}", run.stderr);
             assert!(run.stderr.contains("chemstry"), "{}", run.stderr);
             assert_eq!(run.stdout, "");
         }
         assert_eq!(
-            emu.stats()["total"],
+            sc.emu.stats()["total"],
             0,
             "a request was made for an invalid file"
         );
-        emu.shutdown().await;
+        sc.shutdown().await;
     })
     .await;
 }

@@ -8,10 +8,11 @@
 //! (2026-12-01) so expiry dates do not change it.
 //!
 //! After an intended change of output, regenerate the README's outputs with
-//! `UPDATE_README=1 cargo test --test readme`, then review the diff.
+//! `UPDATE_README=1 cargo test --test integration readme`, then review the diff.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+use crate::support::Orgsync;
 
 const TODAY: &str = "2026-12-01";
 
@@ -123,27 +124,17 @@ fn run(step: &Step, dir: &Path) -> String {
     }
 }
 
+/// Runs orgsync in `dir` with no API key, as the README's reader would the first time.
 fn run_orgsync(args: &[String], dir: &Path) -> String {
-    // One file for both streams keeps their order, as on a terminal.
-    let log = dir.join(".output");
-    let file = std::fs::File::create(&log).expect("output file");
-    let status = Command::new(env!("CARGO_BIN_EXE_orgsync"))
+    let run = Orgsync::new()
         .args(args)
         .current_dir(dir)
-        .env_remove("ORGSYNC_CONFIG")
-        .env_remove("ORGSYNC_ENDPOINT")
-        .env_remove("IBMCLOUD_API_KEY")
-        .env_remove("IC_API_KEY")
         .env("ORGSYNC_TODAY", TODAY)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().expect("clone"))
-        .stderr(file)
-        .status()
-        .expect("run orgsync");
-    let mut out = std::fs::read_to_string(&log).expect("read output");
-    if let Some(code) = status.code().filter(|c| *c != 0) {
-        out.push_str(&format!("[exit {code}]\n"));
+        .stderr_to_stdout()
+        .run_blocking();
+    let mut out = run.stdout;
+    if run.code != 0 {
+        out.push_str(&format!("[exit {}]\n", run.code));
     }
     out
 }
@@ -187,7 +178,7 @@ fn readme_walkthrough_outputs_are_what_orgsync_prints() {
     }
     assert!(
         mismatches.is_empty(),
-        "the README walkthrough is out of date (regenerate with UPDATE_README=1 cargo test --test readme):\n\n{}",
+        "the README walkthrough is out of date (regenerate with UPDATE_README=1 cargo test --test integration readme):\n\n{}",
         mismatches.join("\n")
     );
 }

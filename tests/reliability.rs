@@ -12,7 +12,7 @@
 //! Two deterministic reproducers (a proxy refusing the first three invite or create-group
 //! calls with 503) pin that those non-idempotent writes re-check and re-send with backoff
 //! rather than giving up after three quick refusals. See the figures with
-//! `cargo test --test reliability -- --nocapture`.
+//! `cargo test --test integration reliability -- --nocapture`.
 //!
 //! Secrets: plan and apply at `-vvv` through a recording proxy that captures every token
 //! the emulator issues; neither the API key nor any token may appear in stdout, stderr,
@@ -21,90 +21,20 @@
 //! Every test is bounded: each process run has a timeout and is killed when it expires.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    Connect, Orgsync, Reply, Run, Scenario, Seen, Stub, assert_no_secret, config_yaml, groups_of,
+    read_minimum, start, stat,
+};
 use orgsync::emulator::{self, Group, MemberKind, Options, SYNTHETIC_ADMIN_KEY, State, Synthetic};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The date every run plans as of (no expiries are used, but the date must not drift).
 const TODAY: &str = "2026-12-01";
 
-/// What one run of the binary left behind.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-/// Runs `orgsync ARGS` with the API key `key` on a blocking thread (tokio's `process`
-/// feature is not enabled in this crate), killed and failed after `limit`.
-async fn orgsync(dir: &Path, key: &str, args: &[&str], limit: Duration) -> Run {
-    let dir = dir.to_path_buf();
-    let key = key.to_string();
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    tokio::task::spawn_blocking(move || run_blocking(&dir, &key, &args, limit))
-        .await
-        .expect("the run's thread completes")
-}
-
-fn run_blocking(dir: &Path, key: &str, args: &[String], limit: Duration) -> Run {
-    use std::io::Read;
-    let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("IBMCLOUD_API_KEY", key)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the orgsync binary starts");
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("the child can be waited for") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("orgsync {args:?} did not finish within {limit:?}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-        elapsed: started.elapsed(),
-    }
-}
+/// How long a run under faults may take.
+const FAULTY_RUN: Duration = Duration::from_secs(240);
 
 /// A small deterministic generator for the scenario (the emulator has its own).
 fn mix(seed: u64, i: u64, salt: u64) -> u64 {
@@ -123,7 +53,7 @@ const DESCRIBED_GROUP: &str = "project-002";
 const DESCRIPTION: &str = "Managed by orgsync (reliability suite)";
 
 /// The account, and the config that changes it by hundreds of changes of every kind.
-struct Scenario {
+struct Reorg {
     before: State,
     config: String,
     /// email (lower case) → desired managed groups.
@@ -137,7 +67,7 @@ struct Scenario {
 
 /// `every_kind: false` leaves out the invites and the created group, so the plan has
 /// only idempotent writes (adds, removals, a description update).
-fn scenario(seed: u64, every_kind: bool) -> Scenario {
+fn reorg(seed: u64, every_kind: bool) -> Reorg {
     let before = emulator::synthetic(&Synthetic {
         users: 300,
         groups: 12,
@@ -152,6 +82,40 @@ fn scenario(seed: u64, every_kind: bool) -> Scenario {
     if every_kind {
         managed.insert(NEW_GROUP.to_string());
     }
+    let (desired, invitees) = desire(&before, &managed, seed, every_kind);
+    let groups: Vec<(String, Option<String>)> = managed
+        .iter()
+        .map(|g| {
+            (
+                g.clone(),
+                (g == DESCRIBED_GROUP).then(|| DESCRIPTION.to_string()),
+            )
+        })
+        .collect();
+    let users: Vec<(String, Vec<String>)> = desired
+        .iter()
+        .map(|(email, groups)| (email.clone(), groups.iter().cloned().collect()))
+        .collect();
+    let policy = "  unlisted_users: ignore\n  max_removals: 100000\n";
+    let config = config_yaml(&before.account_id, policy, &groups, &users);
+    Reorg {
+        before,
+        config,
+        desired,
+        invitees,
+        managed,
+        every_kind,
+    }
+}
+
+/// Who the file lists in which managed groups: the admin where it is, users 1..=220 in
+/// new group sets, and (with `every_kind`) 40 newcomers; returns that and the newcomers.
+fn desire(
+    before: &State,
+    managed: &BTreeSet<String>,
+    seed: u64,
+    every_kind: bool,
+) -> (BTreeMap<String, BTreeSet<String>>, BTreeSet<String>) {
     let managed_list: Vec<&String> = managed.iter().collect();
     let pick = |i: u64, salt: u64| -> BTreeSet<String> {
         let n = mix(seed, i, salt) % 4;
@@ -165,7 +129,7 @@ fn scenario(seed: u64, every_kind: bool) -> Scenario {
 
     let mut desired = BTreeMap::new();
     // The admin runs orgsync and is never removed; list it where it already is.
-    let admin_groups: BTreeSet<String> = groups_of(&before, emulator::SYNTHETIC_ADMIN_IAM_ID)
+    let admin_groups: BTreeSet<String> = groups_of(before, emulator::SYNTHETIC_ADMIN_IAM_ID)
         .into_iter()
         .filter(|g| managed.contains(g))
         .collect();
@@ -185,57 +149,22 @@ fn scenario(seed: u64, every_kind: bool) -> Scenario {
         invitees.insert(email.clone());
         desired.insert(email, groups);
     }
-
-    let mut config = format!(
-        "version: 1\naccount_id: {}\npolicy:\n  unlisted_users: ignore\n  max_removals: 100000\ngroups:\n",
-        before.account_id
-    );
-    for g in &managed {
-        if g == DESCRIBED_GROUP {
-            config.push_str(&format!("  {g}:\n    description: {DESCRIPTION}\n"));
-        } else {
-            config.push_str(&format!("  {g}: {{}}\n"));
-        }
-    }
-    config.push_str("users:\n");
-    for (email, groups) in &desired {
-        let list: Vec<&str> = groups.iter().map(String::as_str).collect();
-        config.push_str(&format!("  {email}:\n    groups: [{}]\n", list.join(", ")));
-    }
-    Scenario {
-        before,
-        config,
-        desired,
-        invitees,
-        managed,
-        every_kind,
-    }
+    (desired, invitees)
 }
 
-fn groups_of(state: &State, iam_id: &str) -> BTreeSet<String> {
-    state
-        .groups
-        .iter()
-        .filter(|g| g.members.iter().any(|m| m.iam_id == iam_id))
-        .map(|g| g.name.clone())
-        .collect()
-}
-
-/// The changes a plan names, from `plan --format json`.
-fn plan_changes(json: &str) -> Vec<Value> {
-    let plan: Value = serde_json::from_str(json)
-        .unwrap_or_else(|e| panic!("plan --format json is JSON ({e}): {json}"));
-    plan["changes"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| panic!("the plan has a `changes` array: {json}"))
-}
-
-/// Checks the account after apply against the scenario; panics naming the first
+/// Checks the account after apply against the reorganisation; panics naming the first
 /// difference.
-fn assert_converged(s: &Scenario, after: &State) {
-    // Users: everyone who was there is there unchanged; the only new ones are the
-    // invitees, each once.
+fn assert_converged(r: &Reorg, after: &State) {
+    let after_users = assert_users_converged(r, after);
+    assert_groups_converged(r, after, &after_users);
+    assert_eq!(after.account_id, r.before.account_id);
+    assert_eq!(after.api_keys, r.before.api_keys);
+    assert_eq!(after.service_ids, r.before.service_ids);
+}
+
+/// Users: everyone who was there is there unchanged; the only new ones are the invitees,
+/// each once. Returns the users by lower-cased email.
+fn assert_users_converged<'a>(r: &Reorg, after: &'a State) -> BTreeMap<String, &'a emulator::User> {
     let after_users: BTreeMap<String, &emulator::User> = after
         .users
         .iter()
@@ -246,7 +175,7 @@ fn assert_converged(s: &Scenario, after: &State) {
         after.users.len(),
         "no email is in the account twice"
     );
-    for user in &s.before.users {
+    for user in &r.before.users {
         let now = after_users
             .get(&user.email.to_lowercase())
             .unwrap_or_else(|| panic!("{} is still in the account", user.email));
@@ -255,18 +184,25 @@ fn assert_converged(s: &Scenario, after: &State) {
     let new: BTreeSet<String> = after_users
         .keys()
         .filter(|e| {
-            !s.before
+            !r.before
                 .users
                 .iter()
                 .any(|u| u.email.eq_ignore_ascii_case(e))
         })
         .cloned()
         .collect();
-    assert_eq!(new, s.invitees, "exactly the listed newcomers were invited");
+    assert_eq!(new, r.invitees, "exactly the listed newcomers were invited");
+    after_users
+}
 
-    // Groups: unmanaged ones are byte-for-byte what they were; managed ones have exactly
-    // the desired user members, their service IDs, and kept members unchanged.
-    let before_groups: BTreeMap<&str, &Group> = s
+/// Groups: unmanaged ones are byte-for-byte what they were; managed ones have exactly the
+/// desired user members, their service IDs, and kept members unchanged.
+fn assert_groups_converged(
+    r: &Reorg,
+    after: &State,
+    after_users: &BTreeMap<String, &emulator::User>,
+) {
+    let before_groups: BTreeMap<&str, &Group> = r
         .before
         .groups
         .iter()
@@ -279,12 +215,12 @@ fn assert_converged(s: &Scenario, after: &State) {
         before_groups
             .keys()
             .copied()
-            .chain(s.every_kind.then_some(NEW_GROUP))
+            .chain(r.every_kind.then_some(NEW_GROUP))
             .collect::<BTreeSet<_>>(),
         "exactly the planned group was created"
     );
     for (name, before) in &before_groups {
-        if !s.managed.contains(*name) {
+        if !r.managed.contains(*name) {
             assert_eq!(
                 after_groups.get(name),
                 Some(before),
@@ -292,79 +228,69 @@ fn assert_converged(s: &Scenario, after: &State) {
             );
         }
     }
-    for name in &s.managed {
+    for name in &r.managed {
         let group = after_groups
             .get(name.as_str())
             .unwrap_or_else(|| panic!("{name} exists"));
-        let want: BTreeSet<String> = s
-            .desired
-            .iter()
-            .filter(|(_, groups)| groups.contains(name))
-            .map(|(email, _)| {
-                after_users
-                    .get(email)
-                    .map(|u| u.iam_id.clone())
-                    .unwrap_or_else(|| panic!("{email} is in the account"))
-            })
-            .collect();
-        let users: BTreeSet<String> = group
-            .members
-            .iter()
-            .filter(|m| m.kind == MemberKind::User)
-            .map(|m| m.iam_id.clone())
-            .collect();
-        assert_eq!(users, want, "{name}'s user members are the desired ones");
-        let others: Vec<_> = group
-            .members
-            .iter()
-            .filter(|m| m.kind != MemberKind::User)
-            .collect();
-        let before = before_groups.get(name.as_str());
-        let before_others: Vec<_> = before
-            .map(|g| {
-                g.members
-                    .iter()
-                    .filter(|m| m.kind != MemberKind::User)
-                    .collect()
-            })
-            .unwrap_or_default();
-        assert_eq!(others, before_others, "{name}'s service IDs are untouched");
-        if let Some(before) = before {
-            for m in &group.members {
-                if let Some(old) = before.members.iter().find(|o| o.iam_id == m.iam_id) {
-                    assert_eq!(m, old, "{name}: kept member {} is untouched", m.iam_id);
-                }
-            }
-            let description = if name == DESCRIBED_GROUP {
-                DESCRIPTION
-            } else {
-                before.description.as_str()
-            };
-            assert_eq!(group.description, description, "{name}'s description");
-            assert_eq!(group.id, before.id, "{name} keeps its id");
-        }
+        let before = before_groups.get(name.as_str()).copied();
+        assert_managed_group(r, name, group, before, after_users);
     }
-    assert_eq!(after.account_id, s.before.account_id);
-    assert_eq!(after.api_keys, s.before.api_keys);
-    assert_eq!(after.service_ids, s.before.service_ids);
 }
 
-/// The minimum for reading the account (docs/ibm-api.md): one token call, the user pages,
-/// the group pages, and the member pages of the managed groups that exist.
-fn read_minimum(s: &Scenario) -> u64 {
-    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
-    1 + pages(s.before.users.len())
-        + pages(s.before.groups.len())
-        + s.before
-            .groups
-            .iter()
-            .filter(|g| s.managed.contains(&g.name))
-            .map(|g| pages(g.members.len()))
-            .sum::<u64>()
-}
-
-fn stat(stats: &Value, key: &str) -> u64 {
-    stats[key].as_u64().unwrap_or(0)
+/// One managed group after apply, against its state before (`None`: created by it).
+fn assert_managed_group(
+    r: &Reorg,
+    name: &str,
+    group: &Group,
+    before: Option<&Group>,
+    after_users: &BTreeMap<String, &emulator::User>,
+) {
+    let want: BTreeSet<String> = r
+        .desired
+        .iter()
+        .filter(|(_, groups)| groups.contains(name))
+        .map(|(email, _)| {
+            after_users
+                .get(email)
+                .map(|u| u.iam_id.clone())
+                .unwrap_or_else(|| panic!("{email} is in the account"))
+        })
+        .collect();
+    let users: BTreeSet<String> = group
+        .members
+        .iter()
+        .filter(|m| m.kind == MemberKind::User)
+        .map(|m| m.iam_id.clone())
+        .collect();
+    assert_eq!(users, want, "{name}'s user members are the desired ones");
+    let others: Vec<_> = group
+        .members
+        .iter()
+        .filter(|m| m.kind != MemberKind::User)
+        .collect();
+    let before_others: Vec<_> = before
+        .map(|g| {
+            g.members
+                .iter()
+                .filter(|m| m.kind != MemberKind::User)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(others, before_others, "{name}'s service IDs are untouched");
+    if let Some(before) = before {
+        for m in &group.members {
+            if let Some(old) = before.members.iter().find(|o| o.iam_id == m.iam_id) {
+                assert_eq!(m, old, "{name}: kept member {} is untouched", m.iam_id);
+            }
+        }
+        let description = if name == DESCRIBED_GROUP {
+            DESCRIPTION
+        } else {
+            before.description.as_str()
+        };
+        assert_eq!(group.description, description, "{name}'s description");
+        assert_eq!(group.id, before.id, "{name} keeps its id");
+    }
 }
 
 /// The figures of one faulty apply, for the report.
@@ -381,72 +307,126 @@ struct Figures {
     elapsed: Duration,
 }
 
-/// Requests a fault-free `apply` of the scenario makes: the floor the faulty runs are
-/// measured against.
-async fn baseline_requests(seed: u64, every_kind: bool, extra: &[&str]) -> u64 {
-    let s = scenario(seed, every_kind);
-    let emu = emulator::start(s.before.clone(), Options::default())
+impl Figures {
+    fn of(stats: &Value, baseline: u64, elapsed: Duration) -> Figures {
+        Figures {
+            requests: stat(stats, &["total"]),
+            baseline,
+            served_429: stat(stats, &["served_429"]),
+            served_5xx: stat(stats, &["served_5xx"]),
+            drops: stat(stats, &["drops"]),
+            served_401: stat(stats, &["by_status", "401"]),
+            token_calls: stat(stats, &["by_route", "POST /identity/token"]),
+            elapsed,
+        }
+    }
+
+    /// Every request beyond the fault-free floor is a retry of a fault, a re-read after an
+    /// ambiguous write, or a token refresh (a 401 counts as a fault: the emulator's `exp`
+    /// is whole seconds, so a token can expire up to 1 s before the client's 80% refresh
+    /// point when the lifetime is only 3 s). Each fault may cost its retry plus a re-read
+    /// of the user list (3 pages) or of a group; more than that is a retry storm.
+    fn assert_retries_bounded(&self) {
+        let faults = self.served_429 + self.served_5xx + self.drops + self.served_401;
+        assert!(
+            self.requests <= self.baseline + 6 * faults + 2 * self.token_calls + 10,
+            "retries stay bounded: {self:?}"
+        );
+    }
+}
+
+/// The commands of one run of `r` against an emulator serving it under `options`.
+async fn scenario(r: &Reorg, options: Options, extra: &[&str]) -> Scenario {
+    Scenario::start_with(r.before.clone(), &r.config, options)
         .await
-        .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("org.yaml"), &s.config).expect("config written");
-    let url = emu.base_url();
-    let run = orgsync(
-        dir.path(),
-        SYNTHETIC_ADMIN_KEY,
-        &[
-            &["apply", "--yes", "--today", TODAY, "--endpoint", &url],
-            extra,
-        ]
-        .concat(),
-        Duration::from_secs(120),
-    )
-    .await;
+        .key(SYNTHETIC_ADMIN_KEY)
+        .today(TODAY)
+        .extra(extra)
+        .timeout(FAULTY_RUN)
+}
+
+/// Runs `run`, and says how long it took.
+async fn timed_run(run: Orgsync) -> (Run, Duration) {
+    let started = Instant::now();
+    let done = run.run().await;
+    (done, started.elapsed())
+}
+
+/// Requests a fault-free `apply` of the reorganisation makes: the floor the faulty runs
+/// are measured against.
+async fn baseline_requests(r: &Reorg, extra: &[&str]) -> u64 {
+    let sc = scenario(r, Options::default(), extra).await;
+    let run = sc
+        .apply(&["--yes"])
+        .timeout(Duration::from_secs(120))
+        .run()
+        .await;
     assert_eq!(run.code, 0, "fault-free apply succeeds: {}", run.stderr);
-    let total = stat(&emu.stats(), "total");
-    emu.shutdown().await;
+    let total = stat(&sc.emu.stats(), &["total"]);
+    sc.shutdown().await;
     total
 }
 
-/// Plan, apply once, plan again, under `options`; checks everything §11 asks and
-/// returns the figures of the apply.
+/// Plan, apply once, plan again, under `options`; checks everything docs/security.md asks
+/// and returns the figures of the apply.
 async fn converges_under(seed: u64, options: Options, extra: &[&str]) -> Figures {
     converges(seed, true, options, extra).await
 }
 
 async fn converges(seed: u64, every_kind: bool, options: Options, extra: &[&str]) -> Figures {
-    let s = scenario(seed, every_kind);
-    let baseline = baseline_requests(seed, every_kind, extra).await;
-    let emu = emulator::start(s.before.clone(), options.clone())
-        .await
-        .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("org.yaml"), &s.config).expect("config written");
-    let url = emu.base_url();
-    let limit = Duration::from_secs(240);
-
-    let plan = orgsync(
-        dir.path(),
-        SYNTHETIC_ADMIN_KEY,
-        &[
-            &[
-                "plan",
-                "--format",
-                "json",
-                "--today",
-                TODAY,
-                "--endpoint",
-                &url,
-            ],
-            extra,
-        ]
-        .concat(),
-        limit,
-    )
-    .await;
+    let r = reorg(seed, every_kind);
+    let baseline = baseline_requests(&r, extra).await;
+    let sc = scenario(&r, options.clone(), extra).await;
+    let (plan, plan_took) = timed_run(sc.plan(&["--format", "json"])).await;
     assert_eq!(plan.code, 0, "plan under faults succeeds: {}", plan.stderr);
-    let plan_stats = emu.stats();
-    let changes = plan_changes(&plan.stdout);
+    let plan_stats = sc.emu.stats();
+    let kinds = assert_large_plan(&plan, every_kind);
+    assert_eq!(sc.emu.state(), r.before, "plan changes nothing");
+
+    sc.emu.reset_stats();
+    let (apply, took) = timed_run(sc.apply(&["--yes"])).await;
+    let stats = sc.emu.stats();
+    assert_eq!(
+        apply.code, 0,
+        "apply converges in one run under faults (seed {seed}): stderr:\n{}\nstdout:\n{}",
+        apply.stderr, apply.stdout
+    );
+    let after = sc.emu.state();
+    assert_converged(&r, &after);
+    assert_invited_once(&stats, &r.invitees);
+
+    let figures = Figures::of(&stats, baseline, took);
+    eprintln!(
+        "seed {seed} {options:?}: {kinds:?}; plan: {} requests ({} 429, {} 5xx, {} drops, minimum {}, {plan_took:?}); apply: {figures:?}",
+        stat(&plan_stats, &["total"]),
+        stat(&plan_stats, &["served_429"]),
+        stat(&plan_stats, &["served_5xx"]),
+        stat(&plan_stats, &["drops"]),
+        read_minimum(&r.before, |name| r.managed.contains(name)),
+    );
+    for (what, run) in [("plan", &plan), ("apply", &apply)] {
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.contains(SYNTHETIC_ADMIN_KEY),
+                "{what}'s output never shows the API key"
+            );
+        }
+    }
+    figures.assert_retries_bounded();
+
+    sc.assert_no_changes().await;
+    assert_eq!(sc.emu.state(), after, "the second plan changes nothing");
+    sc.shutdown().await;
+    figures
+}
+
+/// The plan (`--format json`) has hundreds of changes of every kind the reorganisation
+/// asks for, and no others; returns the count of each kind.
+fn assert_large_plan(plan: &Run, every_kind: bool) -> [(&'static str, usize); 5] {
+    let json = plan.json();
+    let Some(changes) = json["changes"].as_array() else {
+        panic!("the plan has a `changes` array: {}", plan.stdout);
+    };
     let count = |kind: &str| {
         changes
             .iter()
@@ -466,28 +446,12 @@ async fn converges(seed: u64, every_kind: bool, options: Options, extra: &[&str]
         assert_eq!(n > 0, expected, "the plan has {kind} changes: {kinds:?}");
     }
     assert!(changes.len() >= 200, "a large plan: {kinds:?}");
-    assert_eq!(emu.state(), s.before, "plan changes nothing");
+    kinds
+}
 
-    emu.reset_stats();
-    let apply = orgsync(
-        dir.path(),
-        SYNTHETIC_ADMIN_KEY,
-        &[
-            &["apply", "--yes", "--today", TODAY, "--endpoint", &url],
-            extra,
-        ]
-        .concat(),
-        limit,
-    )
-    .await;
-    let stats = emu.stats();
-    assert_eq!(
-        apply.code, 0,
-        "apply converges in one run under faults (seed {seed}): stderr:\n{}\nstdout:\n{}",
-        apply.stderr, apply.stdout
-    );
-    let after = emu.state();
-    assert_converged(&s, &after);
+/// Every newcomer was invited, and exactly once (the emulator counts accepted invitations
+/// per email).
+fn assert_invited_once(stats: &Value, invitees: &BTreeSet<String>) {
     let invites = stats["invites_by_email"]
         .as_object()
         .cloned()
@@ -500,77 +464,9 @@ async fn converges(seed: u64, every_kind: bool, options: Options, extra: &[&str]
             .keys()
             .map(|e| e.to_lowercase())
             .collect::<BTreeSet<_>>(),
-        s.invitees,
+        *invitees,
         "every newcomer was invited"
     );
-
-    let figures = Figures {
-        requests: stat(&stats, "total"),
-        baseline,
-        served_429: stat(&stats, "served_429"),
-        served_5xx: stat(&stats, "served_5xx"),
-        drops: stat(&stats, "drops"),
-        served_401: stats["by_status"]["401"].as_u64().unwrap_or(0),
-        token_calls: stats["by_route"]["POST /identity/token"]
-            .as_u64()
-            .unwrap_or(0),
-        elapsed: apply.elapsed,
-    };
-    eprintln!(
-        "seed {seed} {options:?}: {} changes {kinds:?}; plan: {} requests ({} 429, {} 5xx, {} drops, minimum {}, {:?}); apply: {figures:?}",
-        changes.len(),
-        stat(&plan_stats, "total"),
-        stat(&plan_stats, "served_429"),
-        stat(&plan_stats, "served_5xx"),
-        stat(&plan_stats, "drops"),
-        read_minimum(&s),
-        plan.elapsed,
-    );
-    for (what, run) in [("plan", &plan), ("apply", &apply)] {
-        for text in [&run.stdout, &run.stderr] {
-            assert!(
-                !text.contains(SYNTHETIC_ADMIN_KEY),
-                "{what}'s output never shows the API key"
-            );
-        }
-    }
-    // Every request beyond the fault-free floor is a retry of a fault, a re-read after an
-    // ambiguous write, or a token refresh (a 401 counts as a fault: the emulator's `exp`
-    // is whole seconds, so a token can expire up to 1 s before the client's 80% refresh
-    // point when the lifetime is only 3 s). Each fault may cost its retry plus a re-read
-    // of the user list (3 pages) or of a group; more than that is a retry storm.
-    let faults = figures.served_429 + figures.served_5xx + figures.drops + figures.served_401;
-    assert!(
-        figures.requests <= figures.baseline + 6 * faults + 2 * figures.token_calls + 10,
-        "retries stay bounded: {figures:?}"
-    );
-
-    let again = orgsync(
-        dir.path(),
-        SYNTHETIC_ADMIN_KEY,
-        &[
-            &[
-                "plan",
-                "--detailed-exitcode",
-                "--today",
-                TODAY,
-                "--endpoint",
-                &url,
-            ],
-            extra,
-        ]
-        .concat(),
-        limit,
-    )
-    .await;
-    assert_eq!(
-        again.code, 0,
-        "a second plan is empty: stdout:\n{}\nstderr:\n{}",
-        again.stdout, again.stderr
-    );
-    assert_eq!(emu.state(), after, "the second plan changes nothing");
-    emu.shutdown().await;
-    figures
 }
 
 fn faulty(seed: u64) -> Options {
@@ -653,6 +549,30 @@ async fn apply_converges_when_tokens_expire_mid_run() {
     );
 }
 
+/// The commands of the secrets scenario, run with [`SECRET_KEY`] against an emulator
+/// serving [`secrets_state`] under `options`, with `config`.
+async fn secrets_scenario(config: &str, options: Options) -> Scenario {
+    Scenario::start_with(secrets_state(), config, options)
+        .await
+        .key(SECRET_KEY)
+        .today(TODAY)
+        .timeout(Duration::from_secs(120))
+}
+
+/// A proxy in front of `upstream` that answers the first three calls `refused` picks with
+/// a 503 that changed nothing, and forwards everything else.
+async fn refusing_proxy(
+    upstream: String,
+    refused: impl Fn(&Seen) -> bool + Send + Sync + 'static,
+) -> Stub {
+    Stub::proxy(upstream, move |seen, n| {
+        let body = json!({"errors": [{"code": "service_unavailable", "message": "try again"}],
+                          "status_code": 503, "trace": "proxy-503"});
+        (refused(seen) && n < 3).then(|| Reply::json(503, body))
+    })
+    .await
+}
+
 /// Three clean 503s in a row on an invite ("nothing changed"): the idempotent calls are
 /// tried up to 8 times with backoff, so one apply should ride this out too. The
 /// executor's re-read protocol gives an invite as many rounds as the client's attempts,
@@ -660,27 +580,20 @@ async fn apply_converges_when_tokens_expire_mid_run() {
 /// runs above failed to converge now and then).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invite_refused_three_times_with_503_still_lands_in_one_apply() {
-    let state = secrets_state();
-    let emu = emulator::start(state.clone(), Options::default())
-        .await
-        .expect("emulator starts");
-    let proxy = faulty_proxy(emu.base_url(), Refuse::Invite, 3).await;
-    let dir = tempfile::tempdir().expect("tempdir");
     let config = format!(
         "version: 1\naccount_id: {}\ngroups:\n  rel-solo-team: {{}}\nusers:\n  newcomer@example.org:\n    groups: [rel-solo-team]\n",
-        state.account_id
+        secrets_state().account_id
     );
-    std::fs::write(dir.path().join("org.yaml"), config).expect("config");
-    let run = orgsync(
-        dir.path(),
-        SECRET_KEY,
-        &["apply", "--yes", "--today", TODAY, "--endpoint", &proxy.url],
-        Duration::from_secs(120),
-    )
+    let sc = secrets_scenario(&config, Options::default()).await;
+    let invites = format!("/v2/accounts/{}/users", sc.emu.account_id());
+    let proxy = refusing_proxy(sc.emu.base_url(), move |seen| {
+        seen.method == "POST" && seen.path == invites
+    })
     .await;
-    let stats = emu.stats();
-    proxy.task.abort();
-    emu.shutdown().await;
+    let sc = sc.endpoint(&proxy.base);
+    let run = sc.apply(&["--yes"]).run().await;
+    let stats = sc.emu.stats();
+    sc.shutdown().await;
     assert_eq!(
         run.code, 0,
         "a retryable refusal of an invite is retried like any other call: {}{}",
@@ -697,27 +610,19 @@ async fn an_invite_refused_three_times_with_503_still_lands_in_one_apply() {
 /// re-reading the groups and posting again, as for an invite).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_create_refused_three_times_with_503_still_lands_in_one_apply() {
-    let state = secrets_state();
-    let emu = emulator::start(state.clone(), Options::default())
-        .await
-        .expect("emulator starts");
-    let proxy = faulty_proxy(emu.base_url(), Refuse::CreateGroup, 3).await;
-    let dir = tempfile::tempdir().expect("tempdir");
     let config = format!(
         "version: 1\naccount_id: {}\ngroups:\n  rel-solo-team: {{}}\nusers:\n  user00001@example.com:\n    groups: [rel-solo-team]\n",
-        state.account_id
+        secrets_state().account_id
     );
-    std::fs::write(dir.path().join("org.yaml"), config).expect("config");
-    let run = orgsync(
-        dir.path(),
-        SECRET_KEY,
-        &["apply", "--yes", "--today", TODAY, "--endpoint", &proxy.url],
-        Duration::from_secs(120),
-    )
+    let sc = secrets_scenario(&config, Options::default()).await;
+    let proxy = refusing_proxy(sc.emu.base_url(), |seen| {
+        seen.method == "POST" && seen.path == "/v2/groups"
+    })
     .await;
-    let after = emu.state();
-    proxy.task.abort();
-    emu.shutdown().await;
+    let sc = sc.endpoint(&proxy.base);
+    let run = sc.apply(&["--yes"]).run().await;
+    let after = sc.emu.state();
+    sc.shutdown().await;
     assert_eq!(
         run.code, 0,
         "a retryable refusal of a create is retried like any other call: {}{}",
@@ -733,140 +638,11 @@ async fn a_group_create_refused_three_times_with_503_still_lands_in_one_apply() 
 
 // ---- secrets ------------------------------------------------------------------------------
 
-/// A reverse proxy in front of the emulator that records every token the token endpoint
-/// hands out, so the test knows each secret exactly.
-struct RecordingProxy {
-    url: String,
-    secrets: Arc<Mutex<BTreeSet<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn recording_proxy(upstream: String) -> RecordingProxy {
-    faulty_proxy(upstream, Refuse::Invite, 0).await
-}
-
-/// Which non-idempotent call the proxy refuses.
-#[derive(Clone, Copy)]
-enum Refuse {
-    /// `POST /v2/accounts/{account_id}/users`
-    Invite,
-    /// `POST /v2/groups`
-    CreateGroup,
-}
-
-/// [`recording_proxy`] that also answers the first `times` calls of `refuse` itself with
-/// a 503 that changed nothing.
-async fn faulty_proxy(upstream: String, refuse: Refuse, times: usize) -> RecordingProxy {
-    use axum::body::{Body, Bytes};
-    use axum::http::{HeaderMap, Method, StatusCode, Uri};
-    use axum::response::Response;
-
-    let secrets: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("proxy client");
-    let recorded = secrets.clone();
-    let invites_failed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
-        let client = client.clone();
-        let upstream = upstream.clone();
-        let recorded = recorded.clone();
-        let invites_failed = invites_failed.clone();
-        async move {
-            let path = uri.path();
-            let refused = method == Method::POST
-                && match refuse {
-                    Refuse::Invite => path.starts_with("/v2/accounts/") && path.ends_with("/users"),
-                    Refuse::CreateGroup => path == "/v2/groups",
-                };
-            if refused && invites_failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < times {
-                return Response::builder()
-                    .status(StatusCode::SERVICE_UNAVAILABLE)
-                    .header("content-type", "application/json")
-                    .body(Body::from(
-                        r#"{"errors":[{"code":"service_unavailable","message":"try again"}],"status_code":503,"trace":"proxy-503"}"#,
-                    ))
-                    .unwrap_or_default();
-            }
-            let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-            let mut req = client.request(method, format!("{upstream}{path}"));
-            for (name, value) in &headers {
-                if name != "host" && name != "content-length" {
-                    req = req.header(name, value);
-                }
-            }
-            if let Some(bearer) = headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-            {
-                recorded
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(bearer.to_string());
-            }
-            let Ok(reply) = req.body(body).send().await else {
-                return Response::builder()
-                    .status(StatusCode::BAD_GATEWAY)
-                    .body(Body::from("upstream failed"))
-                    .unwrap_or_default();
-            };
-            let status = reply.status();
-            let reply_headers = reply.headers().clone();
-            let bytes = reply.bytes().await.unwrap_or_default();
-            if let Ok(json) = serde_json::from_slice::<Value>(&bytes) {
-                let mut recorded = recorded.lock().unwrap_or_else(|e| e.into_inner());
-                for key in ["access_token", "refresh_token"] {
-                    if let Some(t) = json[key].as_str() {
-                        recorded.insert(t.to_string());
-                    }
-                }
-            }
-            let mut response = Response::builder().status(status);
-            for (name, value) in &reply_headers {
-                if name != "content-length" && name != "transfer-encoding" {
-                    response = response.header(name, value);
-                }
-            }
-            response.body(Body::from(bytes)).unwrap_or_default()
-        }
-    };
-    let app = axum::Router::new().fallback(handler);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("proxy binds");
-    let url = format!("http://{}", listener.local_addr().expect("proxy address"));
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    RecordingProxy { url, secrets, task }
-}
-
-/// Every way a secret could be spelled out: whole, and each JWT segment that is unique
-/// to the token (the header segment is the same for every token, so it proves nothing).
-fn needles(secrets: &BTreeSet<String>, key: &str) -> Vec<String> {
-    let mut out = vec![key.to_string()];
-    for s in secrets {
-        out.push(s.clone());
-        let segments: Vec<&str> = s.split('.').collect();
-        if segments.len() == 3 {
-            out.extend(segments.iter().skip(1).map(|p| p.to_string()));
-        }
-    }
-    out
-}
-
-fn assert_no_secret(what: &str, text: &str, needles: &[String]) {
-    for n in needles {
-        assert!(
-            !text.contains(n.as_str()),
-            "{what} leaks a secret ({} characters starting {:?}); it must never be printed",
-            n.len(),
-            n.get(..4).unwrap_or("")
-        );
-    }
+/// A proxy in front of the emulator that records every token the token endpoint hands out
+/// and every bearer token sent, so the test knows each secret exactly.
+async fn recording_proxy(sc: Scenario) -> (Scenario, Stub) {
+    let proxy = Stub::proxy(sc.emu.base_url(), |_, _| None).await;
+    (sc.endpoint(&proxy.base), proxy)
 }
 
 /// A key long and unusual enough that finding it proves a leak.
@@ -913,75 +689,32 @@ fn secrets_config(state: &State) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn neither_the_api_key_nor_any_token_appears_in_output_audit_log_or_saved_plan() {
-    let state = secrets_state();
-    let emu = emulator::start(
-        state.clone(),
-        Options {
-            // A token expires during the run, so more than one is issued and checked.
-            token_ttl: Duration::from_secs(2),
-            latency: Duration::from_millis(20),
-            ..Options::default()
-        },
-    )
-    .await
-    .expect("emulator starts");
-    let proxy = recording_proxy(emu.base_url()).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("org.yaml"), secrets_config(&state)).expect("config");
-    let url = proxy.url.clone();
-    let limit = Duration::from_secs(120);
-    let plan_file = dir.path().join("plan.json");
-    let audit_file = dir.path().join("audit.jsonl");
-    let plan_path = plan_file.to_string_lossy().into_owned();
-    let audit_path = audit_file.to_string_lossy().into_owned();
+    let options = Options {
+        // A token expires during the run, so more than one is issued and checked.
+        token_ttl: Duration::from_secs(2),
+        latency: Duration::from_millis(20),
+        ..Options::default()
+    };
+    let sc = secrets_scenario(&secrets_config(&secrets_state()), options).await;
+    let (sc, proxy) = recording_proxy(sc).await;
+    let plan_path = sc.w.arg("plan.json");
+    let audit_path = sc.w.arg("audit.jsonl");
 
     let mut runs = Vec::new();
     for args in [
-        vec![
-            "-vvv",
-            "plan",
-            "--today",
-            TODAY,
-            "--endpoint",
-            &url,
-            "--out",
-            &plan_path,
-        ],
+        vec!["-vvv", "plan", "--out", &plan_path],
         vec![
             "-vvv",
             "apply",
             &plan_path,
             "--yes",
-            "--today",
-            TODAY,
-            "--endpoint",
-            &url,
             "--audit-log",
             &audit_path,
         ],
-        vec![
-            "-vvv",
-            "plan",
-            "--format",
-            "json",
-            "--today",
-            TODAY,
-            "--endpoint",
-            &url,
-        ],
-        vec![
-            "-vvv",
-            "apply",
-            "--yes",
-            "--format",
-            "json",
-            "--today",
-            TODAY,
-            "--endpoint",
-            &url,
-        ],
+        vec!["-vvv", "plan", "--format", "json"],
+        vec!["-vvv", "apply", "--yes", "--format", "json"],
     ] {
-        let run = orgsync(dir.path(), SECRET_KEY, &args, limit).await;
+        let run = sc.orgsync(&args).run().await;
         runs.push((args.join(" "), run));
     }
     let (_, plan) = &runs[0];
@@ -1002,74 +735,47 @@ async fn neither_the_api_key_nor_any_token_appears_in_output_audit_log_or_saved_
         );
     }
 
-    let secrets = proxy
-        .secrets
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let secrets = proxy.secrets();
     let access_tokens = secrets.iter().filter(|s| s.split('.').count() == 3).count();
     assert!(
         access_tokens >= 4,
         "every run fetched a token, and the proxy saw them: {access_tokens}"
     );
-    let needles = needles(&secrets, SECRET_KEY);
+    let needles = proxy.needles(SECRET_KEY);
     for (args, run) in &runs {
         assert_no_secret(&format!("stdout of `{args}`"), &run.stdout, &needles);
         assert_no_secret(&format!("stderr of `{args}`"), &run.stderr, &needles);
     }
-    let saved = std::fs::read_to_string(&plan_file).expect("the plan was saved");
+    let saved = sc.w.read("plan.json");
     assert!(
         saved.contains("fresh.face@example.org"),
         "the saved plan is real"
     );
     assert_no_secret("the saved plan", &saved, &needles);
-    let audit = std::fs::read_to_string(&audit_file).expect("the audit log was written");
+    let audit = sc.w.read("audit.jsonl");
     assert!(audit.lines().count() >= 10, "the audit log has the changes");
     assert_no_secret("the audit log", &audit, &needles);
-    proxy.task.abort();
-    emu.shutdown().await;
+    sc.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_and_retried_token_calls_print_no_secret_at_any_verbosity() {
     // Half the calls fail with 500/503, the token call included: -vvv then logs every
     // retry with IBM's error, the most likely place for a secret to slip out.
-    let state = secrets_state();
+    let config = secrets_config(&secrets_state());
     let mut seed = 0;
-    let (emu, token_calls) = loop {
-        let emu = emulator::start(
-            state.clone(),
-            Options {
-                seed,
-                fail_rate: 0.5,
-                ..Options::default()
-            },
-        )
-        .await
-        .expect("emulator starts");
-        let proxy = recording_proxy(emu.base_url()).await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("org.yaml"), secrets_config(&state)).expect("config");
-        let run = orgsync(
-            dir.path(),
-            SECRET_KEY,
-            &["-vvv", "plan", "--today", TODAY, "--endpoint", &proxy.url],
-            Duration::from_secs(120),
-        )
-        .await;
-        let stats = emu.stats();
-        let token_calls = stats["by_route"]["POST /identity/token"]
-            .as_u64()
-            .unwrap_or(0);
-        let secrets = proxy
-            .secrets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let needles = needles(&secrets, SECRET_KEY);
+    let (sc, token_calls) = loop {
+        let options = Options {
+            seed,
+            fail_rate: 0.5,
+            ..Options::default()
+        };
+        let (sc, proxy) = recording_proxy(secrets_scenario(&config, options).await).await;
+        let run = sc.orgsync(&["-vvv", "plan"]).run().await;
+        let token_calls = stat(&sc.emu.stats(), &["by_route", "POST /identity/token"]);
+        let needles = proxy.needles(SECRET_KEY);
         assert_no_secret("stdout", &run.stdout, &needles);
         assert_no_secret("stderr", &run.stderr, &needles);
-        proxy.task.abort();
         if token_calls >= 2 {
             assert_eq!(run.code, 0, "the retries got through: {}", run.stderr);
             assert!(
@@ -1077,44 +783,31 @@ async fn failing_and_retried_token_calls_print_no_secret_at_any_verbosity() {
                 "-vvv shows the retries: {}",
                 run.stderr
             );
-            assert!(!secrets.is_empty(), "a token was issued in the end");
-            break (emu, token_calls);
+            assert!(!proxy.secrets().is_empty(), "a token was issued in the end");
+            break (sc, token_calls);
         }
-        emu.shutdown().await;
+        sc.shutdown().await;
         seed += 1;
         assert!(seed < 20, "some seed fails the first token call");
     };
     eprintln!("failing token call: seed {seed}, {token_calls} token calls");
-    emu.shutdown().await;
+    sc.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_api_key_is_not_echoed_at_any_verbosity() {
     let state = secrets_state();
-    let emu = emulator::start(state.clone(), Options::default())
-        .await
-        .expect("emulator starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("org.yaml"), secrets_config(&state)).expect("config");
-    let url = emu.base_url();
     let wrong = "rel-Wrong-ApiKey-0a9b8c7d6e5f4a3b2c1d";
-    let audit_file = dir.path().join("audit.jsonl");
-    let audit_path = audit_file.to_string_lossy().into_owned();
+    let sc = secrets_scenario(&secrets_config(&state), Options::default())
+        .await
+        .key(wrong)
+        .timeout(Duration::from_secs(60));
+    let audit_path = sc.w.arg("audit.jsonl");
     for args in [
-        vec!["-vvv", "plan", "--today", TODAY, "--endpoint", &url],
-        vec![
-            "-vvv",
-            "apply",
-            "--yes",
-            "--today",
-            TODAY,
-            "--endpoint",
-            &url,
-            "--audit-log",
-            &audit_path,
-        ],
+        vec!["-vvv", "plan"],
+        vec!["-vvv", "apply", "--yes", "--audit-log", &audit_path],
     ] {
-        let run = orgsync(dir.path(), wrong, &args, Duration::from_secs(60)).await;
+        let run = sc.orgsync(&args).run().await;
         assert_eq!(
             run.code, 1,
             "a wrong key is a runtime error: {}",
@@ -1129,48 +822,38 @@ async fn a_rejected_api_key_is_not_echoed_at_any_verbosity() {
         assert_no_secret("stdout", &run.stdout, &needles);
         assert_no_secret("stderr", &run.stderr, &needles);
     }
-    if let Ok(audit) = std::fs::read_to_string(&audit_file) {
+    if let Ok(audit) = std::fs::read_to_string(sc.w.path("audit.jsonl")) {
         assert_no_secret("the audit log", &audit, &[wrong.to_string()]);
     }
-    assert_eq!(emu.state(), state, "nothing changed");
-    emu.shutdown().await;
+    assert_eq!(sc.emu.state(), state, "nothing changed");
+    sc.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_of_client_options_client_and_emulator_keys_redacts_key_and_token() {
-    use orgsync::iam::{Client, ClientOptions, Endpoints};
     let state = secrets_state();
-    let emu = emulator::start(state.clone(), Options::default())
-        .await
-        .expect("emulator starts");
-    let proxy = recording_proxy(emu.base_url()).await;
-    let options = ClientOptions {
-        endpoints: Endpoints::resolve(Some(&proxy.url), "", "").expect("endpoint"),
-        api_key: secrecy::SecretString::from(SECRET_KEY.to_string()),
-        parallelism: 2,
-        timeout: Duration::from_secs(10),
-        deadline: Duration::from_secs(10),
-        progress: false,
-    };
+    let emu = start(state.clone(), Options::default()).await;
+    let proxy = Stub::proxy(emu.base_url(), |_, _| None).await;
+    let connect = Connect::to(&proxy.base)
+        .key(SECRET_KEY)
+        .parallelism(2)
+        .timeout(Duration::from_secs(10))
+        .deadline(Duration::from_secs(10));
+    let options = connect.options();
     let shown = format!("{options:?} {options:#?}");
     assert!(!shown.contains(SECRET_KEY), "{shown}");
     assert!(
         shown.contains("parallelism: 2"),
         "Debug still shows the rest: {shown}"
     );
-    let client = Client::new(options).expect("client");
+    let client = connect.client();
     // Holding a token now: Debug must hide it as well as the key.
     let identity = tokio::time::timeout(Duration::from_secs(30), client.whoami())
         .await
         .expect("whoami is bounded")
         .expect("the key is accepted");
-    let secrets = proxy
-        .secrets
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    assert!(!secrets.is_empty(), "the proxy saw the token");
-    let needles = needles(&secrets, SECRET_KEY);
+    assert!(!proxy.secrets().is_empty(), "the proxy saw the token");
+    let needles = proxy.needles(SECRET_KEY);
     assert_no_secret(
         "Debug of Client",
         &format!("{client:?} {client:#?}"),
@@ -1180,6 +863,5 @@ async fn debug_of_client_options_client_and_emulator_keys_redacts_key_and_token(
     let shown = format!("{:?} {:#?} {state:?}", state.api_keys, state.api_keys);
     assert!(!shown.contains(SECRET_KEY), "{shown}");
     assert!(shown.contains(emulator::SYNTHETIC_ADMIN_IAM_ID));
-    proxy.task.abort();
     emu.shutdown().await;
 }
