@@ -3,10 +3,12 @@
 //!
 //! Each module is one contract: `config` (the file and `validate`/`schema`), `plan_cli`
 //! and `apply` (the real binary against the in-process emulator), `export`, `emulator`
-//! (its HTTP behaviour), `iam` and `hostile` (the client against scripted servers),
+//! (its HTTP behaviour), `iam` and `hostile` (the client against scripted servers), `cli`
+//! (the command line: flags, files, the apply lock, signals, show/completions/man),
 //! `reliability` (faults and secrets), `readme` (the walkthrough replayed).
 
 mod apply;
+mod cli;
 mod config;
 mod e2e;
 mod emulator;

@@ -32,13 +32,15 @@ pub fn man(command: Option<&str>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// `orgsync help [COMMAND]`: the long help, as `--help` prints it.
+/// `orgsync help [COMMAND]`: exactly what `orgsync [COMMAND] --help` prints, asked of
+/// clap itself so the two cannot differ.
 pub fn help(command: Option<&str>, color: bool) -> Result<Exit> {
-    let mut cmd = match command {
-        None => built(),
-        Some(name) => subcommand(name),
+    let args = ["orgsync"].into_iter().chain(command).chain(["--help"]);
+    let help = match Cli::command().try_get_matches_from(args) {
+        Err(shown) => shown.render(),
+        // `--help` always ends the parse; a parse that went on has nothing to show.
+        Ok(_) => clap::builder::StyledStr::new(),
     };
-    let help = cmd.render_long_help();
     let text = if color {
         help.ansi().to_string()
     } else {

@@ -232,6 +232,19 @@ pub fn orgsync(config: &Path, endpoint: Option<&str>, args: &[&str]) -> Orgsync 
     }
 }
 
+/// `orgsync ARGS...` with the test API key and `NO_COLOR=1`, and no `-c`: for the
+/// commands that read no config (show, export, completions, man, help).
+pub fn orgsync_args(args: &[&str]) -> Orgsync {
+    Orgsync {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: vec![
+            ("IBMCLOUD_API_KEY".into(), KEY.into()),
+            ("NO_COLOR".into(), "1".into()),
+        ],
+        timeout: Duration::from_secs(90),
+    }
+}
+
 impl Orgsync {
     pub fn env(mut self, key: &str, value: &str) -> Orgsync {
         self.env.retain(|(k, _)| k != key);
@@ -318,6 +331,22 @@ impl Spawned {
             sent.as_ref().is_ok_and(|s| s.success()),
             "cannot send SIGINT: {sent:?}"
         );
+    }
+
+    /// Sends SIGTERM, as a service manager or a CI runner cancelling a job would.
+    pub fn terminate(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "cannot send SIGTERM: {sent:?}"
+        );
+    }
+
+    /// The process id, e.g. to find it in a lock file.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits for the exit on a blocking thread; kills the process at the timeout.
