@@ -137,7 +137,12 @@ pub fn lock_dir() -> PathBuf {
     if let Some(home) = var("HOME") {
         return PathBuf::from(home).join(".cache").join("orgsync");
     }
-    std::env::temp_dir().join("orgsync-locks")
+    // Shared by every user: one directory each, checked to be ours (`check_private`).
+    #[cfg(unix)]
+    let user = uid().to_string();
+    #[cfg(not(unix))]
+    let user = String::from("user");
+    std::env::temp_dir().join(format!("orgsync-locks-{user}"))
 }
 
 /// Takes the apply lock of `scope` (an account id, or `ACCOUNT@HOST:PORT` for an emulator
@@ -148,7 +153,9 @@ pub fn acquire(dir: &Path, scope: &str) -> Result<ApplyLock, LockError> {
         path: path.clone(),
         source,
     };
-    create_private_dir(dir).map_err(io)?;
+    create_private_dir(dir)
+        .and_then(|()| check_private(dir))
+        .map_err(io)?;
     // Each retry means a holder released (unlinked) the file between our open and lock.
     for _ in 0..8 {
         let mut file = open(&path).map_err(io)?;
@@ -186,13 +193,41 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// The lock directory must be ours and writable by no one else: in a directory others
+/// can write to, a symlink planted at the lock's name would have orgsync truncate the
+/// file it points to.
+fn check_private(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(dir)?;
+        if !meta.is_dir() || meta.uid() != uid() || meta.mode() & 0o022 != 0 {
+            return Err(std::io::Error::other(format!(
+                "{} is not a directory of this user's that only they can write to",
+                dir.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// This process's user.
+#[cfg(unix)]
+fn uid() -> u32 {
+    // SAFETY: getuid takes nothing, touches no memory of ours and cannot fail.
+    unsafe { libc::getuid() }
+}
+
 fn open(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        // Never through a symlink at the lock's name.
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
     options.open(path)
 }
@@ -301,6 +336,31 @@ mod tests {
         let now: Holder =
             serde_json::from_str(&std::fs::read_to_string(lock.path()).unwrap()).unwrap();
         assert_eq!(now.pid, std::process::id());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_lock_directory_others_can_write_to_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = acquire(dir.path(), "acct").unwrap_err();
+        assert!(matches!(err, LockError::Io { .. }), "{err}");
+        assert!(err.to_string().contains("only they can write to"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_lock_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("apply-acct.lock")).unwrap();
+        assert!(matches!(
+            acquire(dir.path(), "acct"),
+            Err(LockError::Io { .. })
+        ));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]

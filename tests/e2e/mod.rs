@@ -290,6 +290,11 @@ impl Orgsync {
         ] {
             cmd.env_remove(var);
         }
+        // Apply locks of the tests' emulators stay out of the developer's own directories.
+        cmd.env(
+            "XDG_RUNTIME_DIR",
+            std::env::temp_dir().join(format!("orgsync-e2e-{}", std::process::id())),
+        );
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
