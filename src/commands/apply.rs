@@ -246,9 +246,10 @@ struct Reporter<'a> {
 
 impl Reporter<'_> {
     /// With `--format json`, prints the report of a refusal of `changes` (all of them
-    /// `refused`); returns the error to end with.
+    /// `refused`); returns the error to end with. An error that is no refusal (the lock
+    /// cannot be created) gets no report, like any other failure before execution.
     fn refuse(&self, err: Error, changes: &[Change]) -> Error {
-        if self.format == ReportFormat::Json {
+        if self.format == ReportFormat::Json && err.is_refusal() {
             let refusal = err.to_string();
             // The first clause is the reason; what follows is what to do, said once.
             let reason = refusal.split(';').next().unwrap_or(&refusal);
