@@ -1,9 +1,16 @@
-//! The command line of SPEC §4, as clap derive types. Doc comments are the `--help` text;
-//! nothing here does work.
+//! The command line (docs/cli.md) as clap derive types. Doc comments are the `--help`
+//! text; nothing here does work. `commands::settings` turns a parsed [`Cli`] into
+//! validated settings, so every check of a flag's value lives there, once.
+//!
+//! Help shows three groups: a command's own options, "Connection options" (plan, apply,
+//! export) and "Global options" (colour and verbosity, which every command honours).
+//! `-c` is not global: only validate, plan and apply read a config file, so only they
+//! offer it. It is also accepted before the command (`orgsync -c FILE plan`), as the
+//! synopsis shows it; there, a command that reads no config refuses it.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::model::Date;
 
@@ -16,33 +23,48 @@ use crate::model::Date;
     name = "orgsync",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
-    /// The config file.
-    #[arg(
-        short = 'c',
-        long = "config",
-        global = true,
-        env = "ORGSYNC_CONFIG",
-        default_value = "org.yaml"
-    )]
-    pub config: PathBuf,
+    /// The config file of validate, plan and apply (also accepted after the command).
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     /// When to colour output (NO_COLOR is honoured with `auto`).
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = GLOBAL)]
     pub color: ColorChoice,
 
     /// More logging on stderr (-v info, -vv each API call, -vvv everything).
-    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub verbose: u8,
 
-    /// Only errors on stderr.
-    #[arg(short = 'q', long = "quiet", global = true)]
+    /// Nothing on stderr but errors (and the sandbox notice); the result still goes to stdout.
+    #[arg(short = 'q', long = "quiet", global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
+/// Parses the process's arguments. The matches come along so that settings can tell a
+/// flag given on the command line from one taken from the environment.
+pub fn parse() -> Result<(Cli, ArgMatches), clap::Error> {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] of given arguments (the first is the program name).
+pub fn parse_from<I, T>(args: I) -> Result<(Cli, ArgMatches), clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok((cli, matches))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,17 +77,43 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the config file offline; print nothing but problems.
-    Validate,
+    Validate(ValidateArgs),
     /// Show what apply would change in the live account.
     Plan(PlanArgs),
     /// Make the live account match the file (or a saved plan).
     Apply(ApplyArgs),
+    /// Print a plan saved by `plan --out`, offline.
+    Show(ShowArgs),
     /// Write a config file from the live account.
     Export(ExportArgs),
     /// Serve a local emulator of IBM's token, User Management and Access Groups APIs.
     Emulator(EmulatorArgs),
     /// Print the JSON Schema (draft-07) of the config file.
     Schema,
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), of orgsync or of one command.
+    Man(ManArgs),
+    /// Print the help of orgsync or of one command.
+    Help(HelpArgs),
+}
+
+impl Command {
+    /// The command's name as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Plan(_) => "plan",
+            Command::Apply(_) => "apply",
+            Command::Show(_) => "show",
+            Command::Export(_) => "export",
+            Command::Emulator(_) => "emulator",
+            Command::Schema => "schema",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
+            Command::Help(_) => "help",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,8 +129,38 @@ pub enum ReportFormat {
     Json,
 }
 
+/// `-c FILE` of the commands that read a config file.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArg {
+    /// The config file.
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "ORGSYNC_CONFIG",
+        default_value = "org.yaml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+}
+
+/// `--today DATE`, declared once for the commands that plan.
+#[derive(Debug, Clone, Args)]
+pub struct TodayArg {
+    /// Plan as of this date (YYYY-MM-DD) for expiries; default today in UTC.
+    #[arg(long, value_name = "DATE", env = "ORGSYNC_TODAY")]
+    pub today: Option<Date>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
@@ -92,9 +170,8 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes, 0 when it has none.
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Plan as of this date (YYYY-MM-DD) for expiries; default today in UTC.
-    #[arg(long, value_name = "DATE", env = "ORGSYNC_TODAY")]
-    pub today: Option<Date>,
+    #[command(flatten)]
+    pub today: TodayArg,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
@@ -104,6 +181,8 @@ pub struct ApplyArgs {
     /// A plan saved by `orgsync plan --out`; applied only if nothing moved since.
     #[arg(value_name = "PLANFILE")]
     pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArg,
     /// Apply without asking for confirmation (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -119,11 +198,20 @@ pub struct ApplyArgs {
     /// Append one JSON line per executed change to this file.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// Plan as of this date (YYYY-MM-DD) for expiries; default today in UTC.
-    #[arg(long, value_name = "DATE", env = "ORGSYNC_TODAY")]
-    pub today: Option<Date>,
+    #[command(flatten)]
+    pub today: TodayArg,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `orgsync plan --out`.
+    #[arg(value_name = "PLANFILE")]
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 #[derive(Debug, Args)]
@@ -142,15 +230,19 @@ pub struct ExportArgs {
     /// The account to export; default: the account of the API key.
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
-    /// Write the config here instead of stdout.
+    /// Write the config here instead of stdout (an existing file only with --force).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Let --out replace an existing file.
+    #[arg(long, requires = "out")]
+    pub force: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
 }
 
 /// How to reach IBM Cloud (or an emulator of it).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct ConnectionArgs {
     /// Every API at one base URL, as the emulator serves them.
     #[arg(long, env = "ORGSYNC_ENDPOINT", value_name = "URL")]
@@ -175,7 +267,7 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "FILE")]
     pub api_key_file: Option<PathBuf>,
     /// Requests in flight at most.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub parallelism: u32,
     /// Timeout of one request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -188,7 +280,7 @@ pub struct ConnectionArgs {
     pub sandbox_state: Option<PathBuf>,
 }
 
-/// Options of `orgsync emulator` (SPEC §9).
+/// Options of `orgsync emulator` (docs/emulator.md).
 #[derive(Debug, Clone, Args)]
 pub struct EmulatorArgs {
     /// Address to listen on.
@@ -224,4 +316,25 @@ pub struct EmulatorArgs {
     /// How long invitees stay PROCESSING before turning PENDING, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub processing_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (`orgsync-COMMAND(1)`); default: orgsync's own.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HelpArgs {
+    /// The command whose help to print; default: orgsync's own.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }

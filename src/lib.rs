@@ -12,6 +12,10 @@
 //! `config` and `iam` produce `model` types. `executor` consumes `plan` types and `iam`.
 //! `emulator` shares no wire types with `iam`, so a misreading of IBM's API cannot agree
 //! with itself on both sides. Only `commands` wires the layers together.
+//!
+//! At the edge: [`cli`] declares the command line (clap types, the `--help` text),
+//! `commands::settings` checks every flag once and turns it into settings, and [`error`]
+//! holds each layer's error unchanged in one enum whose variant chooses the exit code.
 
 pub mod cli;
 pub mod commands;

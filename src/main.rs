@@ -1,20 +1,19 @@
 //! The orgsync binary: parse arguments, set up logging, run the command, exit with the
-//! code of SPEC §4. Everything else lives in the library.
+//! code of docs/cli.md. Everything else lives in the library.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = match orgsync::cli::Cli::try_parse() {
-        Ok(cli) => cli,
+    let (cli, matches) = match orgsync::cli::parse() {
+        Ok(parsed) => parsed,
         Err(err) => return orgsync::error::usage_error(err),
     };
     orgsync::ui::init_logging(&cli);
-    match orgsync::commands::run(cli) {
+    let color = orgsync::ui::stderr_color(cli.color);
+    match orgsync::commands::run(cli, &matches) {
         Ok(exit) => exit.into(),
         Err(err) => {
-            orgsync::error::report(&err);
+            orgsync::error::report(&err, color);
             err.exit().into()
         }
     }

@@ -73,10 +73,12 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
         for (done, planned) in changes.iter().zip(&planned) {
             assert_eq!(done["status"], "applied", "{done}");
             assert_eq!(done["error"], Value::Null, "{done}");
+            assert!(done["transaction_id"].is_string(), "{done}");
             let mut fields = done.clone();
             if let Some(obj) = fields.as_object_mut() {
                 obj.remove("status");
                 obj.remove("error");
+                obj.remove("transaction_id");
             }
             assert_eq!(&fields, planned, "the report repeats the change's fields");
         }
@@ -437,6 +439,7 @@ async fn apply_with_nothing_to_do_says_so_and_prints_an_empty_json_report() {
             run.json(),
             serde_json::json!({
                 "format_version": 1,
+                "account_id": ACCOUNT,
                 "changes": [],
                 "summary": {"applied": 0, "failed": 0, "skipped": 0},
                 "warnings": []

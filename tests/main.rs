@@ -5,11 +5,13 @@
 //! and `apply` (the real binary against the in-process emulator), `export`, `emulator`
 //! (its HTTP behaviour; `emulator_access`, `emulator_resources` and `emulator_rules` for
 //! what a group grants, with helpers in `emulator_http`), `iam` and `hostile` (the
-//! client against scripted servers), `reliability` (faults and secrets), `readme` (the
+//! client against scripted servers), `cli` (the command line: flags, files, the apply
+//! lock, signals, show/completions/man), `reliability` (faults and secrets), `readme` (the
 //! walkthrough replayed). Shared helpers live in `support`; `e2e` keeps the end-to-end
 //! helpers reachable under their first name.
 
 mod apply;
+mod cli;
 mod config;
 mod e2e;
 mod emulator;

@@ -6,29 +6,29 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use crate::cli::{Cli, EmulatorArgs};
+use crate::cli::EmulatorArgs;
 use crate::emulator::{self, Options, State};
-use crate::error::{Error, Exit, Result};
+use crate::error::{Error, Exit, Result, Usage};
 
 /// The account an emulator without `--state` serves, and its admin key. Not a secret:
 /// the emulator is a local test double and the key is documented here.
 const EMPTY_ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
 const EMPTY_ADMIN_KEY: &str = "emulator-admin-key";
 
-pub fn run(_cli: &Cli, args: &EmulatorArgs) -> Result<Exit> {
+pub fn run(args: &EmulatorArgs) -> Result<Exit> {
     let addr: SocketAddr = args
         .listen
         .to_socket_addrs()
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(|| {
-            Error::Usage(format!(
+            Error::Usage(Usage::Invalid(format!(
                 "--listen {:?} is not an address to listen on; give HOST:PORT, e.g. 127.0.0.1:8080",
                 args.listen
-            ))
+            )))
         })?;
     let state = match &args.state {
-        Some(path) => State::load(path).map_err(Error::Runtime)?,
+        Some(path) => State::load(path).map_err(Error::EmulatorState)?,
         None => {
             eprintln!(
                 "no --state given: serving an empty account {EMPTY_ACCOUNT}; admin API key: {EMPTY_ADMIN_KEY}"
@@ -40,13 +40,11 @@ pub fn run(_cli: &Cli, args: &EmulatorArgs) -> Result<Exit> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))?;
+        .map_err(Error::AsyncRuntime)?;
     runtime.block_on(async {
-        let server = emulator::bind(addr, state, options).await.map_err(|e| {
-            Error::Runtime(format!(
-                "cannot start the emulator on {addr}: {e}; choose another --listen address or free the port"
-            ))
-        })?;
+        let server = emulator::bind(addr, state, options)
+            .await
+            .map_err(|source| Error::EmulatorStart { addr, source })?;
         eprintln!(
             "IBM Cloud emulator at {} (token, User Management v2, Access Groups v2, Policy Management v1/v2, Resource Controller v2, Resource Manager v2; admin under /__admin); Ctrl-C stops it",
             server.base_url()
@@ -56,7 +54,7 @@ pub fn run(_cli: &Cli, args: &EmulatorArgs) -> Result<Exit> {
         let _ = std::io::stdout().flush();
         tokio::signal::ctrl_c()
             .await
-            .map_err(|e| Error::Runtime(format!("cannot wait for Ctrl-C: {e}")))?;
+            .map_err(Error::Signal)?;
         server.shutdown().await;
         Ok(Exit::Success)
     })

@@ -10,22 +10,20 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use super::session::{Session, runtime, tokio_runtime};
-use super::write_atomically;
-use crate::cli::{Cli, ExportArgs};
+use super::session::{Session, tokio_runtime};
+use super::settings::{ExportSettings, Output};
 use crate::config::{self, export};
-use crate::error::{Error, Exit, Result};
+use crate::error::{Error, Exit, ExportCheck, Result, Wanted};
+use crate::iam;
 use crate::model::{AccountId, Date, IamId, LiveState};
 use crate::plan::export::Contents;
 use crate::plan::{self, Change, Plan};
-use crate::{iam, ui};
 
-pub fn run(cli: &Cli, args: &ExportArgs) -> Result<Exit> {
-    let requested = args.account_id.as_deref().map(parse_account).transpose()?;
+pub fn run(s: &ExportSettings, output: Output) -> Result<Exit> {
     let started = Instant::now();
     let (live, chosen) = tokio_runtime()?.block_on(async {
-        let session = Session::open(cli, &args.connection).await?;
-        let result = read_account(&session, requested, args).await;
+        let session = Session::open(&s.connection, output).await?;
+        let result = read_account(&session, s).await;
         session.close().await;
         result
     })?;
@@ -34,66 +32,44 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<Exit> {
     let text = export::render(&live.account_id, &contents);
     let plan = self_check(&text, &contents, &live)?;
 
-    match &args.out {
-        Some(path) => write_atomically(path, &text)?,
-        None => ui::print_stdout(&text)
-            .map_err(|e| Error::Runtime(format!("cannot write the export to stdout: {e}")))?,
+    match &s.out {
+        Some(out) => out.write(&text)?,
+        None => super::print("the export", &text)?,
     }
-    if !cli.quiet {
-        report(&contents, &plan, &live, args, started.elapsed());
+    if !output.quiet {
+        report(&contents, &plan, &live, s, started.elapsed());
     }
     Ok(Exit::Success)
 }
 
-/// `--account-id` as given: the format `account_id` must have in the file.
-fn parse_account(raw: &str) -> Result<AccountId> {
-    let id = raw.trim();
-    if AccountId::is_valid(id) {
-        Ok(AccountId::new(id))
-    } else {
-        Err(Error::Usage(format!(
-            "--account-id `{raw}` is not an IBM Cloud account id (32 lower-case hex characters); \
-             find it in the console under Manage → Account → Account settings"
-        )))
-    }
-}
-
 async fn read_account(
     session: &Session,
-    requested: Option<AccountId>,
-    args: &ExportArgs,
+    s: &ExportSettings,
 ) -> Result<(LiveState, Vec<crate::model::GroupName>)> {
-    let account = match requested {
+    let account: AccountId = match &s.account {
         Some(account) => {
-            session.check_account(&account)?;
-            account
+            session.check_account(account, Wanted::AccountIdFlag)?;
+            account.clone()
         }
         None => session.identity.account_id.clone().ok_or_else(|| {
-            Error::Usage(
+            Error::Usage(crate::error::Usage::Invalid(
                 "the API key's token names no account (no `account.bss` claim), so the account \
                  to export is unknown; pass --account-id ID (Manage → Account → Account \
                  settings shows it)"
                     .into(),
-            )
+            ))
         })?,
     };
     // The group listing comes first so that a wrong --groups fails before the (larger)
     // user listing is read; it costs ⌈groups/100⌉ requests more than a plan.
-    let groups = session
-        .client
-        .list_groups(&account)
-        .await
-        .map_err(runtime)?;
-    let wanted = if args.all_groups {
-        None
-    } else {
-        args.groups.as_deref()
-    };
-    let chosen = plan::export::choose_groups(&groups, wanted)
-        .map_err(|e| Error::Runtime(format!("cannot export account {account}: {e}")))?;
-    let live = iam::acquire(&session.client, &account, &chosen)
-        .await
-        .map_err(runtime)?;
+    let groups = session.client.list_groups(&account).await?;
+    let chosen = plan::export::choose_groups(&groups, s.groups.as_deref()).map_err(|source| {
+        Error::Export {
+            account: account.clone(),
+            source,
+        }
+    })?;
+    let live = iam::acquire(&session.client, &account, &chosen).await?;
     Ok((live, chosen))
 }
 
@@ -101,13 +77,8 @@ async fn read_account(
 /// state it was written from changes nothing but the memberships the file names as
 /// unlistable.
 fn self_check(text: &str, contents: &Contents, live: &LiveState) -> Result<Plan> {
-    let bug = |what: String| {
-        Error::Runtime(format!(
-            "the exported config {what}; this is a bug in orgsync, please report it (nothing was written)"
-        ))
-    };
-    let desired = config::parse_str("export", text)
-        .map_err(|diags| bug(format!("does not validate:\n{}", diags.render(false))))?;
+    let bug = |what| Error::ExportCheck(what);
+    let desired = config::parse_str("export", text).map_err(|d| bug(ExportCheck::Invalid(d)))?;
     let plan = plan::plan(
         &desired,
         live,
@@ -115,22 +86,16 @@ fn self_check(text: &str, contents: &Contents, live: &LiveState) -> Result<Plan>
             today: Date::today_utc(),
         },
     )
-    .map_err(|e| bug(format!("cannot be planned: {e}")))?;
+    .map_err(|e| bug(ExportCheck::Unplannable(e)))?;
     let expected: BTreeSet<&IamId> = contents.unlistable_members();
-    let unexpected: Vec<&Change> = plan
+    let unexpected: Vec<String> = plan
         .changes
         .iter()
         .filter(|c| !matches!(c, Change::RemoveMember { iam_id, .. } if expected.contains(iam_id)))
+        .map(|c| serde_json::to_string(c).unwrap_or_default())
         .collect();
     if !unexpected.is_empty() {
-        let list = unexpected
-            .iter()
-            .map(|c| format!("  {}", serde_json::to_string(c).unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join("\n");
-        return Err(bug(format!(
-            "would change the account it was read from:\n{list}\n"
-        )));
+        return Err(bug(ExportCheck::WouldChange(unexpected)));
     }
     Ok(plan)
 }
@@ -140,11 +105,11 @@ fn report(
     contents: &Contents,
     plan: &Plan,
     live: &LiveState,
-    args: &ExportArgs,
+    s: &ExportSettings,
     elapsed: std::time::Duration,
 ) {
-    let target = match &args.out {
-        Some(path) => path.display().to_string(),
+    let target = match &s.out {
+        Some(out) => out.path.display().to_string(),
         None => "stdout".into(),
     };
     anstream::eprintln!(

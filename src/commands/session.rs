@@ -1,11 +1,14 @@
 //! Connecting to an account for plan, apply and export: the real IBM Cloud, an emulator
 //! at `--endpoint`, or the built-in sandbox served in-process (`--sandbox`).
 
-use std::time::Duration;
+use std::net::IpAddr;
+use std::path::Path;
 
-use crate::cli::{Cli, ConnectionArgs};
-use crate::error::{Error, Result};
-use crate::iam::{self, Client, ClientOptions, Endpoints, Identity};
+use secrecy::SecretString;
+
+use super::settings::{Connection, Output, Target};
+use crate::error::{AccountMismatch, Error, Result, Wanted};
+use crate::iam::{self, Client, ClientOptions, Identity};
 use crate::model::{AccountId, Date, DesiredState, LiveState};
 use crate::plan::{self, Plan};
 
@@ -13,6 +16,9 @@ use crate::plan::{self, Plan};
 /// from `org.example.yaml` in every way a plan can show.
 #[cfg(feature = "emulator")]
 pub const SANDBOX_STATE: &str = include_str!("../../examples/sandbox-state.yaml");
+
+/// The variables an API key is read from, in order (docs/cli.md, Environment variables).
+const API_KEY_VARIABLES: [&str; 2] = ["IBMCLOUD_API_KEY", "IC_API_KEY"];
 
 /// An open connection: the client, who it runs as, and the sandbox emulator if any.
 pub(super) struct Session {
@@ -23,38 +29,36 @@ pub(super) struct Session {
 }
 
 impl Session {
-    pub async fn open(cli: &Cli, conn: &ConnectionArgs) -> Result<Session> {
+    pub async fn open(conn: &Connection, output: Output) -> Result<Session> {
         #[cfg(feature = "emulator")]
-        let (endpoints, api_key, sandbox) = if conn.sandbox || conn.sandbox_state.is_some() {
-            let (emulator, key) = start_sandbox(conn).await?;
-            let endpoints =
-                Endpoints::resolve(Some(&emulator.base_url()), "", "").map_err(runtime)?;
-            (endpoints, key, Some(emulator))
-        } else {
-            let (endpoints, key) = real_account(conn)?;
-            (endpoints, key, None)
+        let (endpoints, api_key, sandbox) = match &conn.target {
+            Target::Account {
+                endpoints,
+                key_file,
+            } => (endpoints.clone(), api_key(key_file.as_deref())?, None),
+            Target::Sandbox { state } => {
+                let (emulator, key) = start_sandbox(state.as_deref()).await?;
+                let endpoints = iam::Endpoints::resolve(Some(&emulator.base_url()), "", "")?;
+                (endpoints, key, Some(emulator))
+            }
         };
         #[cfg(not(feature = "emulator"))]
-        let (endpoints, api_key) = if conn.sandbox || conn.sandbox_state.is_some() {
-            return Err(Error::Usage(
-                "--sandbox needs the emulator, which this build of orgsync leaves out; rebuild with the default `emulator` feature".into(),
-            ));
-        } else {
-            real_account(conn)?
+        let (endpoints, api_key) = match &conn.target {
+            Target::Account {
+                endpoints,
+                key_file,
+            } => (endpoints.clone(), api_key(key_file.as_deref())?),
         };
-
-        let timeout = Duration::from_secs(conn.timeout);
         let client = Client::new(ClientOptions {
             endpoints,
             api_key,
-            parallelism: conn.parallelism as usize,
-            timeout,
+            parallelism: conn.parallelism,
+            timeout: conn.timeout,
             // One call, retries included: long enough to ride out a throttling spell.
-            deadline: (timeout * 4).max(Duration::from_secs(120)),
-            progress: !cli.quiet && crate::ui::stderr_is_terminal(),
-        })
-        .map_err(runtime)?;
-        let identity = client.whoami().await.map_err(runtime)?;
+            deadline: (conn.timeout * 4).max(std::time::Duration::from_secs(120)),
+            progress: !output.quiet && crate::ui::stderr_is_terminal(),
+        })?;
+        let identity = client.whoami().await?;
         Ok(Session {
             client,
             identity,
@@ -63,14 +67,41 @@ impl Session {
         })
     }
 
+    fn in_sandbox(&self) -> bool {
+        #[cfg(feature = "emulator")]
+        return self.sandbox.is_some();
+        #[cfg(not(feature = "emulator"))]
+        false
+    }
+
     /// Refuses to work on an account the API key does not belong to: IBM would answer 403
     /// on every call, and a wrong key is far likelier than intent.
-    pub fn check_account(&self, account: &AccountId) -> Result<()> {
+    pub fn check_account(&self, account: &AccountId, by: Wanted) -> Result<()> {
         match &self.identity.account_id {
-            Some(own) if own != account => Err(Error::Runtime(format!(
-                "the API key belongs to account {own}, but the file governs account {account}; use an API key of account {account}, or fix account_id"
-            ))),
+            Some(own) if own != account => Err(Error::OtherAccount(AccountMismatch {
+                own: own.clone(),
+                wanted: account.clone(),
+                by,
+                sandbox: self.in_sandbox(),
+            })),
             _ => Ok(()),
+        }
+    }
+
+    /// What the apply lock of `account` is keyed by: the account, or for an emulator on
+    /// this machine the account at its address, since every emulator (a test's, the
+    /// sandbox) is an account of its own whatever id it carries.
+    pub fn lock_scope(&self, account: &AccountId) -> String {
+        let url = self.client.endpoints().iam();
+        let host = url.host_str().unwrap_or_default();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback = match bare.parse::<IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => host.eq_ignore_ascii_case("localhost"),
+        };
+        match (loopback, url.port_or_known_default()) {
+            (true, Some(port)) => format!("{account}@{host}:{port}"),
+            _ => account.to_string(),
         }
     }
 
@@ -80,13 +111,9 @@ impl Session {
         desired: &DesiredState,
         today: Date,
     ) -> Result<(Plan, LiveState)> {
-        self.check_account(&desired.account_id)?;
         let managed: Vec<_> = desired.groups.keys().cloned().collect();
-        let live = iam::acquire(&self.client, &desired.account_id, &managed)
-            .await
-            .map_err(runtime)?;
-        let plan = plan::plan(desired, &live, &plan::Options { today })
-            .map_err(|e| Error::Runtime(e.to_string()))?;
+        let live = iam::acquire(&self.client, &desired.account_id, &managed).await?;
+        let plan = plan::plan(desired, &live, &plan::Options { today })?;
         Ok((plan, live))
     }
 
@@ -98,60 +125,63 @@ impl Session {
     }
 }
 
-fn real_account(conn: &ConnectionArgs) -> Result<(Endpoints, secrecy::SecretString)> {
-    let endpoints = Endpoints::resolve(
-        conn.endpoint.as_deref(),
-        &conn.iam_endpoint,
-        &conn.user_management_endpoint,
-    )
-    .map_err(runtime)?;
-    let key = iam::api_key_from_env_or_file(conn.api_key_file.as_deref()).map_err(runtime)?;
-    Ok((endpoints, key))
+/// The API key from `--api-key-file`, or the environment. A key missing altogether gets
+/// its own error, which says how to provide one and how to try orgsync without one.
+fn api_key(file: Option<&Path>) -> Result<SecretString> {
+    let in_environment = API_KEY_VARIABLES
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|k| !k.trim().is_empty()));
+    if file.is_none() && !in_environment {
+        return Err(Error::NoApiKey);
+    }
+    Ok(iam::api_key_from_env_or_file(file)?)
 }
 
 #[cfg(feature = "emulator")]
 async fn start_sandbox(
-    conn: &ConnectionArgs,
-) -> Result<(crate::emulator::Emulator, secrecy::SecretString)> {
+    state_file: Option<&Path>,
+) -> Result<(crate::emulator::Emulator, SecretString)> {
     use crate::emulator::{self, KeyType, State};
-    let state = match &conn.sandbox_state {
-        Some(path) => State::load(path).map_err(Error::Runtime)?,
-        None => State::parse(SANDBOX_STATE)
-            .map_err(|e| Error::Runtime(format!("the built-in sandbox state is broken: {e}")))?,
+    use crate::error::SandboxError;
+    let state = match state_file {
+        // Read here rather than by `State::load`, so that a problem names --sandbox-state.
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| State::parse(&text))
+            .map_err(|message| {
+                Error::Sandbox(SandboxError::State {
+                    path: path.to_path_buf(),
+                    message,
+                })
+            })?,
+        None => {
+            State::parse(SANDBOX_STATE).map_err(|e| Error::Sandbox(SandboxError::BuiltIn(e)))?
+        }
     };
     let key = state
         .api_keys
         .iter()
         .find(|k| k.kind == KeyType::User)
         .or_else(|| state.api_keys.first())
-        .map(|k| secrecy::SecretString::from(k.apikey.clone()))
-        .ok_or_else(|| {
-            Error::Runtime(
-                "the sandbox state has no api_keys entry; add one (SPEC §9 shows the format)"
-                    .into(),
-            )
-        })?;
+        .map(|k| SecretString::from(k.apikey.clone()))
+        .ok_or(Error::Sandbox(SandboxError::NoApiKey))?;
     let account = state.account_id.clone();
     // A state file of one's own is persisted, so plan → apply → plan in separate runs see
     // one account; the built-in sandbox starts afresh every run.
     let options = emulator::Options {
-        persist: conn.sandbox_state.clone(),
+        persist: state_file.map(Path::to_path_buf),
         ..emulator::Options::default()
     };
-    let emulator = emulator::start(state, options).await.map_err(|e| {
-        Error::Runtime(format!(
-            "cannot start the sandbox emulator on a loopback port: {e}"
-        ))
-    })?;
+    let emulator = emulator::start(state, options)
+        .await
+        .map_err(|e| Error::Sandbox(SandboxError::Start(e)))?;
     tracing::info!(account = %account, url = %emulator.base_url(), "sandbox emulator started");
+    // Printed even with -q: it says which account the result is about, and that it is
+    // not a real one.
     anstream::eprintln!(
         "Sandbox: an emulated IBM Cloud account ({account}) served in-process on a loopback port; nothing leaves this machine."
     );
     Ok((emulator, key))
-}
-
-pub(super) fn runtime(e: impl std::fmt::Display) -> Error {
-    Error::Runtime(e.to_string())
 }
 
 /// The tokio runtime the network commands run on.
@@ -159,5 +189,5 @@ pub(super) fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Runtime(format!("cannot start the async runtime: {e}")))
+        .map_err(Error::AsyncRuntime)
 }

@@ -1,18 +1,18 @@
 //! `orgsync validate`: check the config file offline; print nothing but problems.
 
-use crate::cli::Cli;
+use std::path::Path;
+
+use super::settings::Output;
 use crate::config::{self, LoadedConfig};
 use crate::error::{Error, Exit, Result};
-use crate::ui;
 
-pub fn run(cli: &Cli) -> Result<Exit> {
-    load_config(cli)?;
+pub fn run(config: &Path, _output: Output) -> Result<Exit> {
+    load_config(config)?;
     Ok(Exit::Success)
 }
 
-/// Loads and validates the config named by `-c` (plan and apply start here too).
-/// A [`config::ConfigError`] becomes [`Error::InvalidConfig`], rendered for stderr (exit 78).
-pub(super) fn load_config(cli: &Cli) -> Result<LoadedConfig> {
-    config::load(&cli.config)
-        .map_err(|err| Error::InvalidConfig(err.render(ui::stderr_color(cli.color))))
+/// Loads and validates the config at `path` (plan and apply start here too). A
+/// [`config::ConfigError`] becomes [`Error::Config`], rendered on stderr (exit 78).
+pub(super) fn load_config(path: &Path) -> Result<LoadedConfig> {
+    config::load(path).map_err(Error::Config)
 }

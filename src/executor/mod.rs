@@ -40,7 +40,7 @@ use std::time::SystemTime;
 pub use account::{IamRead, IamWrite};
 pub use audit::{Audit, AuditError, AuditLog};
 pub use report::{
-    ApplyReport, Entry, Problem, ReportSummary, SkipReason, Status, Unknown, rfc3339,
+    ApplyReport, Entry, Problem, ReportSummary, SkipReason, Status, Unknown, refused_json, rfc3339,
 };
 
 use crate::model::{AccessGroupId, AccountId, GroupName, IamId};

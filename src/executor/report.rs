@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::iam::ApiErrorInfo;
-use crate::model::{GroupName, IamId};
+use crate::model::{AccountId, GroupName, IamId};
 use crate::plan::Change;
 use crate::plan::expect::Discrepancy;
 
@@ -237,36 +237,41 @@ impl ApplyReport {
         self.entries.iter().any(|e| e.status != Status::Applied)
     }
 
-    /// The JSON report (docs/cli.md): each change's own fields plus `status` and `error`.
+    /// The JSON report (docs/cli.md) without the account (`account_id` null): each
+    /// change's own fields plus `status`, `error` and `transaction_id`.
     pub fn to_json(&self) -> String {
+        self.document(None)
+    }
+
+    /// The JSON report `apply --format json` prints for `account` (docs/cli.md).
+    pub fn to_json_for(&self, account: &AccountId) -> String {
+        self.document(Some(account))
+    }
+
+    fn document(&self, account: Option<&AccountId>) -> String {
         let changes: Vec<serde_json::Value> = self
             .entries
             .iter()
             .map(|e| {
-                let mut v = serde_json::to_value(&e.change).unwrap_or(serde_json::Value::Null);
-                if let Some(obj) = v.as_object_mut() {
-                    obj.insert("status".into(), serde_json::json!(e.status));
-                    obj.insert(
-                        "error".into(),
-                        e.error
-                            .as_ref()
-                            .map_or(serde_json::Value::Null, |err| serde_json::json!(err)),
-                    );
-                }
-                v
+                // The id of the call that made the change, or of the one that failed.
+                let tx = e
+                    .transaction_id
+                    .as_deref()
+                    .or_else(|| e.error.as_ref().and_then(Problem::transaction_id));
+                let error = e.error.as_ref().map(|err| serde_json::json!(err));
+                change_entry(&e.change, serde_json::json!(e.status), error, tx)
             })
             .collect();
         // `warnings` goes beyond the change fields: consumers that know only those ignore
         // it, and a verification that could not read back must not be invisible in CI.
         let doc = serde_json::json!({
             "format_version": 1,
+            "account_id": account,
             "changes": changes,
             "summary": self.summary(),
             "warnings": self.warnings,
         });
-        let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
-        out.push('\n');
-        out
+        pretty(&doc)
     }
 
     /// One line per change and a summary line, coloured when `color`.
@@ -306,6 +311,55 @@ impl ApplyReport {
         );
         out
     }
+}
+
+/// The report of an apply that refused to run `changes` on `account` (docs/cli.md): each
+/// change `refused` with `reason` (one line) as its error message, the whole refusal in
+/// `refusal`, and `summary.refused` (absent from every other report).
+pub fn refused_json(
+    account: &AccountId,
+    changes: &[Change],
+    reason: &str,
+    refusal: &str,
+) -> String {
+    let error = serde_json::json!({
+        "status": null, "code": null, "message": reason, "transaction_id": null,
+    });
+    let entries: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|c| change_entry(c, serde_json::json!("refused"), Some(error.clone()), None))
+        .collect();
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "account_id": account,
+        "changes": entries,
+        "summary": {"applied": 0, "failed": 0, "skipped": 0, "refused": changes.len()},
+        "warnings": [],
+        "refusal": refusal,
+    });
+    pretty(&doc)
+}
+
+/// One change of a report: its own fields, then `status`, `error` and `transaction_id`.
+fn change_entry(
+    change: &Change,
+    status: serde_json::Value,
+    error: Option<serde_json::Value>,
+    transaction_id: Option<&str>,
+) -> serde_json::Value {
+    let mut v = serde_json::to_value(change).unwrap_or(serde_json::Value::Null);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("status".into(), status);
+        obj.insert("error".into(), error.unwrap_or(serde_json::Value::Null));
+        obj.insert("transaction_id".into(), serde_json::json!(transaction_id));
+    }
+    v
+}
+
+fn pretty(doc: &serde_json::Value) -> String {
+    let mut out = serde_json::to_string_pretty(doc).unwrap_or_default();
+    out.push('\n');
+    out
 }
 
 /// `SystemTime` as RFC 3339 UTC with milliseconds, e.g. `2026-11-27T09:41:05.123Z`.

@@ -8,5 +8,5 @@
 pub use crate::support::{
     ACCOUNT, ADMIN_EMAIL, ADMIN_IAM_ID, ALGO_ID, Account, CHEM_ID, FINANCE_ID, KEY, OTHER_ACCOUNT,
     Orgsync, Run, SERVICE_ID, Spawned, TODAY, WRITE_ROUTES, Workdir, bounded, calls, config_yaml,
-    every_kind, member, orgsync, rosters, start, user, writes,
+    every_kind, member, orgsync, orgsync_args, rosters, start, user, writes,
 };

@@ -66,6 +66,12 @@ impl Default for Orgsync {
 
 /// `orgsync -c CONFIG ARGS... [--endpoint URL]` with the test API key and `NO_COLOR=1`.
 /// `endpoint` is appended after the subcommand's arguments (plan, apply, export take it).
+/// `orgsync ARGS...` with the test API key and no `-c`: for the commands that read no
+/// config (show, export, completions, man, help).
+pub fn orgsync_args(args: &[&str]) -> Orgsync {
+    Orgsync::new().api_key(super::KEY).args(args)
+}
+
 pub fn orgsync(config: &Path, endpoint: Option<&str>, args: &[&str]) -> Orgsync {
     let run = Orgsync::new().api_key(KEY).config(config).args(args);
     match endpoint {
@@ -164,6 +170,11 @@ impl Orgsync {
         for (name, _) in std::env::vars_os().filter(|(n, _)| scrubbed(n)) {
             cmd.env_remove(name);
         }
+        // Apply locks of the tests' emulators stay out of the developer's own directories.
+        cmd.env(
+            "XDG_RUNTIME_DIR",
+            std::env::temp_dir().join(format!("orgsync-e2e-{}", std::process::id())),
+        );
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
@@ -258,6 +269,22 @@ pub struct Spawned {
 }
 
 impl Spawned {
+    /// Sends SIGTERM, as a service manager or a CI runner cancelling a job would.
+    pub fn terminate(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "cannot send SIGTERM: {sent:?}"
+        );
+    }
+
+    /// The process id, e.g. to find it in a lock file.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGINT, as Ctrl-C in a terminal would.
     pub fn interrupt(&self) {
         let sent = Command::new("kill")
