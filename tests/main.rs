@@ -8,6 +8,8 @@
 
 mod apply;
 mod config;
+mod config_grants;
+mod config_trust;
 mod e2e;
 mod emulator;
 mod export;

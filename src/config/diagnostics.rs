@@ -165,10 +165,11 @@ impl Diagnostics {
         self.sources.len() - 1
     }
 
-    /// Registers a file whose content must never be printed (it is not UTF-8, looks
-    /// binary, or does not look like a config file at all: a key file or `/etc/shadow`
-    /// named by mistake or by a hostile `include:`). Problems in it name the file, line
-    /// and column, without a snippet (docs/config.md, Files orgsync will not show).
+    /// Registers a file whose content must never be printed (it is not UTF-8, is binary,
+    /// holds control characters, or does not look like a config file at all: a key file
+    /// or `/etc/shadow` named by mistake or by a hostile `include:`). Problems in it name
+    /// the file, line and column, without a snippet (docs/config.md, Files orgsync will
+    /// not show).
     pub(crate) fn add_opaque_source(&mut self, name: impl Into<String>) -> FileId {
         self.sources.push(Source {
             name: name.into(),
@@ -177,11 +178,6 @@ impl Diagnostics {
             opaque: true,
         });
         self.sources.len() - 1
-    }
-
-    /// Whether the file's text is never shown ([`Diagnostics::add_opaque_source`]).
-    pub(crate) fn is_opaque(&self, file: FileId) -> bool {
-        self.sources.get(file).is_some_and(|s| s.opaque)
     }
 
     pub(crate) fn push(&mut self, diagnostic: Diagnostic) {

@@ -228,10 +228,36 @@ pub(super) fn parse(name: &str, text: &str, diags: &mut Diagnostics) -> Option<(
         );
         return None;
     }
-    let file = if is_shown(text) {
-        diags.add_source(name, text)
-    } else {
+    let content = text.lines().any(|l| {
+        let l = l.trim_start_matches('\u{feff}').trim();
+        !l.is_empty() && !l.starts_with('#')
+    });
+    if content && !looks_like_config(text) {
+        // Not walked at all: a message about its keys or values would print its text.
+        let file = diags.add_opaque_source(name);
+        diags.push(
+            Diagnostic::new(
+                format!("`{name}` does not look like an orgsync config file"),
+                Loc { file, pos: None },
+                "",
+            )
+            .hint(
+                "a config file is YAML with top-level keys such as `version:`, `groups:` and \
+                 `users:`; check that `-c` or `include:` names the right file (its content is \
+                 not shown: it may be anything, a key file included)",
+            ),
+        );
+        return None;
+    }
+    // Control characters (other than tabs and line breaks) are not text a person wrote:
+    // the file is read, but never shown.
+    let controls = text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+    let file = if controls {
         diags.add_opaque_source(name)
+    } else {
+        diags.add_source(name, text)
     };
     match yaml::parse_tree(text) {
         Ok(root) => {
@@ -239,41 +265,51 @@ pub(super) fn parse(name: &str, text: &str, diags: &mut Diagnostics) -> Option<(
             Some((file, root))
         }
         Err(err) => {
-            diags.push(syntax_error(text, file, &err, diags.is_opaque(file)));
+            diags.push(syntax_error(text, file, &err, controls));
             None
         }
     }
 }
 
-/// Whether a file's text may appear in snippets: it has a line a config file has (a
-/// top-level key, or a near miss of one) and no control characters but tabs and line
-/// breaks. A key file, an environment dump or `/etc/shadow` has neither.
-fn is_shown(text: &str) -> bool {
-    let controls = text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'));
+/// Whether a file has a line a config file has: a top-level key (or a near miss of one),
+/// at any depth, as a list item, quoted or in a flow mapping (a config written as JSON).
+/// A key file, an environment dump or `/etc/shadow` has none.
+fn looks_like_config(text: &str) -> bool {
     let known = || CONFIG_KEYS.iter().chain(INCLUDED_KEYS).copied();
-    let config_line = text.lines().any(|line| {
-        // A key at any depth, also as a list item (`- version: 1`): a config of the wrong
-        // shape is still a config.
-        let line = line
-            .trim_start_matches('\u{feff}')
-            .trim_start()
-            .trim_start_matches("- ");
-        // `{version: 1, ...}`: a whole config written as one flow mapping.
-        let flow = line.starts_with('{') && known().any(|k| line.contains(&format!("{k}:")));
-        // `key:` then a space or the end of the line, as YAML needs (`users:x:100` in
-        // /etc/group is one scalar, not a key).
-        let key = line.split(':').next().unwrap_or("");
-        let after = line.get(key.len() + 1..).unwrap_or("");
-        let block = line.len() > key.len()
-            && (after.is_empty() || after.starts_with([' ', '\t']))
-            && !key.is_empty()
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && (known().any(|k| k == key) || super::validate::closest(key, known()).is_some());
-        flow || block
-    });
-    config_line && !controls
+    text.lines().any(|line| {
+        known().any(|k| has_key(line, k)) || {
+            // A near miss of a key (`user:`) as a line's first word.
+            let first = line.trim_start().trim_start_matches("- ");
+            let word: String = first
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            !word.is_empty()
+                && is_key_end(&first[word.len()..])
+                && super::validate::closest(&word, known()).is_some()
+        }
+    })
+}
+
+/// Whether `line` has `key` as a mapping key: plain or quoted, after the line start, a
+/// blank, `{`, `,` or `-`, and followed by `:` and a blank or the end of the line (as
+/// YAML needs: `users:x:100` in /etc/group is one scalar, not a key).
+fn has_key(line: &str, key: &str) -> bool {
+    [key.to_string(), format!("\"{key}\""), format!("'{key}'")]
+        .iter()
+        .any(|form| {
+            line.match_indices(form.as_str()).any(|(i, _)| {
+                let before = line[..i].trim_end_matches('\u{feff}').chars().next_back();
+                before.is_none_or(|c| matches!(c, ' ' | '\t' | '{' | ',' | '-'))
+                    && is_key_end(&line[i + form.len()..])
+            })
+        })
+}
+
+/// `:` followed by a blank or the end of the line.
+fn is_key_end(rest: &str) -> bool {
+    rest.strip_prefix(':')
+        .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\r']))
 }
 
 /// A YAML syntax error as a diagnostic, at the unclosed bracket that caused it when there
@@ -324,7 +360,7 @@ fn syntax_error(text: &str, file: FileId, err: &yaml::ParseError, opaque: bool) 
         .hint(TAG_HINT);
     }
     let label = if opaque {
-        "here (the file's content is not shown: it does not look like a config file)"
+        "here (the line is not shown: the file holds control characters)"
     } else {
         "here"
     };
@@ -507,24 +543,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn text_is_shown_only_when_it_looks_like_a_config_file() {
-        assert!(is_shown("version: 1\n"));
-        assert!(is_shown("# team\ngroups:\n  a: {}\n"));
-        // A renamed key still looks like a config.
-        assert!(is_shown("user:\n  a@x.com: {}\n"));
-        assert!(is_shown(
+    fn a_file_looks_like_a_config_when_it_has_a_config_key() {
+        assert!(looks_like_config("version: 1\n"));
+        assert!(looks_like_config("# team\ngroups:\n  a: {}\n"));
+        // A renamed key, a list of keys, one flow mapping: a config of the wrong shape.
+        assert!(looks_like_config("user:\n  a@x.com: {}\n"));
+        assert!(looks_like_config("- version: 1\n"));
+        assert!(looks_like_config(
             "{version: 1, account_id: x, groups: {}, users: {}}\n"
         ));
-        // A key file, an environment, /etc/shadow, a list.
-        assert!(!is_shown("sk-0123456789abcdef\n"));
-        assert!(!is_shown("IBMCLOUD_API_KEY=abc\nHOME=/root\n"));
-        assert!(!is_shown("root:$6$salt$hash:19000:0:99999:7:::\n"));
-        assert!(!is_shown("users:x:100:alice\n"));
-        assert!(is_shown("- version: 1\n"));
-        assert!(!is_shown("- just text\n"));
-        // Control characters: not a text a person wrote.
-        assert!(!is_shown("version: 1\u{1b}[2J\n"));
-        assert!(is_shown("version: 1\r\n\tx\n"));
+        assert!(looks_like_config("{\"version\": 1, \"groups\": {}}\n"));
+        assert!(looks_like_config("'users': {}\n"));
+        // A key file, an environment, /etc/shadow and /etc/group, plain text.
+        assert!(!looks_like_config("sk-0123456789abcdef\n"));
+        assert!(!looks_like_config("IBMCLOUD_API_KEY=abc\nHOME=/root\n"));
+        assert!(!looks_like_config("root:$6$salt$hash:19000:0:99999:7:::\n"));
+        assert!(!looks_like_config("users:x:100:alice\n"));
+        assert!(!looks_like_config("- just text\n"));
     }
 
     #[test]

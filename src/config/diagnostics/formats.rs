@@ -7,7 +7,7 @@
 //! (an opaque file) is never shown here either: these formats carry places and messages,
 //! not snippets.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{Diagnostic, Diagnostics, Label, MAX_SHOWN, sanitize};
 
@@ -82,7 +82,7 @@ impl Diagnostics {
     /// `include:` entry naming a file). `count` is every problem; `problems` holds at most
     /// [`MAX_SHOWN`] of them.
     pub fn render_json(&self) -> String {
-        let problems: Vec<Value> = self
+        let problems = self
             .items
             .iter()
             .take(MAX_SHOWN)
@@ -91,25 +91,32 @@ impl Diagnostics {
         report_json(self.items.len(), problems)
     }
 
-    fn json_one(&self, d: &Diagnostic) -> Value {
-        let mut problem = match d.primary_label() {
-            Some(primary) => self.json_place(primary),
-            None => json!({"file": null, "line": null, "column": null, "label": ""}),
-        };
-        problem["message"] = json!(sanitize(&d.message));
-        problem["hint"] = json!(d.hint.as_deref().map(sanitize));
-        problem["also"] = d.others().map(|l| self.json_place(l)).collect();
-        problem
+    fn json_one(&self, d: &Diagnostic) -> JsonProblem {
+        let place = d.primary_label().map(|l| self.json_place(l));
+        let place = place.unwrap_or(JsonPlace {
+            file: "<config>".to_string(),
+            line: None,
+            column: None,
+            label: String::new(),
+        });
+        JsonProblem {
+            file: place.file,
+            line: place.line,
+            column: place.column,
+            message: sanitize(&d.message),
+            label: place.label,
+            hint: d.hint.as_deref().map(sanitize),
+            also: d.others().map(|l| self.json_place(l)).collect(),
+        }
     }
 
-    fn json_place(&self, label: &Label) -> Value {
-        let pos = label.loc.pos;
-        json!({
-            "file": self.file_name(label),
-            "line": pos.map(|p| p.line),
-            "column": pos.map(|p| p.column),
-            "label": sanitize(&label.note),
-        })
+    fn json_place(&self, label: &Label) -> JsonPlace {
+        JsonPlace {
+            file: self.file_name(label),
+            line: label.loc.pos.map(|p| p.line),
+            column: label.loc.pos.map(|p| p.column),
+            label: sanitize(&label.note),
+        }
     }
 
     fn file_name(&self, label: &Label) -> String {
@@ -140,14 +147,41 @@ impl Diagnostic {
     }
 }
 
+/// The JSON document, its fields in the documented order.
+#[derive(Serialize)]
+struct JsonReport {
+    valid: bool,
+    count: usize,
+    problems: Vec<JsonProblem>,
+}
+
+#[derive(Serialize)]
+struct JsonProblem {
+    file: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: String,
+    label: String,
+    hint: Option<String>,
+    also: Vec<JsonPlace>,
+}
+
+#[derive(Serialize)]
+struct JsonPlace {
+    file: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    label: String,
+}
+
 /// The JSON document for `count` problems of which `problems` are shown; a valid config
 /// is `count` 0.
-pub(crate) fn report_json(count: usize, problems: Vec<Value>) -> String {
-    let report = json!({
-        "valid": count == 0,
-        "count": count,
-        "problems": problems,
-    });
+fn report_json(count: usize, problems: Vec<JsonProblem>) -> String {
+    let report = JsonReport {
+        valid: count == 0,
+        count,
+        problems,
+    };
     let mut text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| "{}".to_string());
     text.push('\n');
     text
@@ -171,6 +205,7 @@ mod tests {
     use super::super::Loc;
     use super::*;
     use crate::config::yaml::Pos;
+    use serde_json::{Value, json};
 
     fn at(file: usize, line: usize, column: usize, len: usize) -> Loc {
         Loc {
@@ -238,8 +273,10 @@ mod tests {
                 "message": "cannot read: 100% gone", "label": "", "hint": null, "also": [],
             })
         );
-        let valid: Value = serde_json::from_str(&Diagnostics::new().render_json()).expect("JSON");
-        assert_eq!(valid, json!({"valid": true, "count": 0, "problems": []}));
+        assert_eq!(
+            Diagnostics::new().render_json(),
+            "{\n  \"valid\": true,\n  \"count\": 0,\n  \"problems\": []\n}\n"
+        );
     }
 
     #[test]

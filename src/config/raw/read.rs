@@ -556,27 +556,15 @@ impl Reader<'_> {
                 None
             }
             other => {
-                let opaque = self.diags.is_opaque(self.file);
-                let (label, hint) = if opaque {
-                    (
-                        "expected `key: value` lines (the content is not shown: this does not look like a config file)",
-                        "check that `-c` or `include:` names an orgsync config file; a config file starts with `version: 1`, an included one with `groups:`, `users:` or `roles:`",
-                    )
-                } else {
-                    (
-                        "expected `key: value` lines",
-                        "the file starts with `version: 1`, then `account_id:`, `groups:` and `users:`; see org.example.yaml",
-                    )
-                };
                 let d = Diagnostic::new(
                     format!(
                         "the top level must be a mapping of keys, not {}",
                         other.kind()
                     ),
                     self.loc(root),
-                    label,
+                    "expected `key: value` lines",
                 )
-                .hint(hint);
+                .hint("the file starts with `version: 1`, then `account_id:`, `groups:` and `users:`; see org.example.yaml");
                 self.diags.push(d);
                 None
             }
@@ -640,10 +628,10 @@ fn number_problem(text: Option<&str>, value: &Value) -> Option<(String, String)>
             format!("write the digits alone: `{}`", text.replace('_', "")),
         ));
     }
-    if text.starts_with('+') {
+    if let Some(unsigned) = text.strip_prefix('+') {
         return Some((
             format!("`{text}` has a `+` sign"),
-            format!("write it without the sign: `{}`", &text[1..]),
+            format!("write it without the sign: `{unsigned}`"),
         ));
     }
     match value {
