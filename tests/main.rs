@@ -9,6 +9,7 @@
 mod apply;
 mod config;
 mod config_grants;
+mod config_messages;
 mod config_trust;
 mod e2e;
 mod emulator;
