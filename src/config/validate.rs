@@ -4,10 +4,11 @@
 //! Everything that makes the desired state trustworthy is decided here, so the planner can
 //! rely on its invariants: every user's group is declared, no group is `Public Access`,
 //! emails and group names are unique ignoring case, emails and domains are lower-case,
-//! and what groups grant is well formed ([`grants`] for roles and access, [`rules`] for
-//! dynamic rules). [`text`] holds the rules for text that looks right but is not.
+//! and what groups grant is well formed ([`roles`], [`access`], [`rules`] for dynamic
+//! rules). [`text`] holds the rules for text that looks right but is not.
 
-mod grants;
+mod access;
+mod roles;
 mod rules;
 mod text;
 
@@ -22,9 +23,10 @@ use crate::model::{
 
 use super::diagnostics::{Diagnostic, Diagnostics, Loc};
 use super::raw::{self, Entries, RawConfig, RawGroup, RawRole, RawUser, Sp};
-use grants::DeclaredRoles;
+use roles::DeclaredRoles;
 
-pub use grants::{MAX_CUSTOM_ROLES, MAX_POLICIES_PER_GROUP};
+pub use access::MAX_POLICIES_PER_GROUP;
+pub use roles::MAX_CUSTOM_ROLES;
 pub use text::{MAX_EMAIL_LOCAL_CHARS, email_problem, name_problem};
 
 /// IBM's limits (docs/config.md).
