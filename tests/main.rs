@@ -13,6 +13,9 @@
 mod apply;
 mod cli;
 mod config;
+mod config_grants;
+mod config_messages;
+mod config_trust;
 mod e2e;
 mod emulator;
 mod emulator_access;

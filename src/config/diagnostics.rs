@@ -22,6 +22,8 @@
 //!
 //! Matching it would mean post-editing its output, which is more code than this renderer.
 
+mod formats;
+
 use std::fmt;
 
 use super::yaml::Pos;
@@ -43,10 +45,15 @@ struct Label {
 }
 
 /// One problem: what is wrong, where (one or more places), and what to do.
+///
+/// The places are shown in the order of `labels`; `primary` is the one the problem is
+/// *at* (what to fix: the second definition of a duplicate), which sorts the problem
+/// and is where a CI annotation goes.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
     message: String,
     labels: Vec<Label>,
+    primary: usize,
     hint: Option<String>,
 }
 
@@ -58,6 +65,7 @@ impl Diagnostic {
                 loc,
                 note: note.into(),
             }],
+            primary: 0,
             hint: None,
         }
     }
@@ -65,8 +73,23 @@ impl Diagnostic {
     /// Something given twice: `again` is the later place, `first` the earlier, labelled
     /// "`verb` again here" and "first `verb` here".
     pub(crate) fn twice(message: impl Into<String>, again: Loc, first: Loc, verb: &str) -> Self {
-        Diagnostic::new(message, again, format!("{verb} again here"))
-            .also(first, format!("first {verb} here"))
+        Diagnostic::duplicate(
+            message,
+            (first, format!("first {verb} here")),
+            (again, format!("{verb} again here")),
+        )
+    }
+
+    /// A duplicate with its own labels. The first place is shown first, as it is read in
+    /// the file; the problem is at the second (the one to remove or merge).
+    pub(crate) fn duplicate(
+        message: impl Into<String>,
+        (first, first_note): (Loc, String),
+        (again, again_note): (Loc, String),
+    ) -> Self {
+        let mut d = Diagnostic::new(message, first, first_note).also(again, again_note);
+        d.primary = 1;
+        d
     }
 
     /// Adds another place, e.g. the first definition of a duplicate.
@@ -89,18 +112,25 @@ impl Diagnostic {
     }
 
     fn sort_key(&self) -> (FileId, usize, usize) {
-        self.labels.first().map_or((0, 0, 0), |l| {
+        self.primary_label().map_or((0, 0, 0), |l| {
             let pos = l.loc.pos.unwrap_or_default();
             (l.loc.file, pos.line, pos.column)
         })
+    }
+
+    fn primary_label(&self) -> Option<&Label> {
+        self.labels.get(self.primary).or(self.labels.first())
     }
 }
 
 struct Source {
     name: String,
+    /// Empty for an opaque source ([`Diagnostics::add_opaque_source`]).
     text: String,
-    /// Byte offset where each line starts, computed on first render.
+    /// Byte offset where each line starts.
     line_starts: Vec<usize>,
+    /// Never shown: places in it are named, its lines are not.
+    opaque: bool,
 }
 
 /// Every problem found in a config file and the files it includes.
@@ -130,6 +160,22 @@ impl Diagnostics {
             name: name.into(),
             text: text.to_string(),
             line_starts,
+            opaque: false,
+        });
+        self.sources.len() - 1
+    }
+
+    /// Registers a file whose content must never be printed (it is not UTF-8, is binary,
+    /// holds control characters, or does not look like a config file at all: a key file
+    /// or `/etc/shadow` named by mistake or by a hostile `include:`). Problems in it name
+    /// the file, line and column, without a snippet (docs/config.md, Files orgsync will
+    /// not show).
+    pub(crate) fn add_opaque_source(&mut self, name: impl Into<String>) -> FileId {
+        self.sources.push(Source {
+            name: name.into(),
+            text: String::new(),
+            line_starts: vec![0],
+            opaque: true,
         });
         self.sources.len() - 1
     }
@@ -140,7 +186,7 @@ impl Diagnostics {
 
     /// The text of a source line (1-based), without its line break.
     pub(crate) fn line_text(&self, file: FileId, line: usize) -> Option<&str> {
-        let source = self.sources.get(file)?;
+        let source = self.sources.get(file).filter(|s| !s.opaque)?;
         let start = *source.line_starts.get(line.checked_sub(1)?)?;
         let end = source
             .line_starts

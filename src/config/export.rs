@@ -23,7 +23,7 @@
 
 use std::fmt::Write as _;
 
-use super::validate::{MAX_DESCRIPTION_CHARS, MAX_GROUP_NAME_CHARS, email_problem};
+use super::validate::{MAX_DESCRIPTION_CHARS, MAX_GROUP_NAME_CHARS, email_problem, name_problem};
 use crate::model::{AccountId, MemberKind, UserState};
 use crate::plan::export::{
     Contents, Description, FileFormat, Group, SkippedGroup, Unlistable, User,
@@ -33,6 +33,7 @@ use crate::plan::export::{
 pub const FILE_FORMAT: FileFormat = FileFormat {
     max_group_name_chars: MAX_GROUP_NAME_CHARS,
     max_description_chars: MAX_DESCRIPTION_CHARS,
+    group_name_problem: name_problem,
     email_problem,
 };
 
@@ -114,7 +115,7 @@ fn write_groups(out: &mut String, groups: &[Group], skipped: &[SkippedGroup]) {
     for group in skipped {
         let _ = writeln!(
             out,
-            "# Not exported: group {} ({}): its name is not 1 to {MAX_GROUP_NAME_CHARS} characters.",
+            "# Not exported: group {} ({}): its name is not 1 to {MAX_GROUP_NAME_CHARS} characters, or has odd spaces or invisible characters.",
             comment_text(group.name.as_str()),
             group.id
         );

@@ -1,45 +1,87 @@
 //! `include:`: the patterns of the main file → the files they name, read like the main one.
 //!
-//! A pattern is relative to the main file's directory (or absolute). It is split at `/` and
-//! expanded one component at a time with `std::fs::read_dir`, so only the directories the
-//! pattern names are listed. In a component, `*` matches any run of characters and `?` any
-//! one character; every other character matches itself. Hidden names (editor swap files,
-//! `.git`) match only a component that starts with `.` itself. Matches are sorted per
-//! directory, so the merge order is stable.
-//! See docs/config.md for the rules an included file follows.
+//! A pattern is relative to the main file's directory (an absolute one must name a path
+//! inside it). It is split at `/` and expanded one component at a time with
+//! `std::fs::read_dir`, so only the directories the pattern names are listed. In a
+//! component, `*` matches any run of characters and `?` any one character; every other
+//! character matches itself. Hidden names (editor swap files, `.git`) match only a
+//! component that starts with `.` itself. Matches are sorted per directory, so the merge
+//! order is stable.
+//!
+//! Included files are confined to the main file's directory tree, after symlinks are
+//! resolved: a `..` component, an absolute path elsewhere, or a symlink (to a file or a
+//! directory) that leads out of the tree is an error, and nothing outside is read. The
+//! files together are bounded by [`MAX_TOTAL_BYTES`] and [`MAX_INCLUDED_FILES`], on top
+//! of each file's own limit. See docs/config.md for the rules an included file follows.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::diagnostics::{Diagnostic, Diagnostics};
+use super::file::{self, Outcome};
 use super::raw::{RawIncluded, Reader, Sp};
-use super::{MAX_INCLUDED_FILES, file};
+use super::{MAX_INCLUDED_FILES, MAX_TOTAL_BYTES};
+
+/// The directory tree included files must stay in: the main file's directory, as given
+/// and with symlinks resolved.
+struct Tree {
+    given: PathBuf,
+    canonical: PathBuf,
+}
+
+impl Tree {
+    fn contains(&self, path: &Path) -> bool {
+        path.canonicalize()
+            .is_ok_and(|c| c.starts_with(&self.canonical))
+    }
+}
 
 /// The files named by `patterns` (each read at most once, never the main file again) and
 /// their contents. A file that cannot be read or parsed is listed but has no contents.
+/// `main_bytes` is the main file's size, counted towards [`MAX_TOTAL_BYTES`].
 pub(super) fn read_all(
     main: &Path,
+    main_bytes: usize,
     patterns: &[Sp<String>],
     diags: &mut Diagnostics,
 ) -> (Vec<PathBuf>, Vec<RawIncluded>) {
-    let base = match main.parent() {
+    let given = match main.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let Ok(canonical) = given.canonicalize() else {
+        for pattern in patterns {
+            outside(
+                diags,
+                pattern,
+                "the config file's directory cannot be resolved".to_string(),
+            );
+        }
+        return (Vec::new(), Vec::new());
+    };
+    let tree = Tree { given, canonical };
     // Canonical paths of the files read so far: a pattern matching the main file or a file
     // another pattern already matched does not read it twice.
     let mut seen: HashSet<PathBuf> = main.canonicalize().into_iter().collect();
     let mut files = Vec::new();
     let mut included = Vec::new();
+    let mut total = main_bytes;
     for pattern in patterns {
-        let Some(matches) = matching_files(&base, pattern, diags) else {
+        let Some(matches) = matching_files(&tree, pattern, diags) else {
             continue;
         };
         for found in matches {
-            if let Ok(canonical) = found.canonicalize()
-                && !seen.insert(canonical)
-            {
-                continue;
+            match found.canonicalize() {
+                Ok(canonical) if !canonical.starts_with(&tree.canonical) => {
+                    outside(
+                        diags,
+                        pattern,
+                        format!("`{}` resolves to a file outside it", found.display()),
+                    );
+                    continue;
+                }
+                Ok(canonical) if !seen.insert(canonical.clone()) => continue,
+                _ => {}
             }
             // The main file counts towards the limit.
             if files.len() + 1 > MAX_INCLUDED_FILES {
@@ -51,11 +93,24 @@ pub(super) fn read_all(
                     )
                     .hint("merge some of the included files"),
                 );
-                break;
+                return (files, included);
             }
-            match file::read(&found, diags) {
-                Ok(Some((id, root))) => included.push(Reader { diags, file: id }.included(&root)),
-                Ok(None) => {}
+            let budget = MAX_TOTAL_BYTES.saturating_sub(total);
+            match file::read(&found, Some(pattern.loc), budget, diags) {
+                Ok(Outcome::Parsed(parsed)) => {
+                    total += parsed.bytes;
+                    let mut reader = Reader {
+                        diags,
+                        file: parsed.file,
+                    };
+                    included.push(reader.included(&parsed.root));
+                }
+                Ok(Outcome::OverTotal) => {
+                    // The rest would be refused the same way: one problem says it.
+                    files.push(found);
+                    return (files, included);
+                }
+                Ok(Outcome::Reported) => {}
                 Err(err) => file::cannot_read(diags, &found, &err, Some(pattern.loc)),
             }
             files.push(found);
@@ -64,15 +119,44 @@ pub(super) fn read_all(
     (files, included)
 }
 
+/// Reports a pattern that reaches outside the config file's directory tree.
+fn outside(diags: &mut Diagnostics, pattern: &Sp<String>, why: String) {
+    diags.push(
+        Diagnostic::new(
+            format!(
+                "`include: {}` reaches outside the config file's directory",
+                pattern.value
+            ),
+            pattern.loc,
+            why,
+        )
+        .hint(
+            "included files must be in the main file's directory or below it, also after \
+             following symlinks; move or copy the file there",
+        ),
+    );
+}
+
 /// The files one pattern matches, or `None` when it cannot be expanded (reported).
 /// A pattern that matches nothing is reported too, and yields no files.
 fn matching_files(
-    base: &Path,
+    tree: &Tree,
     pattern: &Sp<String>,
     diags: &mut Diagnostics,
 ) -> Option<Vec<PathBuf>> {
-    match expand(base, &pattern.value) {
-        Err(problem) => {
+    let relative = match confine(tree, &pattern.value) {
+        Ok(relative) => relative,
+        Err(why) => {
+            outside(diags, pattern, why);
+            return None;
+        }
+    };
+    match expand(tree, &relative) {
+        Err(Expand::Outside(why)) => {
+            outside(diags, pattern, why);
+            None
+        }
+        Err(Expand::Problem(problem)) => {
             diags.push(
                 Diagnostic::new(
                     format!("cannot expand `include: {}`", pattern.value),
@@ -89,7 +173,7 @@ fn matching_files(
                     Diagnostic::new(
                         format!("`include: {}` matches no file", pattern.value),
                         pattern.loc,
-                        format!("nothing matches in {}", base.display()),
+                        format!("nothing matches in {}", tree.given.display()),
                     )
                     .hint(
                         "patterns are relative to this file's directory; fix the pattern or remove it",
@@ -101,17 +185,37 @@ fn matching_files(
     }
 }
 
-/// Expands a pattern relative to `base`, one component at a time. A literal component is
-/// joined without listing its directory; only the last component names files.
-fn expand(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
-    if pattern.trim().is_empty() {
-        return Err("empty pattern".to_string());
+/// The pattern relative to the tree: `..` is refused, and an absolute pattern must start
+/// with the tree's directory (as given or resolved).
+fn confine(tree: &Tree, pattern: &str) -> Result<String, String> {
+    let path = Path::new(pattern);
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err("`..` leaves the directory".to_string());
     }
-    let mut current = vec![if Path::new(pattern).is_absolute() {
-        PathBuf::from("/")
-    } else {
-        base.to_path_buf()
-    }];
+    if !path.is_absolute() {
+        return Ok(pattern.to_string());
+    }
+    let given = std::path::absolute(&tree.given).unwrap_or_else(|_| tree.given.clone());
+    [given.as_path(), tree.canonical.as_path()]
+        .iter()
+        .find_map(|dir| path.strip_prefix(dir).ok())
+        .map(|rest| rest.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("not inside {}", tree.given.display()))
+}
+
+enum Expand {
+    Outside(String),
+    Problem(String),
+}
+
+/// Expands a relative pattern in the tree, one component at a time. A literal component
+/// is joined without listing its directory; only the last component names files. A
+/// directory on the way that resolves outside the tree stops the expansion.
+fn expand(tree: &Tree, pattern: &str) -> Result<Vec<PathBuf>, Expand> {
+    if pattern.trim().is_empty() {
+        return Err(Expand::Problem("empty pattern".to_string()));
+    }
+    let mut current = vec![tree.given.clone()];
     let parts: Vec<&str> = pattern
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
@@ -121,6 +225,12 @@ fn expand(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let wildcard = Wildcard::new(part);
         let mut next = Vec::new();
         for dir in &current {
+            if !tree.contains(dir) {
+                return Err(Expand::Outside(format!(
+                    "`{}` resolves to a directory outside it",
+                    dir.display()
+                )));
+            }
             match &wildcard {
                 None => {
                     let path = dir.join(part);
@@ -131,7 +241,9 @@ fn expand(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
                 Some(wildcard) => next.extend(wildcard.entries(dir, last)),
             }
             if next.len() > MAX_INCLUDED_FILES {
-                return Err(format!("matches more than {MAX_INCLUDED_FILES} files"));
+                return Err(Expand::Problem(format!(
+                    "matches more than {MAX_INCLUDED_FILES} files"
+                )));
             }
         }
         current = next;
@@ -261,8 +373,13 @@ mod tests {
         for name in ["b.yaml", "a.yaml", ".hidden.yaml", "c.yml"] {
             std::fs::write(teams.join(name), "").expect("write");
         }
+        let tree = Tree {
+            given: dir.path().to_path_buf(),
+            canonical: dir.path().canonicalize().expect("canonical"),
+        };
         let names = |pattern: &str| -> Vec<String> {
-            expand(dir.path(), pattern)
+            expand(&tree, pattern)
+                .ok()
                 .expect("expands")
                 .iter()
                 .map(|p| {
@@ -279,6 +396,6 @@ mod tests {
         assert_eq!(names("teams/missing.yaml"), ["teams/missing.yaml"]);
         // A literal directory that does not exist matches nothing.
         assert!(names("nowhere/a.yaml").is_empty());
-        assert_eq!(expand(dir.path(), " "), Err("empty pattern".to_string()));
+        assert!(matches!(expand(&tree, " "), Err(Expand::Problem(p)) if p == "empty pattern"));
     }
 }

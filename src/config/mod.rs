@@ -5,22 +5,28 @@
 //! problem: the file is read in stages that each report everything they find, and only a
 //! file without problems becomes a [`DesiredState`].
 //!
-//! 1. [`file`]: bytes → a YAML tree ([`yaml`]) with line and column for every node. Files
+//! 1. [`file`]: bytes → a YAML tree ([`yaml`]) with line and column for every node. Only
+//!    regular files are read (never a FIFO or device, which could block forever). Files
 //!    over [`MAX_FILE_BYTES`] are refused without being read whole, the first byte that is
 //!    not UTF-8 is pointed at, and the tree is built under limits on depth, node count and
-//!    alias expansion (a hostile file gets an error, never a hang).
+//!    alias expansion (a hostile file gets an error, never a hang). A file that does not
+//!    look like a config is never shown in a snippet; YAML tags are refused.
 //! 2. [`raw`]: tree → the raw types (every unknown key, wrong type and missing key).
-//!    [`include`] finds the files `include:` names; they are read the same way.
+//!    [`include`] finds the files `include:` names, inside the main file's directory
+//!    tree and within [`MAX_TOTAL_BYTES`] together; they are read the same way.
 //! 3. [`validate`]: raw → [`DesiredState`] (every rule of docs/config.md).
 //!
 //! Problems are [`Diagnostics`]: `file:line:column`, a snippet, a hint. [`load`] returns
-//! them as a [`ConfigError`], which also covers a main file that cannot be read at all.
+//! them as a [`ConfigError`], which also covers a main file that cannot be read at all;
+//! it renders for a person ([`ConfigError::render`]), for GitHub Actions
+//! ([`ConfigError::render_github`]) or as JSON ([`ConfigError::render_json`]).
 
 mod diagnostics;
 pub mod export;
 mod file;
 mod include;
 pub mod raw;
+mod syntax;
 mod validate;
 pub mod yaml;
 
@@ -38,8 +44,24 @@ use yaml::Node;
 /// about 1 MB, so 5 MB leaves room while keeping a hostile file cheap to reject.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
 
+/// How many bytes the main file and every included file may hold together: four files at
+/// the per-file limit. Without it, many files each under [`MAX_FILE_BYTES`] could take
+/// gigabytes of memory.
+pub const MAX_TOTAL_BYTES: usize = 20 * 1024 * 1024;
+
 /// How many files `include:` may name in total.
 pub const MAX_INCLUDED_FILES: usize = 1_000;
+
+pub use validate::{MAX_CUSTOM_ROLES, MAX_EMAIL_LOCAL_CHARS, MAX_POLICIES_PER_GROUP};
+
+/// How [`ConfigError::render_as`] and [`render_valid`] write problems: for a person
+/// (stderr), as GitHub Actions annotations, or as JSON (both for stdout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text { color: bool },
+    Github,
+    Json,
+}
 
 /// A validated config and every file it was read from (the main file first).
 #[derive(Debug)]
@@ -68,14 +90,46 @@ impl ConfigError {
     /// The problems for a person; `color` adds ANSI styles. [`ConfigError::Io`] renders as
     /// the one diagnostic it is, with its hint (create the file, or pass `-c FILE`).
     pub fn render(&self, color: bool) -> String {
+        self.with_diagnostics(|d| d.render(color))
+    }
+
+    /// One GitHub Actions annotation per problem (docs/config.md, Problems for CI and
+    /// tools), for `orgsync validate --format github`.
+    pub fn render_github(&self) -> String {
+        self.with_diagnostics(Diagnostics::render_github)
+    }
+
+    /// The problems as the JSON document of docs/config.md, for `validate --format json`.
+    pub fn render_json(&self) -> String {
+        self.with_diagnostics(Diagnostics::render_json)
+    }
+
+    pub fn render_as(&self, format: ReportFormat) -> String {
+        match format {
+            ReportFormat::Text { color } => self.render(color),
+            ReportFormat::Github => self.render_github(),
+            ReportFormat::Json => self.render_json(),
+        }
+    }
+
+    fn with_diagnostics(&self, render: impl Fn(&Diagnostics) -> String) -> String {
         match self {
-            ConfigError::Invalid(diags) => diags.render(color),
+            ConfigError::Invalid(diags) => render(diags),
             ConfigError::Io { path, source } => {
                 let mut diags = Diagnostics::new();
                 file::cannot_read(&mut diags, path, source, None);
-                diags.render(color)
+                render(&diags)
             }
         }
+    }
+}
+
+/// What `validate` prints for a valid file: nothing for text and GitHub, and for JSON
+/// `{"valid": true, "count": 0, "problems": []}`.
+pub fn render_valid(format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Json => Diagnostics::new().render_json(),
+        ReportFormat::Text { .. } | ReportFormat::Github => String::new(),
     }
 }
 
@@ -110,13 +164,16 @@ impl std::error::Error for ConfigError {
 /// Every problem is reported at once, a missing or unreadable included file among them.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     let mut diags = Diagnostics::new();
-    let parsed = file::read(path, &mut diags).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let raw = read_main(parsed, &mut diags)?;
+    let parsed = file::read(path, None, MAX_TOTAL_BYTES, &mut diags)
+        .map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .parsed();
+    let main_bytes = parsed.as_ref().map_or(0, |p| p.bytes);
+    let raw = read_main(parsed.map(|p| (p.file, p.root)), &mut diags)?;
     let patterns = raw.include.as_deref().unwrap_or_default();
-    let (included_files, included) = include::read_all(path, patterns, &mut diags);
+    let (included_files, included) = include::read_all(path, main_bytes, patterns, &mut diags);
     let desired = validate::desired_state(&raw, &included, &mut diags);
     Ok(LoadedConfig {
         desired: finish(desired, diags)?,

@@ -2,11 +2,16 @@
 //!
 //! These types are the one description of the format. They derive `JsonSchema` (that is
 //! `orgsync schema` and the committed `org.schema.json`) and strict serde `Deserialize`
-//! (`deny_unknown_fields`). orgsync itself fills them with [`read_config`], a walk over the
-//! YAML tree that reports *every* unknown key, wrong type and missing key instead of
-//! stopping at the first one as serde would. Tests pin that the walk and the derived
-//! deserializer accept and reject the same files, and that the key lists below match the
-//! types.
+//! (`deny_unknown_fields`). orgsync itself fills them with [`Reader`] ([`read`], and
+//! [`grants`] for `roles`, `access` and `rules`), a walk over the YAML tree that reports
+//! *every* unknown key, wrong type and missing key instead of stopping at the first one as
+//! serde would. Tests pin that the walk and the derived deserializer accept and reject the
+//! same files, and that the key lists below match the types.
+
+mod grants;
+mod read;
+
+pub(crate) use read::Reader;
 
 use std::borrow::Cow;
 
@@ -14,8 +19,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
-use super::diagnostics::{Diagnostic, Diagnostics, FileId, Loc};
-use super::yaml::{Node, Value};
+use super::diagnostics::Loc;
 
 /// A value and where it was written. Deserializing it with serde (tests only) leaves the
 /// place unknown; [`read_config`] fills it in.
@@ -26,7 +30,7 @@ pub struct Sp<T> {
 }
 
 impl<T> Sp<T> {
-    fn new(value: T, loc: Loc) -> Self {
+    pub(crate) fn new(value: T, loc: Loc) -> Self {
         Sp { value, loc }
     }
 }
@@ -115,16 +119,25 @@ pub struct RawConfig {
     /// How orgsync treats what the file does not say. Every key is optional.
     #[serde(default)]
     pub policy: Option<RawPolicy>,
-    /// Further files (glob patterns relative to this file, `*` and `?` allowed) holding
-    /// more `groups` and `users`. A name defined in two files is an error.
+    /// Further files (glob patterns relative to this file, `*` and `?` allowed, inside
+    /// this file's directory) holding more `roles`, `groups` and `users`. A name defined
+    /// in two files is an error.
     #[serde(default)]
     pub include: Option<Vec<Sp<String>>>,
-    /// The managed access groups, by name (1-100 characters, unique ignoring case; never
-    /// `Public Access`; at most 500). May be `{}`.
-    #[schemars(extend("maxProperties" = 500, "propertyNames" = { "minLength": 1, "maxLength": 100 }))]
+    /// Custom roles this file declares, by IBM's role name (a capital letter, then up to
+    /// 29 letters or digits; unique ignoring case; at most 40). Roles the file does not
+    /// declare are never changed.
+    #[serde(default)]
+    #[schemars(extend("maxProperties" = 40, "propertyNames" = { "pattern": "^[A-Z][A-Za-z0-9]{0,29}$" }))]
+    pub roles: Option<Entries<RawRole>>,
+    /// The managed access groups, by name (1-100 characters, unique ignoring case; single
+    /// ordinary spaces only, none at either end; never `Public Access`; at most 500).
+    /// May be `{}`.
+    #[schemars(extend("maxProperties" = 500, "propertyNames" = { "minLength": 1, "maxLength": 100, "pattern": "^\\S+( \\S+)*$" }))]
     pub groups: Entries<RawGroup>,
-    /// The users, by email (unique ignoring case). May be `{}`.
-    #[schemars(extend("propertyNames" = { "pattern": r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$" }))]
+    /// The users, by email (printable ASCII, at most 64 characters before the `@`;
+    /// unique ignoring case). May be `{}`.
+    #[schemars(extend("propertyNames" = { "pattern": "^[ \\t]*[!-?A-~]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+[ \\t]*$" }))]
     pub users: Entries<RawUser>,
 }
 
@@ -134,9 +147,32 @@ pub const CONFIG_KEYS: &[&str] = &[
     "account_id",
     "policy",
     "include",
+    "roles",
     "groups",
     "users",
 ];
+
+/// A custom role: a named bundle of one service's actions.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRole {
+    /// The IAM service whose actions the role bundles, e.g. `quantum-computing`.
+    #[schemars(pattern(r"^[a-z0-9][a-z0-9._-]*$"))]
+    pub service: Sp<String>,
+    /// The name the console shows: 1-50 characters.
+    #[schemars(length(min = 1, max = 50))]
+    pub display_name: Sp<String>,
+    /// 1-250 characters. When absent, the live description is left alone.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 250))]
+    pub description: Option<Sp<String>>,
+    /// The actions the role allows, each `<service>.…` of the role's service; at least
+    /// one, none twice.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub actions: Sp<Vec<Sp<String>>>,
+}
+
+pub const ROLE_KEYS: &[&str] = &["service", "display_name", "description", "actions"];
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -187,9 +223,94 @@ pub struct RawGroup {
     #[serde(default)]
     #[schemars(length(max = 250))]
     pub description: Option<Sp<String>>,
+    /// What the group grants: one IAM access policy per entry (at most 1000). Present,
+    /// even `[]`, the file is authoritative for the group's policies; absent, they are
+    /// left alone. `access:` without a value is an error.
+    #[serde(default)]
+    #[schemars(length(max = 1000), extend("type" = "array"))]
+    pub access: Option<Sp<Vec<Sp<RawAccess>>>>,
+    /// Dynamic rules that add users of an ID provider (at most 5). Present, even `[]`,
+    /// the file is authoritative for the group's rules; absent, they are left alone.
+    /// `rules:` without a value is an error.
+    #[serde(default)]
+    #[schemars(length(max = 5), extend("type" = "array"))]
+    pub rules: Option<Sp<Vec<Sp<RawRule>>>>,
 }
 
-pub const GROUP_KEYS: &[&str] = &["description"];
+pub const GROUP_KEYS: &[&str] = &["description", "access", "rules"];
+
+/// One access policy of a group. Its target is (`service`, `instance`,
+/// `resource_group`): a service alone means all its instances; with `instance`, that
+/// instance; with `resource_group`, the service's instances in that group; a
+/// `resource_group` alone, the resource group itself.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend(
+    "anyOf" = [{ "required": ["service"] }, { "required": ["resource_group"] }],
+    "dependencies" = { "instance": ["service"] }
+))]
+pub struct RawAccess {
+    /// An IAM service by name, e.g. `quantum-computing`.
+    #[serde(default)]
+    #[schemars(pattern(r"^[a-z0-9][a-z0-9._-]*$"))]
+    pub service: Option<Sp<String>>,
+    /// One instance of the service: by name, GUID or CRN (the CRN's service must be
+    /// `service`). Needs `service`.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub instance: Option<Sp<String>>,
+    /// A resource group by name, or by id (32 hexadecimal characters).
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub resource_group: Option<Sp<String>>,
+    /// The roles granted: platform (`Viewer`, `Operator`, `Editor`, `Administrator`),
+    /// service (`Reader`, `Writer`, `Manager`), or custom roles of the service (declared
+    /// under `roles` or already in the account). At least one, none twice.
+    #[schemars(length(min = 1), extend("uniqueItems" = true))]
+    pub roles: Sp<Vec<Sp<String>>>,
+}
+
+pub const ACCESS_KEYS: &[&str] = &["service", "instance", "resource_group", "roles"];
+
+/// A dynamic rule: users who log in through the ID provider `realm` and whose claims
+/// satisfy every condition join the group for `expiration_hours`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// Unique within the group, ignoring case.
+    #[schemars(length(min = 1))]
+    pub name: Sp<String>,
+    /// The ID provider's URL (its realm), e.g.
+    /// `https://us-south.appid.cloud.ibm.com/oauth/v4/<tenant-id>`.
+    #[schemars(pattern(r"^https?://[^\s/]+\S*$"))]
+    pub realm: Sp<String>,
+    /// How long a login keeps the membership, 1-24 hours. Default 24.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 24), extend("default" = 24))]
+    pub expiration_hours: Option<Sp<u32>>,
+    /// Every condition must hold. At least one.
+    #[schemars(length(min = 1))]
+    pub conditions: Sp<Vec<Sp<RawCondition>>>,
+}
+
+pub const RULE_KEYS: &[&str] = &["name", "realm", "expiration_hours", "conditions"];
+
+/// One condition on a login's claim.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    /// The claim's name, as the ID provider sends it.
+    #[schemars(length(min = 1))]
+    pub claim: Sp<String>,
+    /// How the claim relates to `value`, as IBM names the operators.
+    #[schemars(extend("enum" = ["EQUALS", "EQUALS_IGNORE_CASE", "IN", "NOT_EQUALS", "NOT_EQUALS_IGNORE_CASE", "CONTAINS"]))]
+    pub operator: Sp<String>,
+    /// The value to compare with: text (a number or boolean is taken as written).
+    #[schemars(extend("type" = ["string", "number", "boolean"]))]
+    pub value: Sp<String>,
+}
+
+pub const CONDITION_KEYS: &[&str] = &["claim", "operator", "value"];
 
 /// A user of the account and the managed groups they belong to.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
@@ -207,499 +328,19 @@ pub struct RawUser {
 
 pub const USER_KEYS: &[&str] = &["groups", "expires"];
 
-/// A file named by `include`: more groups and users, nothing else.
+/// A file named by `include`: more roles, groups and users, nothing else.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawIncluded {
+    #[serde(default)]
+    pub roles: Option<Entries<RawRole>>,
     #[serde(default)]
     pub groups: Option<Entries<RawGroup>>,
     #[serde(default)]
     pub users: Option<Entries<RawUser>>,
 }
 
-pub const INCLUDED_KEYS: &[&str] = &["groups", "users"];
-
-// ---------------------------------------------------------------------------
-// The walk: YAML tree → raw types, reporting every shape problem.
-
-/// Reads one file's tree; problems go to `diags`.
-pub(crate) struct Reader<'a> {
-    pub diags: &'a mut Diagnostics,
-    pub file: FileId,
-}
-
-impl Reader<'_> {
-    fn loc(&self, node: &Node) -> Loc {
-        Loc {
-            file: self.file,
-            pos: Some(node.pos),
-        }
-    }
-
-    fn wrong_type(&mut self, node: &Node, what: &str, expected: &str, example: &str) {
-        let hint = match (&node.value, expected) {
-            (Value::Null, "a mapping") => format!("write `{{}}` for none, or like this: {example}"),
-            (Value::Null, "a list") => format!("write `[]` for none, or like this: {example}"),
-            _ => format!("write it like this: {example}"),
-        };
-        let d = Diagnostic::new(
-            format!("{what} must be {expected}, not {}", node.value.kind()),
-            self.loc(node),
-            format!("expected {expected}"),
-        )
-        .hint(hint);
-        self.diags.push(d);
-    }
-
-    /// The entries of a mapping, or a wrong-type problem.
-    fn mapping<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &str,
-        example: &str,
-    ) -> Option<&'n [(Node, Node)]> {
-        let entries = match &node.value {
-            Value::Map(entries) => Some(entries.as_slice()),
-            _ => None,
-        };
-        self.typed(node, entries, what, "a mapping", example)
-            .map(|e| e.value)
-    }
-
-    /// Splits a fixed-key mapping into its known keys, reporting unknown and repeated keys.
-    fn fields<'n>(
-        &mut self,
-        entries: &'n [(Node, Node)],
-        allowed: &[&'static str],
-        context: &str,
-        unknown_hint: &dyn Fn(&str) -> Option<String>,
-    ) -> Fields<'n> {
-        let mut found: Vec<(&'static str, &'n Node, &'n Node)> = Vec::new();
-        for (key, value) in entries {
-            let name = match &key.value {
-                Value::Str(s) => s.clone(),
-                _ => self
-                    .diags
-                    .scalar_text(self.file, key.pos)
-                    .unwrap_or_else(|| key.value.kind().to_string()),
-            };
-            match allowed.iter().find(|k| **k == name) {
-                Some(known) => {
-                    if let Some((_, first, _)) = found.iter().find(|(k, _, _)| k == known) {
-                        let d = Diagnostic::twice(
-                            format!("`{known}` is given twice in {context}"),
-                            self.loc(key),
-                            self.loc(first),
-                            "given",
-                        )
-                        .hint("keep one of them");
-                        self.diags.push(d);
-                    } else {
-                        found.push((known, key, value));
-                    }
-                }
-                None => {
-                    let hint =
-                        unknown_hint(&name).unwrap_or_else(|| unknown_key_hint(&name, allowed));
-                    let d = Diagnostic::new(
-                        format!("unknown key `{name}` in {context}"),
-                        self.loc(key),
-                        "unknown key",
-                    )
-                    .hint(hint);
-                    self.diags.push(d);
-                }
-            }
-        }
-        Fields(found)
-    }
-
-    fn missing(&mut self, owner: Loc, key: &str, context: &str, example: &str) {
-        let d = Diagnostic::new(
-            format!("{context} is missing the required key `{key}`"),
-            owner,
-            format!("`{key}` missing"),
-        )
-        .hint(format!("add it, for example: {example}"));
-        self.diags.push(d);
-    }
-
-    /// A string scalar. Numbers and booleans count as the text that was typed (YAML reads
-    /// `0123` as a number; as an account id it is text).
-    fn string(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<String>> {
-        let text = match &node.value {
-            Value::Str(s) => Some(s.clone()),
-            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
-                self.diags.scalar_text(self.file, node.pos).or_else(|| {
-                    Some(match &node.value {
-                        Value::Int(i) => i.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        _ => String::new(),
-                    })
-                })
-            }
-            _ => None,
-        };
-        self.typed(node, text, what, "a string", example)
-    }
-
-    fn strings(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<Vec<Sp<String>>>> {
-        let items = match &node.value {
-            Value::Seq(items) => Some(items),
-            _ => None,
-        };
-        let items = self.typed(node, items, what, "a list", example)?;
-        let each = format!("each entry of {what}");
-        let strings = items
-            .value
-            .iter()
-            .filter_map(|item| self.string(item, &each, example))
-            .collect();
-        Some(Sp::new(strings, items.loc))
-    }
-
-    fn integer(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<i128>> {
-        let value = match node.value {
-            Value::Int(i) => Some(i),
-            _ => None,
-        };
-        self.typed(node, value, what, "a whole number", example)
-    }
-
-    fn boolean(&mut self, node: &Node, what: &str, example: &str) -> Option<Sp<bool>> {
-        let value = match node.value {
-            Value::Bool(b) => Some(b),
-            _ => None,
-        };
-        self.typed(node, value, what, "`true` or `false`", example)
-    }
-
-    /// `value` is the node read as the type wanted, `None` when it is not of that type:
-    /// then a wrong-type problem saying what was `expected`.
-    fn typed<T>(
-        &mut self,
-        node: &Node,
-        value: Option<T>,
-        what: &str,
-        expected: &str,
-        example: &str,
-    ) -> Option<Sp<T>> {
-        if value.is_none() {
-            self.wrong_type(node, what, expected, example);
-        }
-        value.map(|v| Sp::new(v, self.loc(node)))
-    }
-
-    /// A `name: {...}` mapping of entries; `read` reads each value.
-    fn entries<T>(
-        &mut self,
-        node: &Node,
-        what: &str,
-        example: &str,
-        mut read: impl FnMut(&mut Self, &Sp<String>, &Node) -> Option<T>,
-    ) -> Entries<T> {
-        let Some(items) = self.mapping(node, what, example) else {
-            return Entries::default();
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for (key, value) in items {
-            let Some(name) = self.string(key, &format!("each name in {what}"), example) else {
-                continue;
-            };
-            if let Some(v) = read(self, &name, value) {
-                out.push((name, v));
-            }
-        }
-        Entries(out)
-    }
-
-    /// The keys of one entry's value (`name: {...}`); `None` when it is not a mapping.
-    fn entry_fields<'n>(
-        &mut self,
-        node: &'n Node,
-        context: &str,
-        example: &str,
-        allowed: &[&'static str],
-    ) -> Option<Fields<'n>> {
-        let items = self.mapping(node, &format!("the value of {context}"), example)?;
-        Some(self.fields(items, allowed, context, &|_| None))
-    }
-
-    fn group(&mut self, name: &Sp<String>, node: &Node) -> Option<RawGroup> {
-        let context = format!("group `{}`", name.value);
-        let example = format!("`{}: {{description: Algorithms research}}`", name.value);
-        // A value of the wrong shape still yields the entry, so that its name is checked too.
-        let Some(fields) = self.entry_fields(node, &context, &example, GROUP_KEYS) else {
-            return Some(RawGroup::default());
-        };
-        let description = fields
-            .given("description")
-            .and_then(|n| self.string(n, "`description`", "`description: Algorithms research`"));
-        Some(RawGroup { description })
-    }
-
-    fn user(&mut self, email: &Sp<String>, node: &Node) -> Option<RawUser> {
-        let context = format!("user `{}`", email.value);
-        let example = format!("`{}: {{groups: [quantum-algorithms]}}`", email.value);
-        // A value of the wrong shape still yields the entry, so that its email is checked too.
-        let Some(fields) = self.entry_fields(node, &context, &example, USER_KEYS) else {
-            return Some(RawUser::default());
-        };
-        let groups = match fields.get("groups") {
-            Some(n) => self
-                .strings(n, "`groups`", "`groups: [quantum-algorithms]`")
-                .unwrap_or_default(),
-            None => {
-                self.missing(email.loc, "groups", &context, "`groups: []`");
-                Sp::default()
-            }
-        };
-        let expires = fields
-            .given("expires")
-            .and_then(|n| self.string(n, "`expires`", "`expires: 2027-06-30`"));
-        Some(RawUser { groups, expires })
-    }
-
-    fn optional_strings(
-        &mut self,
-        fields: &Fields,
-        key: &str,
-        example: &str,
-    ) -> Option<Vec<Sp<String>>> {
-        fields
-            .given(key)
-            .and_then(|n| self.strings(n, &format!("`{key}`"), example))
-            .map(|s| s.value)
-    }
-
-    fn policy(&mut self, node: &Node) -> Option<RawPolicy> {
-        if node.value == Value::Null {
-            return None;
-        }
-        let items = self.mapping(node, "`policy`", "`policy: {max_removals: 10}`")?;
-        let fields = self.fields(items, POLICY_KEYS, "`policy`", &|_| None);
-        let unlisted_users = fields
-            .given("unlisted_users")
-            .and_then(|n| self.unlisted_users(n));
-        let max_removals = fields
-            .given("max_removals")
-            .and_then(|n| self.max_removals(n));
-        let protected =
-            self.optional_strings(&fields, "protected", "`protected: [owner@example.com]`");
-        let create_groups = fields
-            .given("create_groups")
-            .and_then(|n| self.boolean(n, "`create_groups`", "`create_groups: true`"));
-        let allowed_domains = self.optional_strings(
-            &fields,
-            "allowed_domains",
-            "`allowed_domains: [example.com]`",
-        );
-        Some(RawPolicy {
-            unlisted_users,
-            max_removals,
-            protected,
-            create_groups,
-            allowed_domains,
-        })
-    }
-
-    fn unlisted_users(&mut self, node: &Node) -> Option<Sp<UnlistedUsers>> {
-        let text = self.string(node, "`unlisted_users`", "`unlisted_users: ignore`")?;
-        let parsed = match text.value.as_str() {
-            "ignore" => UnlistedUsers::Ignore,
-            "remove" => UnlistedUsers::Remove,
-            other => {
-                let d = Diagnostic::new(
-                    format!("`unlisted_users` must be `ignore` or `remove`, not `{other}`"),
-                    text.loc,
-                    "unknown choice",
-                )
-                .hint(
-                    "`ignore` leaves users the file does not list alone; \
-                     `remove` removes them from the account",
-                );
-                self.diags.push(d);
-                return None;
-            }
-        };
-        Some(Sp::new(parsed, text.loc))
-    }
-
-    fn max_removals(&mut self, node: &Node) -> Option<Sp<u32>> {
-        let i = self.integer(node, "`max_removals`", "`max_removals: 10`")?;
-        match u32::try_from(i.value) {
-            Ok(v) => Some(Sp::new(v, i.loc)),
-            Err(_) => {
-                let d = Diagnostic::new(
-                    format!("`max_removals` must be between 0 and {}", u32::MAX),
-                    i.loc,
-                    "out of range",
-                )
-                .hint("use 0 to refuse every removal, or a small number like 10");
-                self.diags.push(d);
-                None
-            }
-        }
-    }
-
-    fn groups(&mut self, node: &Node) -> Entries<RawGroup> {
-        self.entries(
-            node,
-            "`groups`",
-            "`groups: {quantum-algorithms: {}}`",
-            |r, name, v| r.group(name, v),
-        )
-    }
-
-    fn users(&mut self, node: &Node) -> Entries<RawUser> {
-        self.entries(
-            node,
-            "`users`",
-            "`users: {alice@example.com: {groups: [quantum-algorithms]}}`",
-            |r, email, v| r.user(email, v),
-        )
-    }
-
-    /// Reads the main file. Shape problems are reported; what could be read is returned so
-    /// that the rules can still be checked on it.
-    pub fn config(&mut self, root: &Node) -> RawConfig {
-        let mut raw = RawConfig::default();
-        let Some(items) = self.top_level(root) else {
-            return raw;
-        };
-        let fields = self.fields(items, CONFIG_KEYS, "the top level", &|_| None);
-        let top = Loc {
-            file: self.file,
-            pos: Some(root.pos),
-        };
-        match fields.get("version") {
-            Some(n) => {
-                if let Some(v) = self.integer(n, "`version`", "`version: 1`") {
-                    raw.version = Sp::new(i64::try_from(v.value).unwrap_or(i64::MAX), v.loc);
-                }
-            }
-            None => self.missing(top, "version", "the file", "`version: 1` as the first line"),
-        }
-        match fields.get("account_id") {
-            Some(n) => {
-                if let Some(v) = self.string(n, "`account_id`", "`account_id: 0123456789abcdef0123456789abcdef`") {
-                    raw.account_id = v;
-                }
-            }
-            None => self.missing(
-                top,
-                "account_id",
-                "the file",
-                "`account_id: <your account id>` (IBM Cloud console → Manage → Account → Account settings)",
-            ),
-        }
-        raw.policy = fields.get("policy").and_then(|n| self.policy(n));
-        raw.include = fields
-            .given("include")
-            .and_then(|n| self.strings(n, "`include`", "`include: [teams/*.yaml]`"))
-            .map(|s| s.value);
-        match fields.get("groups") {
-            Some(n) => raw.groups = self.groups(n),
-            None => self.missing(
-                top,
-                "groups",
-                "the file",
-                "`groups: {}` if there are none yet",
-            ),
-        }
-        match fields.get("users") {
-            Some(n) => raw.users = self.users(n),
-            None => self.missing(
-                top,
-                "users",
-                "the file",
-                "`users: {}` if there are none yet",
-            ),
-        }
-        raw
-    }
-
-    /// Reads a file named by `include`: only `groups` and `users`.
-    pub fn included(&mut self, root: &Node) -> RawIncluded {
-        let Some(items) = self.top_level(root) else {
-            return RawIncluded::default();
-        };
-        let fields = self.fields(items, INCLUDED_KEYS, "an included file", &|name| {
-            CONFIG_KEYS.contains(&name).then(|| {
-                format!("`{name}` belongs in the main file; an included file holds only `groups` and `users`")
-            })
-        });
-        // Both are optional here, so an empty value means none (in the main file it is an
-        // error, as the schema says: `groups: {}` is the way to write none).
-        RawIncluded {
-            groups: fields.given("groups").map(|n| self.groups(n)),
-            users: fields.given("users").map(|n| self.users(n)),
-        }
-    }
-
-    fn top_level<'n>(&mut self, root: &'n Node) -> Option<&'n [(Node, Node)]> {
-        match &root.value {
-            Value::Map(items) => Some(items),
-            Value::Null => {
-                let d = Diagnostic::new(
-                    "the file is empty",
-                    Loc {
-                        file: self.file,
-                        pos: None,
-                    },
-                    "",
-                )
-                .hint("start from org.example.yaml: it has every key, with comments");
-                self.diags.push(d);
-                None
-            }
-            other => {
-                let d = Diagnostic::new(
-                    format!("the top level must be a mapping of keys, not {}", other.kind()),
-                    self.loc(root),
-                    "expected `key: value` lines",
-                )
-                .hint("the file starts with `version: 1`, then `account_id:`, `groups:` and `users:`; see org.example.yaml");
-                self.diags.push(d);
-                None
-            }
-        }
-    }
-}
-
-/// A near miss among the `allowed` keys, or the list of them.
-fn unknown_key_hint(name: &str, allowed: &[&str]) -> String {
-    match super::validate::closest(name, allowed.iter().copied()) {
-        Some(k) => format!("did you mean `{k}`?"),
-        None => format!(
-            "the keys allowed here are: {}",
-            allowed
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// The known keys of one mapping, with their key and value nodes.
-struct Fields<'n>(Vec<(&'static str, &'n Node, &'n Node)>);
-
-impl<'n> Fields<'n> {
-    fn get(&self, key: &str) -> Option<&'n Node> {
-        self.0
-            .iter()
-            .find(|(k, _, _)| *k == key)
-            .map(|(_, _, v)| *v)
-    }
-
-    /// The value of an optional key, when it has one: `key:` with nothing after it is
-    /// the same as leaving the key out.
-    fn given(&self, key: &str) -> Option<&'n Node> {
-        self.get(key).filter(|n| n.value != Value::Null)
-    }
-}
+pub const INCLUDED_KEYS: &[&str] = &["roles", "groups", "users"];
 
 #[cfg(test)]
 mod tests {
@@ -728,6 +369,10 @@ mod tests {
         assert_eq!(props(&defs["RawPolicy"]), sorted(POLICY_KEYS));
         assert_eq!(props(&defs["RawGroup"]), sorted(GROUP_KEYS));
         assert_eq!(props(&defs["RawUser"]), sorted(USER_KEYS));
+        assert_eq!(props(&defs["RawRole"]), sorted(ROLE_KEYS));
+        assert_eq!(props(&defs["RawAccess"]), sorted(ACCESS_KEYS));
+        assert_eq!(props(&defs["RawRule"]), sorted(RULE_KEYS));
+        assert_eq!(props(&defs["RawCondition"]), sorted(CONDITION_KEYS));
         let included = schemars::schema_for!(RawIncluded);
         let included = serde_json::to_value(&included).expect("schema is JSON");
         assert_eq!(props(&included), sorted(INCLUDED_KEYS));

@@ -3,7 +3,14 @@
 //!
 //! Everything that makes the desired state trustworthy is decided here, so the planner can
 //! rely on its invariants: every user's group is declared, no group is `Public Access`,
-//! emails and group names are unique ignoring case, emails and domains are lower-case.
+//! emails and group names are unique ignoring case, emails and domains are lower-case,
+//! and what groups grant is well formed ([`roles`], [`access`], [`rules`] for dynamic
+//! rules). [`text`] holds the rules for text that looks right but is not.
+
+mod access;
+mod roles;
+mod rules;
+mod text;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -15,7 +22,12 @@ use crate::model::{
 };
 
 use super::diagnostics::{Diagnostic, Diagnostics, Loc};
-use super::raw::{self, Entries, RawConfig, RawGroup, RawUser, Sp};
+use super::raw::{self, Entries, RawConfig, RawGroup, RawRole, RawUser, Sp};
+use roles::DeclaredRoles;
+
+pub use access::MAX_POLICIES_PER_GROUP;
+pub use roles::MAX_CUSTOM_ROLES;
+pub use text::{MAX_EMAIL_LOCAL_CHARS, email_problem, name_problem};
 
 /// IBM's limits (docs/config.md).
 pub const MAX_GROUPS: usize = 500;
@@ -55,10 +67,17 @@ pub(crate) fn desired_state(
     let account_id = v.account_id(&main.account_id);
     let policy = v.policy(main.policy.as_ref());
 
+    let all_roles = main
+        .roles
+        .iter()
+        .chain(included.iter().filter_map(|i| i.roles.as_ref()))
+        .flat_map(|e: &Entries<RawRole>| e.0.iter());
+    let roles = v.roles(all_roles);
+
     let all_groups = std::iter::once(&main.groups)
         .chain(included.iter().filter_map(|i| i.groups.as_ref()))
         .flat_map(|e: &Entries<RawGroup>| e.0.iter());
-    let groups = v.groups(all_groups);
+    let groups = v.groups(all_groups, &roles, account_id.as_ref());
 
     let all_users = std::iter::once(&main.users)
         .chain(included.iter().filter_map(|i| i.users.as_ref()))
@@ -76,7 +95,10 @@ pub(crate) fn desired_state(
             .map(|(g, _)| (g.name.clone(), g))
             .collect(),
         users,
-        roles: Default::default(),
+        roles: roles
+            .into_values()
+            .map(|(r, _)| (r.name.clone(), r))
+            .collect(),
     })
 }
 
@@ -181,15 +203,21 @@ impl Validator<'_> {
         let mut seen: HashMap<String, Loc> = HashMap::new();
         let mut domains = BTreeSet::new();
         for entry in entries {
-            let domain = entry.value.trim().to_lowercase();
-            if !plausible_domain(&domain) {
+            let domain = entry.value.trim_matches([' ', '\t']).to_lowercase();
+            if let Some(problem) = plausible_domain(&domain) {
+                let hint = if domain.is_ascii() {
+                    "list the part after the `@`, e.g. `example.com`, without `@` or spaces"
+                } else {
+                    "domains are ASCII here, so that a look-alike cannot pass for a listed domain; \
+                     write an internationalized domain in its ASCII form (`xn--…`)"
+                };
                 self.diags.push(
                     Diagnostic::new(
-                        format!("`{}` is not a domain", entry.value),
+                        format!("`{}` is not a domain", visible(&entry.value)),
                         entry.loc,
-                        "expected a domain such as example.com",
+                        problem,
                     )
-                    .hint("list the part after the `@`, e.g. `example.com`, without `@` or spaces"),
+                    .hint(hint),
                 );
                 continue;
             }
@@ -213,6 +241,8 @@ impl Validator<'_> {
     fn groups<'r>(
         &mut self,
         entries: impl Iterator<Item = &'r (Sp<String>, RawGroup)>,
+        roles: &DeclaredRoles,
+        account: Option<&AccountId>,
     ) -> Declared {
         let mut out = Declared::new();
         for (count, (name, group)) in entries.enumerate() {
@@ -233,15 +263,19 @@ impl Validator<'_> {
                 continue;
             }
             self.description(name, group);
+            let access = group
+                .access
+                .as_ref()
+                .map(|a| self.access(&name.value, a, roles, account));
+            let rules = group.rules.as_ref().map(|r| self.rules(&name.value, r));
             let key = name.value.to_lowercase();
             if let Some((first, first_loc)) = out.get(&key) {
                 self.diags.push(
-                    Diagnostic::new(
+                    Diagnostic::duplicate(
                         format!("group `{}` is declared twice", name.value),
-                        name.loc,
-                        "declared again here",
+                        (*first_loc, format!("`{}` first declared here", first.name)),
+                        (name.loc, "declared again here".to_string()),
                     )
-                    .also(*first_loc, format!("`{}` first declared here", first.name))
                     .hint("group names are compared ignoring case; keep one of them"),
                 );
                 continue;
@@ -249,8 +283,8 @@ impl Validator<'_> {
             let declared = DesiredGroup {
                 name: GroupName::new(name.value.clone()),
                 description: group.description.as_ref().map(|d| d.value.clone()),
-                access: None,
-                rules: None,
+                access,
+                rules,
             };
             out.insert(key, (declared, name.loc));
         }
@@ -258,13 +292,18 @@ impl Validator<'_> {
     }
 
     /// Checks a group name; `false` when the group cannot be declared at all (an empty
-    /// name, or IBM's built-in group). A name that is too long is reported and kept.
+    /// name, odd spaces or invisible characters, or IBM's built-in group). A name that is
+    /// too long is reported and kept.
     fn group_name(&mut self, name: &Sp<String>) -> bool {
         if name.value.trim().is_empty() {
             self.diags.push(
                 Diagnostic::new("a group name is empty", name.loc, "empty name")
                     .hint("give the group a name of 1 to 100 characters"),
             );
+            return false;
+        }
+        if let Some(problem) = name_problem(&name.value) {
+            self.odd_group_name(name, problem);
             return false;
         }
         let chars = name.value.chars().count();
@@ -297,6 +336,32 @@ impl Validator<'_> {
         true
     }
 
+    /// A group name with odd spaces or invisible characters: said with the character and
+    /// where it is, and whether the name is a disguised `Public Access`.
+    fn odd_group_name(&mut self, name: &Sp<String>, problem: &str) {
+        let shown = visible(&name.value);
+        let (at, label) = match text::first_odd_char(&name.value, false) {
+            Some((i, c)) => (
+                text::char_loc(name.loc, &name.value, i),
+                format!("{} here", text::describe_char(c)),
+            ),
+            None => (name.loc, problem.to_string()),
+        };
+        let hint = if is_public_access_name(&normalized_spaces(&name.value)) {
+            "this is IBM's built-in `Public Access` group with odd spaces; orgsync never \
+             manages it. Remove this group"
+                .to_string()
+        } else {
+            format!(
+                "a group name has single ordinary spaces between words and no invisible \
+                 characters, so that two names that look the same are the same; write `{}`",
+                normalized_spaces(&name.value)
+            )
+        };
+        self.diags
+            .push(Diagnostic::new(format!("group name `{shown}` {problem}"), at, label).hint(hint));
+    }
+
     fn description(&mut self, name: &Sp<String>, group: &RawGroup) {
         let Some(description) = &group.description else {
             return;
@@ -320,20 +385,42 @@ impl Validator<'_> {
     }
 
     fn plausible_email(&mut self, email: &Sp<String>, context: &str) -> bool {
-        match email_problem(&email.value) {
-            None => true,
-            Some(problem) => {
-                self.diags.push(
-                    Diagnostic::new(
-                        format!("`{}` in {context} is not an email address", email.value),
-                        email.loc,
-                        problem,
-                    )
-                    .hint("write an address of the form name@example.com, without spaces"),
-                );
-                false
+        let Some(problem) = email_problem(&email.value) else {
+            return true;
+        };
+        let trimmed = email.value.trim_matches([' ', '\t']);
+        let odd = text::first_odd_char(trimmed, true).filter(|_| problem.contains("ASCII"));
+        let (at, label, hint) = match odd {
+            Some((i, c)) => {
+                let lead = email.value.chars().count()
+                    - email.value.trim_start_matches([' ', '\t']).chars().count();
+                (
+                    text::char_loc(email.loc, &email.value, lead + i),
+                    format!("{} here", text::describe_char(c)),
+                    "emails are printable ASCII: an invisible or look-alike character makes a \
+                     different address that reads the same. Retype the address; write an \
+                     internationalized domain in its ASCII form (`xn--…`)"
+                        .to_string(),
+                )
             }
-        }
+            None => (
+                email.loc,
+                problem.to_string(),
+                "write an address of the form name@example.com, without spaces".to_string(),
+            ),
+        };
+        self.diags.push(
+            Diagnostic::new(
+                format!(
+                    "`{}` in {context} is not an email address",
+                    visible(&email.value)
+                ),
+                at,
+                label,
+            )
+            .hint(hint),
+        );
+        false
     }
 
     fn users<'r>(
@@ -503,54 +590,62 @@ impl Validator<'_> {
 
     fn expires(&mut self, email: &Email, expires: Option<&Sp<String>>) -> Option<Date> {
         let e = expires?;
-        let date = Date::parse(e.value.trim());
-        if date.is_none() {
+        let value = e.value.trim();
+        if let Some((problem, label)) = text::date_problem(value) {
             self.diags.push(
                 Diagnostic::new(
-                    format!("`expires: {}` of `{email}` is not a date", e.value),
+                    format!("`expires: {}` of `{email}` {problem}", visible(value)),
                     e.loc,
-                    "expected YYYY-MM-DD",
+                    label,
                 )
                 .hint("write a calendar date as YYYY-MM-DD, e.g. `expires: 2027-06-30`"),
             );
         }
-        date
+        Date::parse(value)
     }
 }
 
-/// A domain for `policy.allowed_domains` (already trimmed and lower-cased): dotted labels,
-/// no `@`, no spaces.
-fn plausible_domain(domain: &str) -> bool {
-    !domain.is_empty()
-        && !domain.contains('@')
-        && !domain.chars().any(|c| c.is_whitespace() || c.is_control())
-        && domain.contains('.')
-        && domain.split('.').all(|label| !label.is_empty())
+/// Why a domain for `policy.allowed_domains` (already trimmed and lower-cased) is not
+/// one, if it is not: dotted labels of letters, digits and `-`, no `@`, no spaces.
+fn plausible_domain(domain: &str) -> Option<&'static str> {
+    let expected = "expected a domain such as example.com";
+    if domain.is_empty() || domain.contains('@') || domain.chars().any(char::is_whitespace) {
+        return Some(expected);
+    }
+    if !domain.is_ascii() {
+        return Some("contains a character that is not ASCII (invisible, or a look-alike)");
+    }
+    text::domain_problem(domain).map(|_| expected)
 }
 
-/// Why a string is not a plausible email address (`local@domain.tld`, no spaces), if it
-/// is not. Deliberately loose: IBM decides what it accepts; this catches typos.
-pub(crate) fn email_problem(raw: &str) -> Option<&'static str> {
-    let email = raw.trim();
-    if email.is_empty() {
-        return Some("empty");
+/// Text from the file for a message: invisible characters and odd spaces shown as their
+/// code points (`alice\u{200b}@example.com`), so that the message shows what is there.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if text::is_odd(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `text` with every run of spaces (of any kind) made one ordinary space and invisible
+/// characters dropped, trimmed: what a person reads.
+fn normalized_spaces(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else if !text::is_odd(c) {
+            out.push(c);
+        }
     }
-    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some("contains a space");
-    }
-    let Some((local, domain)) = email.split_once('@') else {
-        return Some("no `@`");
-    };
-    if domain.contains('@') {
-        return Some("more than one `@`");
-    }
-    if local.is_empty() {
-        return Some("nothing before the `@`");
-    }
-    if !domain.contains('.') || domain.split('.').any(str::is_empty) {
-        return Some("the domain is not of the form example.com");
-    }
-    None
+    out.trim().to_string()
 }
 
 /// The candidate closest to `name` ignoring case, if it is close enough to be a typo.
@@ -628,21 +723,14 @@ mod tests {
     }
 
     #[test]
-    fn email_plausibility() {
-        assert_eq!(email_problem(" Alice@Example.com "), None);
+    fn odd_spaces_are_shown_and_normalized() {
+        assert_eq!(visible("a\u{200b}b"), "a\\u{200b}b");
+        assert_eq!(visible("Équipe"), "Équipe");
         assert_eq!(
-            email_problem("alice@example"),
-            Some("the domain is not of the form example.com")
+            normalized_spaces(" Public\u{a0}\u{a0}Access "),
+            "Public Access"
         );
-        assert_eq!(email_problem("alice example.com"), Some("contains a space"));
-        assert_eq!(email_problem("a@b@c.com"), Some("more than one `@`"));
-        assert_eq!(
-            email_problem("@example.com"),
-            Some("nothing before the `@`")
-        );
-        assert_eq!(
-            email_problem("alice@.com"),
-            Some("the domain is not of the form example.com")
-        );
+        assert_eq!(normalized_spaces("Public\u{200b}Access"), "PublicAccess");
+        assert_eq!(normalized_spaces("Public \u{200b}Access"), "Public Access");
     }
 }

@@ -29,6 +29,19 @@ pub struct Pos {
 pub struct Node {
     pub value: Value,
     pub pos: Pos,
+    /// The node's explicit YAML tag as the library resolved it (`!!binary` is
+    /// `tag:yaml.org,2002:binary`, a local `!foo` stays `!foo`), `None` without one. A
+    /// config file has no use for tags, and a tag can make a value decode to something
+    /// other than what it reads as, so config validation refuses every one.
+    pub tag: Option<String>,
+}
+
+/// How a resolved tag is written in a file: `tag:yaml.org,2002:binary` as `!!binary`.
+pub fn tag_spelling(tag: &str) -> String {
+    match tag.strip_prefix("tag:yaml.org,2002:") {
+        Some(core) => format!("!!{core}"),
+        None => tag.to_string(),
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -117,16 +130,18 @@ pub fn parse_tree(text: &str) -> Result<Node, ParseError> {
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let spanned = serde_saphyr::Spanned::<Value>::deserialize(d)?;
+        let spanned = serde_saphyr::Spanned::<serde_saphyr::Tagged<Value>>::deserialize(d)?;
         let loc = spanned.referenced;
         let len = usize::try_from(loc.span().len()).unwrap_or(0);
+        let serde_saphyr::Tagged(value, tag) = spanned.value;
         Ok(Node {
-            value: spanned.value,
+            value,
             pos: Pos {
                 line: usize::try_from(loc.line()).unwrap_or(0),
                 column: usize::try_from(loc.column()).unwrap_or(0),
                 len,
             },
+            tag,
         })
     }
 }
@@ -228,7 +243,8 @@ mod tests {
                         line: 1,
                         column: 1,
                         len: 1
-                    }
+                    },
+                    tag: None,
                 },
                 Node {
                     value: Value::Str("yes".into()),
@@ -236,9 +252,36 @@ mod tests {
                         line: 1,
                         column: 4,
                         len: 3
-                    }
+                    },
+                    tag: None,
                 }
             )])
+        );
+    }
+
+    #[test]
+    fn tags_are_kept_on_the_node_they_are_written_on() {
+        let tree =
+            parse_tree("a: !!binary aGVsbG8=\n!!str b: !local x\nc: plain\n").expect("valid");
+        let Value::Map(entries) = tree.value else {
+            panic!("not a map");
+        };
+        let tags: Vec<(Option<String>, Option<String>)> = entries
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.tag.as_deref().map(tag_spelling),
+                    v.tag.as_deref().map(tag_spelling),
+                )
+            })
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                (None, Some("!!binary".to_string())),
+                (Some("!!str".to_string()), Some("!local".to_string())),
+                (None, None),
+            ]
         );
     }
 

@@ -36,6 +36,8 @@ use super::index::{
 pub struct FileFormat {
     pub max_group_name_chars: usize,
     pub max_description_chars: usize,
+    /// Why a group name would not validate (odd spaces, invisible characters), or `None`.
+    pub group_name_problem: fn(&str) -> Option<&'static str>,
     /// Why an email would not validate (as validation words it), or `None`.
     pub email_problem: fn(&str) -> Option<&'static str>,
 }
@@ -198,7 +200,10 @@ fn exported_groups<'a>(
             continue;
         };
         let name = group.name.as_str();
-        if name.trim().is_empty() || name.chars().count() > format.max_group_name_chars {
+        if name.trim().is_empty()
+            || name.chars().count() > format.max_group_name_chars
+            || (format.group_name_problem)(name).is_some()
+        {
             skipped.push(SkippedGroup {
                 name: group.name.clone(),
                 id: group.id.clone(),

@@ -11,6 +11,7 @@ use crate::plan::export::{
 const FORMAT: FileFormat = FileFormat {
     max_group_name_chars: 12,
     max_description_chars: 10,
+    group_name_problem: |_| None,
     email_problem: |email| (!email.contains('@')).then_some("no `@`"),
 };
 
