@@ -81,8 +81,7 @@ impl Session {
         today: Date,
     ) -> Result<(Plan, LiveState)> {
         self.check_account(&desired.account_id)?;
-        let managed: Vec<_> = desired.groups.keys().cloned().collect();
-        let live = iam::acquire(&self.client, &desired.account_id, &managed)
+        let live = iam::acquire(&self.client, &desired.account_id, &desired.live_query())
             .await
             .map_err(runtime)?;
         let plan = plan::plan(desired, &live, &plan::Options { today })
