@@ -732,7 +732,7 @@ fn plan_scenario(args: &Args) -> Result<Row, String> {
     let cpu0 = thread_cpu();
     let t0 = Instant::now();
     let (live, acquired_at) = h.rt.block_on(async {
-        let live = iam::acquire(&client, &account, &managed).await;
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed)).await;
         (live, t0.elapsed())
     });
     let live = live.map_err(|e| format!("acquire failed: {e}"))?;
@@ -881,8 +881,12 @@ fn apply_scenario(args: &Args) -> Result<Row, String> {
     // token is held when the apply starts, and the client knows the account's size.
     let client = h.client(args)?;
     let live =
-        h.rt.block_on(iam::acquire(&client, &account, &managed))
-            .map_err(|e| format!("acquire failed: {e}"))?;
+        h.rt.block_on(iam::acquire(
+            &client,
+            &account,
+            &iam::members_only(&managed),
+        ))
+        .map_err(|e| format!("acquire failed: {e}"))?;
     let plan = plan::plan(&desired, &live, &plan::Options { today: today()? })
         .map_err(|e| format!("plan failed: {e}"))?;
     let group_ids: BTreeMap<GroupName, AccessGroupId> = live
@@ -897,6 +901,7 @@ fn apply_scenario(args: &Args) -> Result<Row, String> {
         verify: !args.no_verify,
         parallelism: args.parallelism,
         interrupt: None,
+        progress: None,
     };
     h.emulator.reset_stats();
     let cpu0 = thread_cpu();

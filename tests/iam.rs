@@ -581,7 +581,9 @@ async fn unreachable_endpoint_is_one_line_naming_the_host_and_what_to_do() {
         l.local_addr().unwrap().port()
     };
     let client = client_for(&format!("http://127.0.0.1:{port}"), KEY, 2, fast_policy());
-    let err = iam::acquire(&client, &account(), &[]).await.unwrap_err();
+    let err = iam::acquire(&client, &account(), &iam::members_only(&[]))
+        .await
+        .unwrap_err();
     let line = assert_one_clean_line(&err, &[KEY]);
     assert!(matches!(err, IamError::Unreachable { .. }), "{err:?}");
     assert!(
@@ -673,9 +675,13 @@ async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     tracing::callsite::rebuild_interest_cache();
-    let err = iam::acquire(&stub.client(), &account(), &[GroupName::new("g0")])
-        .await
-        .unwrap_err();
+    let err = iam::acquire(
+        &stub.client(),
+        &account(),
+        &iam::members_only(&[GroupName::new("g0")]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.status(), Some(503));
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(!log.contains(KEY), "the API key leaked into the log");
@@ -1166,7 +1172,9 @@ async fn the_user_cursor_does_not_queue_behind_member_pages_on_every_read() {
     let managed: Vec<GroupName> = (0..10).map(|i| GroupName::new(format!("g{i}"))).collect();
     let users_path = format!("/v2/accounts/{ACCOUNT}/users");
     for read in 0..2 {
-        let live = iam::acquire(&client, &account(), &managed).await.unwrap();
+        let live = iam::acquire(&client, &account(), &iam::members_only(&managed))
+            .await
+            .unwrap();
         assert_eq!(live.users.len(), 4);
         assert!(
             live.groups
@@ -1337,7 +1345,9 @@ mod e2e {
             .unwrap();
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
         let account = AccountId::new(state.account_id.clone());
-        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed))
+            .await
+            .unwrap();
         assert_exact(&live, &state, &managed);
         assert_eq!(live.caller.as_str(), emulator::SYNTHETIC_ADMIN_IAM_ID);
         let stats = emu.stats();
@@ -1375,7 +1385,9 @@ mod e2e {
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
         let account = AccountId::new(state.account_id.clone());
         let started = Instant::now();
-        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed))
+            .await
+            .unwrap();
         assert_exact(&live, &state, &managed);
         let stats = emu.stats();
         // The faults really happened, and were retried through.
@@ -1394,9 +1406,13 @@ mod e2e {
         let base = emu.base_url();
         emu.shutdown().await;
         let client = client(&base, emulator::SYNTHETIC_ADMIN_KEY, 2);
-        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
-            .await
-            .unwrap_err();
+        let err = iam::acquire(
+            &client,
+            &AccountId::new(state.account_id),
+            &iam::members_only(&[]),
+        )
+        .await
+        .unwrap_err();
         let line = err.to_string();
         assert!(matches!(err, IamError::Unreachable { .. }), "{err:?}");
         assert!(!line.contains('\n') && !line.contains(emulator::SYNTHETIC_ADMIN_KEY));
@@ -1411,9 +1427,13 @@ mod e2e {
             .unwrap();
         let wrong = "wrong-key-Zq81x";
         let client = client(&emu.base_url(), wrong, 2);
-        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
-            .await
-            .unwrap_err();
+        let err = iam::acquire(
+            &client,
+            &AccountId::new(state.account_id),
+            &iam::members_only(&[]),
+        )
+        .await
+        .unwrap_err();
         let line = err.to_string();
         assert!(matches!(err, IamError::InvalidApiKey { .. }), "{err:?}");
         assert!(!line.contains('\n') && !line.contains(wrong), "{line}");
@@ -1436,7 +1456,9 @@ mod e2e {
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
         let account = AccountId::new(state.account_id.clone());
         let started = Instant::now();
-        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed))
+            .await
+            .unwrap();
         // 25 user pages in sequence at 100 ms: the run outlives the 2 s token.
         assert!(started.elapsed() > Duration::from_secs(2));
         assert_exact(&live, &state, &managed);

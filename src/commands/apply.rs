@@ -60,6 +60,8 @@ pub fn run(cli: &Cli, args: &ApplyArgs) -> Result<Exit> {
                 verify: true,
                 parallelism: args.connection.parallelism as usize,
                 interrupt: Some(interrupt),
+                // The commands area renders progress on a terminal through this sink.
+                progress: None,
             };
             // From here on, Ctrl-C stops cleanly: what is in flight finishes, the rest is
             // reported as skipped and the audit log records what was done. A second

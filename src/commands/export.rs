@@ -91,11 +91,7 @@ async fn read_account(
     };
     let chosen = plan::export::choose_groups(&groups, wanted)
         .map_err(|e| Error::Runtime(format!("cannot export account {account}: {e}")))?;
-    let query = crate::model::LiveQuery {
-        managed: chosen.iter().cloned().collect(),
-        ..Default::default()
-    };
-    let live = iam::acquire(&session.client, &account, &query)
+    let live = iam::acquire(&session.client, &account, &iam::members_only(&chosen))
         .await
         .map_err(runtime)?;
     Ok((live, chosen))

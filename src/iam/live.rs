@@ -47,6 +47,16 @@ pub fn policy_listing(groups: usize) -> PolicyListing {
     }
 }
 
+/// The query of a plain membership read: users, groups and the members of `managed`
+/// (what `acquire` read before groups could grant anything), for callers that manage no
+/// access (export's group selection, tests, the benchmark's membership scenarios).
+pub fn members_only(managed: &[crate::model::GroupName]) -> LiveQuery {
+    LiveQuery {
+        managed: managed.iter().cloned().collect(),
+        ..LiveQuery::default()
+    }
+}
+
 /// What one concurrent read of the acquisition returned.
 enum Read {
     Members(usize, Vec<LiveMember>),

@@ -158,7 +158,7 @@ impl Client {
 
 /// Segment `n` (0-based) of a CRN `crn:v1:bluemix:public:<service>:<region>:a/<account>:
 /// <guid>::`: 4 is the service, 7 the instance's GUID. `None` when empty or missing.
-pub(crate) fn crn_segment(crn: &str, n: usize) -> Option<&str> {
+pub fn crn_segment(crn: &str, n: usize) -> Option<&str> {
     let mut parts = crn.trim().split(':');
     (parts.next() == Some("crn")).then_some(())?;
     parts.nth(n - 1).filter(|s| !s.is_empty())
