@@ -13,6 +13,7 @@ mod emulator;
 mod export;
 mod hostile;
 mod iam;
+mod iam_access;
 mod plan_cli;
 mod readme;
 mod reliability;
