@@ -2,11 +2,15 @@
 //! safe, and one-line errors.
 //!
 //! Which failures are retried depends on whether repeating the request could do harm.
-//! [`Retry::Idempotent`] calls (reads, PUT members, bulk delete, PATCH, DELETE, the token)
-//! are retried on connection errors, timeouts, dropped connections, 429 and
-//! 500/502/503/504. [`Retry::SafeOnly`] calls (invite, create group) are retried only when
-//! IBM cannot have acted on them: the connection never opened, or a 429 said "not now".
-//! Their ambiguous failures go back to the caller, who re-reads instead of re-sending.
+//! [`Retry::Idempotent`] calls (reads, PUT members, bulk delete, PATCH, PUT with If-Match,
+//! DELETE, the token) are retried on connection errors, timeouts, dropped connections, 429
+//! and 500/502/503/504. [`Retry::SafeOnly`] calls (invite, and the creates of groups,
+//! policies, custom roles and rules) are retried only when IBM cannot have acted on them:
+//! the connection never opened, or a 429 said "not now". Their ambiguous failures go back
+//! to the caller, who re-reads instead of re-sending.
+//!
+//! Every string of an answer that may reach output — bodies, and the transaction-id
+//! headers — goes through one scrubbing ([`Client::scrub_text`]) before anything reads it.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
