@@ -17,3 +17,4 @@ mod iam_access;
 mod plan_cli;
 mod readme;
 mod reliability;
+mod reliability_access;

@@ -107,10 +107,20 @@ pub(super) fn plan_access_scenario(args: &Args) -> Result<Row, String> {
     // account-wide listing, never by a per-group one).
     let mut policies = Vec::new();
     for (g, group) in base.groups.iter().enumerate() {
-        let grants: &[usize] = if g < managed { &granted(g) } else { &granted(g)[..1] };
+        let grants: &[usize] = if g < managed {
+            &granted(g)
+        } else {
+            &granted(g)[..1]
+        };
         for (k, &i) in grants.iter().enumerate() {
             let id = uuid(0x2, args.seed, g * 2 + k);
-            policies.push(policy(id, &group.id, &guid(args.seed, i), &["Viewer", "Reader"], k == 1));
+            policies.push(policy(
+                id,
+                &group.id,
+                &guid(args.seed, i),
+                &["Viewer", "Reader"],
+                k == 1,
+            ));
         }
     }
     let state = with_access(&base, policies, args.seed)?;
@@ -133,7 +143,12 @@ pub(super) fn plan_access_scenario(args: &Args) -> Result<Row, String> {
     }
     let query = desired.live_query();
     let shape = Shape::of(&state);
-    let managed_ids: Vec<String> = state.groups.iter().take(managed).map(|g| g.id.clone()).collect();
+    let managed_ids: Vec<String> = state
+        .groups
+        .iter()
+        .take(managed)
+        .map(|g| g.id.clone())
+        .collect();
     let account = AccountId::new(state.account_id.clone());
     let h = Harness::start(state, args)?;
     let client = h.client(args)?;
@@ -176,7 +191,10 @@ pub(super) fn plan_access_scenario(args: &Args) -> Result<Row, String> {
     // The same bound as without access (docs/performance.md): the new reads are bulk and
     // independent of the cursor, so they only add to the spread.
     let (rts, how) = bound(
-        &[("user cursor", user_pages), ("groups→members", groups_chain)],
+        &[
+            ("user cursor", user_pages),
+            ("groups→members", groups_chain),
+        ],
         user_pages + group_pages + member_pages + access,
         args.parallelism,
     );
@@ -235,13 +253,28 @@ fn apply_plan(args: &Args) -> Result<(State, Plan, BTreeMap<GroupName, AccessGro
     let crns = |r: &[&str]| r.iter().map(|c| RoleCrn::new(*c)).collect::<Vec<_>>();
     let mut removals = Vec::new();
     for (g, group) in base.groups.iter().take(managed).enumerate() {
-        let (name, id) = (GroupName::new(group.name.clone()), AccessGroupId::new(group.id.clone()));
+        let (name, id) = (
+            GroupName::new(group.name.clone()),
+            AccessGroupId::new(group.id.clone()),
+        );
         let [a, b] = granted(g);
         let (c, d) = ((g + 3) % INSTANCES, (g + 11) % INSTANCES);
         let (update, remove) = (uuid(0x3, args.seed, g), uuid(0x4, args.seed, g));
         let v1 = g % 2 == 0;
-        policies.push(policy(update.clone(), &group.id, &guid(args.seed, a), &["Viewer"], v1));
-        policies.push(policy(remove.clone(), &group.id, &guid(args.seed, b), &["Viewer"], false));
+        policies.push(policy(
+            update.clone(),
+            &group.id,
+            &guid(args.seed, a),
+            &["Viewer"],
+            v1,
+        ));
+        policies.push(policy(
+            remove.clone(),
+            &group.id,
+            &guid(args.seed, b),
+            &["Viewer"],
+            false,
+        ));
         for i in [c, d] {
             changes.push(Change::CreatePolicy {
                 group: name.clone(),
@@ -255,7 +288,11 @@ fn apply_plan(args: &Args) -> Result<(State, Plan, BTreeMap<GroupName, AccessGro
             group: name.clone(),
             group_id: id.clone(),
             policy_id: PolicyId::new(update),
-            api_version: if v1 { PolicyVersion::V1 } else { PolicyVersion::V2 },
+            api_version: if v1 {
+                PolicyVersion::V1
+            } else {
+                PolicyVersion::V2
+            },
             target: target(a),
             roles: names(&["Reader", "Viewer"]),
             role_ids: crns(&[READER, VIEWER]),
@@ -278,7 +315,12 @@ fn apply_plan(args: &Args) -> Result<(State, Plan, BTreeMap<GroupName, AccessGro
     let ids = state
         .groups
         .iter()
-        .map(|g| (GroupName::new(g.name.clone()), AccessGroupId::new(g.id.clone())))
+        .map(|g| {
+            (
+                GroupName::new(g.name.clone()),
+                AccessGroupId::new(g.id.clone()),
+            )
+        })
         .collect();
     let plan = Plan {
         format_version: plan::FORMAT_VERSION,
@@ -302,9 +344,19 @@ pub(super) fn apply_access_scenario(args: &Args) -> Result<Row, String> {
     let h = Harness::start(state, args)?;
     let client = h.client(args)?;
     // The session's token, as `orgsync apply` holds it when the writes start.
-    h.rt.block_on(client.whoami()).map_err(|e| format!("token: {e}"))?;
-    let count = |kind: &str| plan.changes.iter().filter(|c| c.kind().as_str() == kind).count() as u64;
-    let (creates, updates, removals) = (count("create_policy"), count("update_policy"), count("remove_policy"));
+    h.rt.block_on(client.whoami())
+        .map_err(|e| format!("token: {e}"))?;
+    let count = |kind: &str| {
+        plan.changes
+            .iter()
+            .filter(|c| c.kind().as_str() == kind)
+            .count() as u64
+    };
+    let (creates, updates, removals) = (
+        count("create_policy"),
+        count("update_policy"),
+        count("remove_policy"),
+    );
     let minimum = creates + 2 * updates + removals;
 
     let options = executor::Options {
@@ -317,7 +369,9 @@ pub(super) fn apply_access_scenario(args: &Args) -> Result<Row, String> {
     h.emulator.reset_stats();
     let cpu0 = thread_cpu();
     let t0 = Instant::now();
-    let report = h.rt.block_on(executor::apply(&plan, &account, &group_ids, &client, &options, None));
+    let report = h.rt.block_on(executor::apply(
+        &plan, &account, &group_ids, &client, &options, None,
+    ));
     let wall = t0.elapsed();
     let (cpu_ms, emu_ms) = cpu_between(&cpu0, &thread_cpu());
     let stats = h.stats();
@@ -325,7 +379,13 @@ pub(super) fn apply_access_scenario(args: &Args) -> Result<Row, String> {
         .entries
         .iter()
         .filter(|e| e.status != executor::Status::Applied)
-        .map(|e| format!("{}: {:?}", e.change, e.error.as_ref().map(ToString::to_string)))
+        .map(|e| {
+            format!(
+                "{}: {:?}",
+                e.change,
+                e.error.as_ref().map(ToString::to_string)
+            )
+        })
         .collect();
     let token = stats.route(TOKEN);
     let verify = stats.route(POLICIES);
@@ -334,7 +394,13 @@ pub(super) fn apply_access_scenario(args: &Args) -> Result<Row, String> {
     // Chains (docs/performance.md): an update is GET then PUT (2 RT); a group's removal
     // waits for its grants (creates, the widening update): 2 + 1 = 3 RT.
     let touched: BTreeSet<&GroupName> = plan.changes.iter().filter_map(Change::group).collect();
-    let chain = if removals > 0 && updates > 0 { 3 } else if updates > 0 { 2 } else { u64::from(creates + removals > 0) };
+    let chain = if removals > 0 && updates > 0 {
+        3
+    } else if updates > 0 {
+        2
+    } else {
+        u64::from(creates + removals > 0)
+    };
     let p = args.parallelism as u64;
     let spread = minimum.div_ceil(p);
     let writes_rt = chain.max(spread);
@@ -342,7 +408,12 @@ pub(super) fn apply_access_scenario(args: &Args) -> Result<Row, String> {
     let token_rt = u64::from(token > 0);
     let bound_rt = token_rt + writes_rt + verify_rt;
     Ok(Row {
-        scenario: if args.no_verify { "apply-access (no verify)" } else { "apply-access" }.into(),
+        scenario: if args.no_verify {
+            "apply-access (no verify)"
+        } else {
+            "apply-access"
+        }
+        .into(),
         users,
         groups,
         managed: touched.len(),
