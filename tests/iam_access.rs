@@ -83,6 +83,8 @@ impl Reply {
 }
 
 type Script = dyn Fn(&Seen) -> Reply + Send + Sync;
+/// What the stub's handler shares: the script and the requests seen.
+type Shared = (Arc<Script>, Arc<Mutex<Vec<Seen>>>);
 
 struct Stub {
     base: String,
@@ -92,7 +94,7 @@ struct Stub {
 impl Stub {
     async fn start(script: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Stub {
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let state: (Arc<Script>, Arc<Mutex<Vec<Seen>>>) = (Arc::new(script), seen.clone());
+        let state: Shared = (Arc::new(script), seen.clone());
         let app = axum::Router::new().fallback(handle).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -147,7 +149,7 @@ impl Stub {
 }
 
 async fn handle(
-    AxState((script, seen)): AxState<(Arc<Script>, Arc<Mutex<Vec<Seen>>>)>,
+    AxState((script, seen)): AxState<Shared>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -981,4 +983,33 @@ fn resource_controller_has_its_own_host_unless_one_endpoint_names_every_api() {
         .with_resource_controller("https://elsewhere.example")
         .unwrap();
     assert_eq!(still.resource_controller(), one.iam());
+}
+
+#[tokio::test]
+async fn export_reads_what_the_policies_name_beyond_the_file() {
+    let stub = Stub::start(account_script).await;
+    let query = LiveQuery {
+        managed: [GroupName::new("g1"), GroupName::new("g2")].into(),
+        policies_of: [GroupName::new("g1"), GroupName::new("g2")].into(),
+        everything_policies_name: true,
+        ..LiveQuery::default()
+    };
+    let live = iam::acquire(&stub.client(), &account(), &query)
+        .await
+        .expect("acquired");
+    // The policies name guid-ml and guid-common: each read by GUID, in a second round.
+    let by_guid: BTreeSet<String> = stub
+        .find("GET", "/v2/resource_instances")
+        .iter()
+        .filter_map(|s| s.param("guid"))
+        .collect();
+    assert_eq!(
+        by_guid,
+        ["guid-common".to_string(), "guid-ml".to_string()].into()
+    );
+    assert!(live.instances.iter().any(|i| i.name == "QR-ml"));
+    // Their service's roles, and every resource group (export names them all).
+    assert_eq!(stub.find("GET", "/v2/roles").len(), 1);
+    assert!(live.roles.iter().any(|r| r.name.as_str() == "JobManager"));
+    assert_eq!(live.resource_groups.len(), 2);
 }

@@ -455,7 +455,8 @@ async fn verification_reads_the_touched_policies_rules_and_roles_once_and_judges
 #[tokio::test]
 async fn the_progress_sink_hears_of_every_change_once_with_running_counts() {
     let fake = Fake::new().group("g1", &[]);
-    let heard: Arc<Mutex<Vec<(String, Status, usize, usize)>>> = Arc::default();
+    type Heard = Vec<(String, Status, usize, usize)>;
+    let heard: Arc<Mutex<Heard>> = Arc::default();
     let sink = {
         let heard = heard.clone();
         Progress::new(move |f| {

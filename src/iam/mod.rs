@@ -604,6 +604,21 @@ mod tests {
     }
 
     #[test]
+    fn the_identity_kind_follows_the_iam_id_prefix() {
+        let kind = |id: &str| {
+            Identity {
+                iam_id: IamId::new(id),
+                account_id: None,
+            }
+            .kind()
+        };
+        assert_eq!(kind("IBMid-6900012ABC"), IdentityKind::User);
+        assert_eq!(kind("iam-ServiceId-9e8d"), IdentityKind::ServiceId);
+        assert_eq!(kind("iam-Profile-1"), IdentityKind::TrustedProfile);
+        assert_eq!(kind("crn-x"), IdentityKind::Other);
+    }
+
+    #[test]
     fn client_options_debug_hides_the_api_key() {
         let options = ClientOptions {
             endpoints: Endpoints::resolve(Some("http://127.0.0.1:1"), "", "").unwrap(),
