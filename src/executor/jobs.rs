@@ -1,6 +1,8 @@
 //! The plan cut into calls: each [`Job`] is one call (or one invitation batch) with the
 //! plan indices it serves, batched to IBM's limits (docs/reconciliation.md), and
-//! what became of each ([`Done`]).
+//! what became of each ([`Done`]). Role, policy and rule changes are one job each; what
+//! they wait for is named by [`Job::grants`], [`Job::revokes`], [`Job::creates_role`] and
+//! [`Job::needs_roles`].
 
 use std::collections::BTreeMap;
 

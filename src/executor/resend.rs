@@ -3,13 +3,17 @@
 //! the rest (docs/reconciliation.md).
 //!
 //! An invitation sent twice is two invitations; a group create sent twice fails on the
-//! name the first one took. Yet IBM may carry out a call whose answer never arrives (a
+//! name the first one took, and so does a policy create (on its target) or a custom role
+//! create (on its name); a rule create sent twice is two rules. Yet IBM may carry out a
+//! call whose answer never arrives (a
 //! timeout, a dropped connection, a 5xx from a gateway after the fact). So the client
 //! makes such a write once (retrying only what cannot duplicate it: a connection that
 //! never opened, a 429), and this module decides what happens next.
 //!
 //! A write plugs in by implementing [`NonIdempotent`]: how to send a batch of items, how
-//! to find them in the account, and which errors mean "it may have landed". [`send_once`]
+//! to find them in the account (landed, missing, or blocked by something else in its
+//! place: [`Seen`]), which errors mean "it may have landed", and whether what a re-read
+//! did not find is sent again. [`send_once`]
 //! does the rest, in rounds paced by the client's backoff and bounded by its attempts:
 //! each round is safe (it sends only what a re-read proved absent), so the bound is about
 //! time, not harm.
