@@ -20,6 +20,13 @@
 //!
 //! `all` and `--scale` run every measurement in a child process of its own, so that each
 //! peak RSS (VmHWM) is that scenario's alone.
+//!
+//! `--scenario plan-access` and `apply-access` measure what groups grant (policies, roles,
+//! instances; see `access`). `all` runs them too, and reports rather than fails when the
+//! emulator of the build cannot hold policies yet.
+
+#[path = "bench/access.rs"]
+mod access;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::process::ExitCode;
@@ -96,6 +103,8 @@ enum Scenario {
     Plan,
     Apply,
     Planner,
+    PlanAccess,
+    ApplyAccess,
     All,
 }
 
@@ -157,6 +166,8 @@ fn one(args: &Args) -> Result<(), String> {
         Scenario::Plan => plan_scenario(args)?,
         Scenario::Apply => apply_scenario(args)?,
         Scenario::Planner => planner_scenario(args)?,
+        Scenario::PlanAccess => access::plan_access_scenario(args)?,
+        Scenario::ApplyAccess => access::apply_access_scenario(args)?,
         Scenario::All => return all(args),
     };
     if args.json {
@@ -172,7 +183,7 @@ fn one(args: &Args) -> Result<(), String> {
 
 /// The three targets, each in its own process.
 fn all(args: &Args) -> Result<(), String> {
-    let rows = vec![
+    let mut rows = vec![
         child(args, "plan", &[])?,
         child(args, "apply", &[])?,
         // The planner target: 500 groups, all managed, 5 memberships a user (docs/performance.md).
@@ -186,6 +197,12 @@ fn all(args: &Args) -> Result<(), String> {
             ],
         )?,
     ];
+    for scenario in ["plan-access", "apply-access"] {
+        match child(args, scenario, &[]) {
+            Ok(row) => rows.push(row),
+            Err(e) => eprintln!("bench: {scenario} not measured: {e}"),
+        }
+    }
     print_table(args, &rows);
     Ok(())
 }
@@ -732,7 +749,7 @@ fn plan_scenario(args: &Args) -> Result<Row, String> {
     let cpu0 = thread_cpu();
     let t0 = Instant::now();
     let (live, acquired_at) = h.rt.block_on(async {
-        let live = iam::acquire(&client, &account, &managed).await;
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed)).await;
         (live, t0.elapsed())
     });
     let live = live.map_err(|e| format!("acquire failed: {e}"))?;
@@ -881,8 +898,12 @@ fn apply_scenario(args: &Args) -> Result<Row, String> {
     // token is held when the apply starts, and the client knows the account's size.
     let client = h.client(args)?;
     let live =
-        h.rt.block_on(iam::acquire(&client, &account, &managed))
-            .map_err(|e| format!("acquire failed: {e}"))?;
+        h.rt.block_on(iam::acquire(
+            &client,
+            &account,
+            &iam::members_only(&managed),
+        ))
+        .map_err(|e| format!("acquire failed: {e}"))?;
     let plan = plan::plan(&desired, &live, &plan::Options { today: today()? })
         .map_err(|e| format!("plan failed: {e}"))?;
     let group_ids: BTreeMap<GroupName, AccessGroupId> = live
@@ -897,6 +918,7 @@ fn apply_scenario(args: &Args) -> Result<Row, String> {
         verify: !args.no_verify,
         parallelism: args.parallelism,
         interrupt: None,
+        progress: None,
     };
     h.emulator.reset_stats();
     let cpu0 = thread_cpu();

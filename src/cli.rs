@@ -263,6 +263,14 @@ pub struct ConnectionArgs {
         default_value = "https://user-management.cloud.ibm.com"
     )]
     pub user_management_endpoint: String,
+    /// Resource Controller and Resource Manager (service instances, resource groups).
+    #[arg(
+        long,
+        env = "IBMCLOUD_RESOURCE_CONTROLLER_API_ENDPOINT",
+        value_name = "URL",
+        default_value = "https://resource-controller.cloud.ibm.com"
+    )]
+    pub resource_controller_endpoint: String,
     /// Read the API key from this file instead of IBMCLOUD_API_KEY / IC_API_KEY.
     #[arg(long, value_name = "FILE")]
     pub api_key_file: Option<PathBuf>,

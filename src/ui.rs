@@ -90,3 +90,33 @@ pub fn confirm(question: &str) -> bool {
     }
     answer.trim() == "yes"
 }
+
+/// A bar on stderr counting the changes an apply has finished, on a terminal only (never
+/// in a pipe or a CI log, whose reader gets the report instead) and not with `-q`. It
+/// appears only once the apply has run for a moment, so a quick apply draws nothing.
+pub fn apply_progress(total: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if quiet || total == 0 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total as u64),
+        indicatif::ProgressDrawTarget::hidden(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} applying: {pos}/{len} changes [{bar:30}] {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let shown = bar.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        if !shown.is_finished() {
+            shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+    });
+    Some(bar)
+}

@@ -90,7 +90,12 @@ async fn plan_apply_plan_converges_on_every_action_kind_with_json_report_and_aud
                 .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
                 .collect();
         assert_eq!(lines.len(), 8);
-        for (line, planned) in lines.iter().zip(&planned) {
+        // Lines are written as changes complete, so in completion order.
+        for planned in &planned {
+            let line = lines
+                .iter()
+                .find(|l| &l["change"] == planned)
+                .unwrap_or(&Value::Null);
             assert_eq!(line["note"], "merge of PR #42 (abc1234)");
             assert_eq!(line["account_id"], ACCOUNT);
             assert_eq!(line["actor"], ADMIN_IAM_ID);
@@ -788,7 +793,7 @@ async fn plan_in_process(emu: &emulator::Emulator, config: &str) -> InProcess {
         .client();
     let account = AccountId::new(ACCOUNT);
     let managed: Vec<GroupName> = desired.groups.keys().cloned().collect();
-    let live = iam::acquire(&client, &account, &managed)
+    let live = iam::acquire(&client, &account, &iam::members_only(&managed))
         .await
         .expect("acquire");
     let today = Date::parse(TODAY).expect("date");

@@ -121,7 +121,7 @@ async fn acquire(client: &Client) -> Result<LiveState, IamError> {
     iam::acquire(
         client,
         &AccountId::new(ACCOUNT),
-        &[GroupName::new("managed")],
+        &iam::members_only(&[GroupName::new("managed")]),
     )
     .await
 }

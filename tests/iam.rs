@@ -337,7 +337,9 @@ async fn unreachable_endpoint_is_one_line_naming_the_host_and_what_to_do() {
         l.local_addr().unwrap().port()
     };
     let client = client_for(&format!("http://127.0.0.1:{port}"), 2);
-    let err = iam::acquire(&client, &account(), &[]).await.unwrap_err();
+    let err = iam::acquire(&client, &account(), &iam::members_only(&[]))
+        .await
+        .unwrap_err();
     let line = assert_one_clean_line(&err, &[STUB_KEY]);
     assert!(matches!(err, IamError::Unreachable { .. }), "{err:?}");
     assert!(
@@ -426,9 +428,13 @@ async fn trace_output_names_every_call_but_never_the_key_or_a_token() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     tracing::callsite::rebuild_interest_cache();
-    let err = iam::acquire(&stub.client(), &account(), &[GroupName::new("g0")])
-        .await
-        .unwrap_err();
+    let err = iam::acquire(
+        &stub.client(),
+        &account(),
+        &iam::members_only(&[GroupName::new("g0")]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.status(), Some(503));
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(!log.contains(STUB_KEY), "the API key leaked into the log");
@@ -867,7 +873,9 @@ if seen.path == format!("/v2/accounts/{ACCOUNT}/users") {
     let managed: Vec<GroupName> = (0..10).map(|i| GroupName::new(format!("g{i}"))).collect();
     let users_path = format!("/v2/accounts/{ACCOUNT}/users");
     for read in 0..2 {
-        let live = iam::acquire(&client, &account(), &managed).await.unwrap();
+        let live = iam::acquire(&client, &account(), &iam::members_only(&managed))
+            .await
+            .unwrap();
         assert_eq!(live.users.len(), 4);
         assert!(
             live.groups
@@ -1018,7 +1026,9 @@ mod e2e {
         let emu = start(state.clone(), Options::default()).await;
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
         let account = AccountId::new(state.account_id.clone());
-        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed))
+            .await
+            .unwrap();
         assert_exact(&live, &state, &managed);
         assert_eq!(live.caller.as_str(), emulator::SYNTHETIC_ADMIN_IAM_ID);
         let stats = emu.stats();
@@ -1056,7 +1066,9 @@ mod e2e {
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 8);
         let account = AccountId::new(state.account_id.clone());
         let started = Instant::now();
-        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed))
+            .await
+            .unwrap();
         assert_exact(&live, &state, &managed);
         let stats = emu.stats();
         // The faults really happened, and were retried through.
@@ -1073,9 +1085,13 @@ mod e2e {
         let base = emu.base_url();
         emu.shutdown().await;
         let client = client(&base, emulator::SYNTHETIC_ADMIN_KEY, 2);
-        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
-            .await
-            .unwrap_err();
+        let err = iam::acquire(
+            &client,
+            &AccountId::new(state.account_id),
+            &iam::members_only(&[]),
+        )
+        .await
+        .unwrap_err();
         let line = err.to_string();
         assert!(matches!(err, IamError::Unreachable { .. }), "{err:?}");
         assert!(!line.contains('\n') && !line.contains(emulator::SYNTHETIC_ADMIN_KEY));
@@ -1088,9 +1104,13 @@ mod e2e {
         let emu = start(state.clone(), Options::default()).await;
         let wrong = "wrong-key-Zq81x";
         let client = client(&emu.base_url(), wrong, 2);
-        let err = iam::acquire(&client, &AccountId::new(state.account_id), &[])
-            .await
-            .unwrap_err();
+        let err = iam::acquire(
+            &client,
+            &AccountId::new(state.account_id),
+            &iam::members_only(&[]),
+        )
+        .await
+        .unwrap_err();
         let line = err.to_string();
         assert!(matches!(err, IamError::InvalidApiKey { .. }), "{err:?}");
         assert!(!line.contains('\n') && !line.contains(wrong), "{line}");
@@ -1113,7 +1133,9 @@ mod e2e {
         let client = client(&emu.base_url(), emulator::SYNTHETIC_ADMIN_KEY, 4);
         let account = AccountId::new(state.account_id.clone());
         let started = Instant::now();
-        let live = iam::acquire(&client, &account, &managed).await.unwrap();
+        let live = iam::acquire(&client, &account, &iam::members_only(&managed))
+            .await
+            .unwrap();
         // 25 user pages in sequence at 100 ms: the run outlives the 2 s token.
         assert!(started.elapsed() > Duration::from_secs(2));
         assert_exact(&live, &state, &managed);

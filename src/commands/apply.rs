@@ -119,11 +119,15 @@ async fn execute(
         .map(|g| (g.name.clone(), g.id.clone()))
         .collect();
     let (stop, interrupt) = tokio::sync::watch::channel(false);
+    let bar = ui::apply_progress(plan.changes.len(), reporter.output.quiet);
     let options = executor::Options {
         invite_batch: s.invite_batch,
         verify: true,
         parallelism: s.connection.parallelism,
         interrupt: Some(interrupt),
+        progress: bar.clone().map(|bar| {
+            executor::Progress::new(move |finished| bar.set_position(finished.done as u64))
+        }),
     };
     let on_signal = tokio::spawn(stop_on_signals(stop, reporter.output.quiet));
     let actor = &session.identity.iam_id;
@@ -138,6 +142,9 @@ async fn execute(
             .map(|log| log.for_apply(&desired.account_id, actor)),
     )
     .await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     on_signal.abort();
     // The audit lines are written during the apply (they must survive a closed stdout),
     // but a failure to write them must not swallow the report of what was done.

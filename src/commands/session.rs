@@ -35,7 +35,7 @@ impl Session {
             Target::Account {
                 endpoints,
                 key_file,
-            } => (endpoints.clone(), api_key(key_file.as_deref())?, None),
+            } => ((**endpoints).clone(), api_key(key_file.as_deref())?, None),
             Target::Sandbox { state } => {
                 let (emulator, key) = start_sandbox(state.as_deref()).await?;
                 let endpoints = iam::Endpoints::resolve(Some(&emulator.base_url()), "", "")?;
@@ -47,7 +47,7 @@ impl Session {
             Target::Account {
                 endpoints,
                 key_file,
-            } => (endpoints.clone(), api_key(key_file.as_deref())?),
+            } => ((**endpoints).clone(), api_key(key_file.as_deref())?),
         };
         let client = Client::new(ClientOptions {
             endpoints,
@@ -111,8 +111,7 @@ impl Session {
         desired: &DesiredState,
         today: Date,
     ) -> Result<(Plan, LiveState)> {
-        let managed: Vec<_> = desired.groups.keys().cloned().collect();
-        let live = iam::acquire(&self.client, &desired.account_id, &managed).await?;
+        let live = iam::acquire(&self.client, &desired.account_id, &desired.live_query()).await?;
         let plan = plan::plan(desired, &live, &plan::Options { today })?;
         Ok((plan, live))
     }

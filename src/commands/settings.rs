@@ -125,7 +125,7 @@ pub struct Connection {
 pub enum Target {
     /// IBM Cloud, or an emulator at `--endpoint`.
     Account {
-        endpoints: Endpoints,
+        endpoints: Box<Endpoints>,
         /// `--api-key-file`; else the key comes from the environment.
         key_file: Option<PathBuf>,
     },
@@ -300,12 +300,17 @@ fn connection(args: ConnectionArgs, sub: &ArgMatches) -> Result<Connection> {
 }
 
 /// The flags `--sandbox` cannot be combined with, and why.
-const NOT_WITH_SANDBOX: [(&str, &str, &str); 4] = [
+const NOT_WITH_SANDBOX: [(&str, &str, &str); 5] = [
     ("endpoint", "--endpoint", ENDPOINT_WHY),
     ("iam_endpoint", "--iam-endpoint", ENDPOINT_WHY),
     (
         "user_management_endpoint",
         "--user-management-endpoint",
+        ENDPOINT_WHY,
+    ),
+    (
+        "resource_controller_endpoint",
+        "--resource-controller-endpoint",
         ENDPOINT_WHY,
     ),
     (
@@ -351,6 +356,10 @@ fn account(args: ConnectionArgs, sub: &ArgMatches) -> Result<Target> {
         for (id, with) in [
             ("iam_endpoint", "--iam-endpoint"),
             ("user_management_endpoint", "--user-management-endpoint"),
+            (
+                "resource_controller_endpoint",
+                "--resource-controller-endpoint",
+            ),
         ] {
             if on_command_line(sub, id) {
                 return Err(Error::Usage(Usage::Conflict {
@@ -366,6 +375,7 @@ fn account(args: ConnectionArgs, sub: &ArgMatches) -> Result<Target> {
         &args.iam_endpoint,
         &args.user_management_endpoint,
     )
+    .and_then(|e| e.with_resource_controller(&args.resource_controller_endpoint))
     .map_err(|e| Error::Usage(Usage::Endpoint(e)))?;
     if let Some(path) = &args.api_key_file {
         readable(
@@ -375,7 +385,7 @@ fn account(args: ConnectionArgs, sub: &ArgMatches) -> Result<Target> {
         )?;
     }
     Ok(Target::Account {
-        endpoints,
+        endpoints: Box::new(endpoints),
         key_file: args.api_key_file,
     })
 }
@@ -487,7 +497,12 @@ mod tests {
 
     #[test]
     fn every_bad_endpoint_is_a_usage_error() {
-        for flag in ["--endpoint", "--iam-endpoint", "--user-management-endpoint"] {
+        for flag in [
+            "--endpoint",
+            "--iam-endpoint",
+            "--user-management-endpoint",
+            "--resource-controller-endpoint",
+        ] {
             for bad in ["notaurl", "ftp://example.com", "http://host.invalid"] {
                 let u = usage(&["plan", flag, bad]);
                 assert!(matches!(u, Usage::Endpoint(_)), "{flag} {bad}: {u}");
@@ -499,7 +514,12 @@ mod tests {
 
     #[test]
     fn the_sandbox_conflicts_with_every_endpoint_flag_and_the_key_file() {
-        for with in ["--endpoint", "--iam-endpoint", "--user-management-endpoint"] {
+        for with in [
+            "--endpoint",
+            "--iam-endpoint",
+            "--user-management-endpoint",
+            "--resource-controller-endpoint",
+        ] {
             let u = usage(&["plan", "--sandbox", with, "https://iam.cloud.ibm.com"]);
             assert!(
                 matches!(u, Usage::Conflict { flag: "--sandbox", with: w, .. } if w == with),

@@ -10,9 +10,14 @@
 
 use std::future::Future;
 
-use crate::iam::{Client, CreatedGroup, IamError, InvitedUser, MemberOutcome, UserRemoval};
+use crate::iam::{
+    Client, CreatedGroup, CreatedPolicy, CreatedRole, CreatedRule, Deleted, IamError, InvitedUser,
+    MemberOutcome, UserRemoval,
+};
 use crate::model::{
-    AccessGroupId, AccountId, Email, GroupName, IamId, LiveGroup, LiveMember, LiveUser, MemberKind,
+    AccessGroupId, AccountId, DesiredRole, DesiredRule, Email, GroupName, IamId, LiveGroup,
+    LiveMember, LivePolicy, LiveRole, LiveRule, LiveUser, MemberKind, PolicyId, PolicyTarget,
+    PolicyVersion, RoleCrn, RoleId, RuleId, ServiceName,
 };
 
 /// The reads the executor needs: to learn whether a write that must not be repeated
@@ -44,6 +49,28 @@ pub trait IamRead: Clone + Send + Sync + 'static {
         group: &AccessGroupId,
         bulk: bool,
     ) -> impl Future<Output = Result<Vec<LiveMember>, IamError>> + Send;
+
+    /// The access policies of one group (`Some`), or of every group of the account in one
+    /// listing (`None`). `bulk` as for [`IamRead::list_members`].
+    fn list_policies(
+        &self,
+        account: &AccountId,
+        group: Option<&AccessGroupId>,
+        bulk: bool,
+    ) -> impl Future<Output = Result<Vec<LivePolicy>, IamError>> + Send;
+
+    /// The roles of a service, the account's custom roles of it included.
+    fn list_roles(
+        &self,
+        account: &AccountId,
+        service: &ServiceName,
+    ) -> impl Future<Output = Result<Vec<LiveRole>, IamError>> + Send;
+
+    /// A group's dynamic rules.
+    fn list_rules(
+        &self,
+        group: &AccessGroupId,
+    ) -> impl Future<Output = Result<Vec<LiveRule>, IamError>> + Send;
 
     /// How many users the last complete user listing returned (`None`: never listed).
     fn users_last_listed(&self) -> Option<usize>;
@@ -100,6 +127,70 @@ pub trait IamWrite: IamRead {
         iam_id: &IamId,
     ) -> impl Future<Output = Result<UserRemoval, IamError>> + Send;
 
+    /// Creates an access policy: one call, never repeated after an ambiguous failure.
+    fn create_policy(
+        &self,
+        account: &AccountId,
+        group: &AccessGroupId,
+        target: &PolicyTarget,
+        roles: &[RoleCrn],
+    ) -> impl Future<Output = Result<CreatedPolicy, IamError>> + Send;
+
+    /// Replaces a policy's roles through the version that created it (`If-Match`); the
+    /// transaction id, `None` when it already granted them.
+    fn replace_policy(
+        &self,
+        account: &AccountId,
+        group: &AccessGroupId,
+        policy: &PolicyId,
+        version: PolicyVersion,
+        target: &PolicyTarget,
+        roles: &[RoleCrn],
+    ) -> impl Future<Output = Result<Option<String>, IamError>> + Send;
+
+    /// Deletes a policy through the version that created it (404: gone already).
+    fn delete_policy(
+        &self,
+        policy: &PolicyId,
+        version: PolicyVersion,
+    ) -> impl Future<Output = Result<Deleted, IamError>> + Send;
+
+    /// Creates a custom role: one call, never repeated after an ambiguous failure.
+    fn create_role(
+        &self,
+        account: &AccountId,
+        role: &DesiredRole,
+    ) -> impl Future<Output = Result<CreatedRole, IamError>> + Send;
+
+    /// Replaces a custom role's display name, description and actions (`If-Match`).
+    fn update_role(
+        &self,
+        id: &RoleId,
+        role: &DesiredRole,
+    ) -> impl Future<Output = Result<Option<String>, IamError>> + Send;
+
+    /// Adds a dynamic rule: one call, never repeated after an ambiguous failure.
+    fn create_rule(
+        &self,
+        group: &AccessGroupId,
+        rule: &DesiredRule,
+    ) -> impl Future<Output = Result<CreatedRule, IamError>> + Send;
+
+    /// Replaces a rule whole (`If-Match`).
+    fn update_rule(
+        &self,
+        group: &AccessGroupId,
+        id: &RuleId,
+        rule: &DesiredRule,
+    ) -> impl Future<Output = Result<Option<String>, IamError>> + Send;
+
+    /// Removes a rule (404: gone already).
+    fn delete_rule(
+        &self,
+        group: &AccessGroupId,
+        id: &RuleId,
+    ) -> impl Future<Output = Result<Deleted, IamError>> + Send;
+
     /// Rounds of a write that must not be repeated, at most: as many as the attempts of a
     /// call that may be.
     fn max_attempts(&self) -> u32;
@@ -145,6 +236,30 @@ impl IamRead for Client {
         } else {
             Client::list_members(self, group).await
         }
+    }
+
+    async fn list_policies(
+        &self,
+        account: &AccountId,
+        group: Option<&AccessGroupId>,
+        bulk: bool,
+    ) -> Result<Vec<LivePolicy>, IamError> {
+        Client::list_policies_with(self, account, group, bulk, &|| {}).await
+    }
+
+    fn list_roles(
+        &self,
+        account: &AccountId,
+        service: &ServiceName,
+    ) -> impl Future<Output = Result<Vec<LiveRole>, IamError>> + Send {
+        Client::list_roles(self, account, service)
+    }
+
+    fn list_rules(
+        &self,
+        group: &AccessGroupId,
+    ) -> impl Future<Output = Result<Vec<LiveRule>, IamError>> + Send {
+        Client::list_rules(self, group)
     }
 
     fn users_last_listed(&self) -> Option<usize> {
@@ -205,6 +320,77 @@ impl IamWrite for Client {
         iam_id: &IamId,
     ) -> impl Future<Output = Result<UserRemoval, IamError>> + Send {
         Client::remove_user(self, account, iam_id)
+    }
+
+    fn create_policy(
+        &self,
+        account: &AccountId,
+        group: &AccessGroupId,
+        target: &PolicyTarget,
+        roles: &[RoleCrn],
+    ) -> impl Future<Output = Result<CreatedPolicy, IamError>> + Send {
+        Client::create_policy(self, account, group, target, roles)
+    }
+
+    fn replace_policy(
+        &self,
+        account: &AccountId,
+        group: &AccessGroupId,
+        policy: &PolicyId,
+        version: PolicyVersion,
+        target: &PolicyTarget,
+        roles: &[RoleCrn],
+    ) -> impl Future<Output = Result<Option<String>, IamError>> + Send {
+        Client::replace_policy(self, account, group, policy, version, target, roles)
+    }
+
+    fn delete_policy(
+        &self,
+        policy: &PolicyId,
+        version: PolicyVersion,
+    ) -> impl Future<Output = Result<Deleted, IamError>> + Send {
+        Client::delete_policy(self, policy, version)
+    }
+
+    fn create_role(
+        &self,
+        account: &AccountId,
+        role: &DesiredRole,
+    ) -> impl Future<Output = Result<CreatedRole, IamError>> + Send {
+        Client::create_role(self, account, role)
+    }
+
+    fn update_role(
+        &self,
+        id: &RoleId,
+        role: &DesiredRole,
+    ) -> impl Future<Output = Result<Option<String>, IamError>> + Send {
+        Client::update_role(self, id, role)
+    }
+
+    fn create_rule(
+        &self,
+        group: &AccessGroupId,
+        rule: &DesiredRule,
+    ) -> impl Future<Output = Result<CreatedRule, IamError>> + Send {
+        Client::create_rule(self, group, rule)
+    }
+
+    fn update_rule(
+        &self,
+        group: &AccessGroupId,
+        id: &RuleId,
+        rule: &DesiredRule,
+    ) -> impl Future<Output = Result<Option<String>, IamError>> + Send {
+        Client::update_rule(self, group, id, rule)
+    }
+
+    fn delete_rule(
+        &self,
+        group: &AccessGroupId,
+        id: &RuleId,
+    ) -> impl Future<Output = Result<Deleted, IamError>> + Send {
+        Client::delete_rule(self, group, id)
     }
 
     fn max_attempts(&self) -> u32 {

@@ -1,9 +1,12 @@
-//! `--audit-log FILE`: one JSON line per executed change (docs/reconciliation.md).
+//! `--audit-log FILE`: one JSON line per executed change (docs/reconciliation.md, The
+//! audit log).
 //!
-//! The log is a sink the executor writes to: one line per change once its outcome is
-//! final, each line written and flushed on its own, so what was written survives whatever
-//! happens next. (Today an outcome is final after verification, at the end of the apply;
-//! a line per change as it completes needs only an earlier call of [`Audit::record`].)
+//! The log is a sink the executor writes to as the apply goes: a line per change the
+//! moment its call completes (`"event": "executed"`), each line written with one `write`
+//! on a file opened for appending, so a run killed at any point (SIGKILL included) leaves
+//! a line for every change that landed. Verification comes later; a change it finds not
+//! in effect gets a second line (`"event": "verified"`, `result` `failed`) — the last
+//! line of a change is its outcome.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -94,13 +97,29 @@ pub struct Audit<'a> {
 }
 
 impl Audit<'_> {
-    /// Writes and flushes the line of one change whose outcome is final. Skipped changes
-    /// were not executed and get no line.
+    /// Writes and flushes the line of one change whose call just completed. Skipped
+    /// changes were not executed and get no line.
     pub fn record(&mut self, entry: &Entry) {
-        if entry.status == Status::Skipped || self.log.failed.is_some() {
+        if entry.status == Status::Skipped {
             return;
         }
-        let mut line = self.line(entry).to_string();
+        let line = self.line(entry, "executed", entry.at);
+        self.write(line);
+    }
+
+    /// Writes the second line of a change whose outcome verification changed (an applied
+    /// change not in effect): its final result and why.
+    pub fn record_verified(&mut self, entry: &Entry) {
+        let line = self.line(entry, "verified", Some(std::time::SystemTime::now()));
+        self.write(line);
+    }
+
+    /// One line, in one `write` (a line is never interleaved or torn by a later kill).
+    fn write(&mut self, line: serde_json::Value) {
+        if self.log.failed.is_some() {
+            return;
+        }
+        let mut line = line.to_string();
         line.push('\n');
         let written = self.log.file.write_all(line.as_bytes());
         if let Err(e) = written.and_then(|()| self.log.file.flush()) {
@@ -108,9 +127,15 @@ impl Audit<'_> {
         }
     }
 
-    fn line(&self, entry: &Entry) -> serde_json::Value {
+    fn line(
+        &self,
+        entry: &Entry,
+        event: &str,
+        at: Option<std::time::SystemTime>,
+    ) -> serde_json::Value {
         serde_json::json!({
-            "time": entry.at.map(rfc3339),
+            "time": at.map(rfc3339),
+            "event": event,
             "account_id": self.account,
             "actor": self.actor,
             "action": entry.change.kind().as_str(),

@@ -1,6 +1,7 @@
 //! Carrying out one job: the writer calls it makes, and IBM's answers read into outcomes.
-//! The two writes that must not be repeated — group creates and invitations — go through
-//! [`send_once`]; their [`NonIdempotent`] impls are here.
+//! The writes of membership that must not be repeated — group creates and invitations —
+//! go through [`send_once`]; their [`NonIdempotent`] impls are here (those of roles,
+//! policies and rules are in `access`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,7 +9,7 @@ use std::fmt;
 use super::account::IamWrite;
 use super::jobs::{Done, InviteItem, Job, Outcome, Outcomes};
 use super::report::{Problem, SkipReason, Unknown};
-use super::resend::{NonIdempotent, send_once};
+use super::resend::{NonIdempotent, Seen, send_once};
 use crate::iam::{CreatedGroup, IamError, MemberOutcome};
 use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, MemberKind};
 
@@ -51,16 +52,12 @@ pub(super) async fn run<W: IamWrite>(
             let result = writer.remove_user(&account, &iam_id).await;
             Done::of(vec![(index, single(result.map(|r| r.transaction_id)))])
         }
-        // Readiness skips these; never report an unmade call as applied.
-        Job::Unsupported { index, kind } => Done::of(vec![(
-            index,
-            Outcome::skipped(SkipReason::Unsupported(kind)),
-        )]),
+        access => super::access::run(access, ids, writer, account).await,
     }
 }
 
 /// The outcome of a call that makes one change, given its transaction id.
-fn single(result: Result<Option<String>, IamError>) -> Outcome {
+pub(super) fn single(result: Result<Option<String>, IamError>) -> Outcome {
     match result {
         Ok(transaction_id) => Outcome::applied(transaction_id),
         Err(e) => Outcome::failed(Problem::Api(e.info())),
@@ -132,20 +129,18 @@ impl<W: IamWrite> NonIdempotent for GroupCreate<'_, W> {
         Ok(created)
     }
 
-    async fn find(&self, items: &[NewGroup]) -> Result<Vec<Option<CreatedGroup>>, IamError> {
+    async fn find(&self, items: &[NewGroup]) -> Result<Vec<Seen<CreatedGroup>>, IamError> {
         let groups = self.writer.list_groups(self.account).await?;
         Ok(items
             .iter()
-            .map(|item| {
-                groups
-                    .iter()
-                    .find(|g| g.name == item.name)
-                    .map(|g| CreatedGroup {
-                        id: g.id.clone(),
-                        name: g.name.clone(),
-                        description: g.description.clone(),
-                        transaction_id: None,
-                    })
+            .map(|item| match groups.iter().find(|g| g.name == item.name) {
+                Some(g) => Seen::Landed(CreatedGroup {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    description: g.description.clone(),
+                    transaction_id: None,
+                }),
+                None => Seen::Missing,
             })
             .collect())
     }
@@ -202,7 +197,7 @@ impl<W: IamWrite> NonIdempotent for Invitation<'_, W> {
     /// listing now is the new one — even under the same iam_id, which IBM keeps per
     /// person. Inviting a listed email again would be a second invitation, which is what
     /// the protocol exists to prevent.
-    async fn find(&self, items: &[InviteItem]) -> Result<Vec<Option<Invited>>, IamError> {
+    async fn find(&self, items: &[InviteItem]) -> Result<Vec<Seen<Invited>>, IamError> {
         let listed: BTreeMap<Email, IamId> = self
             .writer
             .list_users(self.account)
@@ -212,11 +207,12 @@ impl<W: IamWrite> NonIdempotent for Invitation<'_, W> {
             .collect();
         Ok(items
             .iter()
-            .map(|it| {
-                listed.get(&it.email).map(|id| Invited {
+            .map(|it| match listed.get(&it.email) {
+                Some(id) => Seen::Landed(Invited {
                     iam_id: Some(id.clone()),
                     transaction_id: None,
-                })
+                }),
+                None => Seen::Missing,
             })
             .collect())
     }

@@ -8,9 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 use super::account::{IamRead, IamWrite};
-use crate::iam::{ApiErrorInfo, CreatedGroup, IamError, InvitedUser, MemberOutcome, UserRemoval};
+use crate::iam::{
+    ApiErrorInfo, CreatedGroup, CreatedPolicy, CreatedRole, CreatedRule, Deleted, IamError,
+    InvitedUser, MemberOutcome, UserRemoval,
+};
 use crate::model::{
-    AccessGroupId, AccountId, Email, GroupName, IamId, LiveGroup, LiveMember, LiveUser, MemberKind,
+    AccessGroupId, AccountId, DesiredRole, DesiredRule, Email, GroupName, IamId, LiveGroup,
+    LiveMember, LivePolicy, LiveRole, LiveRule, LiveUser, MemberKind, PolicyId, PolicyShape,
+    PolicyTarget, PolicyVersion, RoleCrn, RoleId, RoleKind, RoleName, RuleId, ServiceName,
     UserState,
 };
 
@@ -27,6 +32,17 @@ pub enum Call {
     GetUser,
     ListGroups,
     ListMembers,
+    ListPolicies,
+    CreatePolicy,
+    ReplacePolicy,
+    DeletePolicy,
+    ListRoles,
+    CreateRole,
+    UpdateRole,
+    ListRules,
+    CreateRule,
+    UpdateRule,
+    DeleteRule,
 }
 
 /// What a faulty call does.
@@ -63,6 +79,9 @@ struct State {
     log: Vec<String>,
     max_attempts: Option<u32>,
     next: u64,
+    policies: BTreeMap<PolicyId, LivePolicy>,
+    roles: BTreeMap<RoleId, DesiredRole>,
+    rules: BTreeMap<AccessGroupId, Vec<LiveRule>>,
 }
 
 struct Group {
@@ -149,6 +168,74 @@ impl Fake {
             .iter()
             .map(|(id, g)| (g.name.clone(), id.clone()))
             .collect()
+    }
+
+    /// A policy of `group` on `target` granting `roles`, created through `version`.
+    pub fn policy(self, id: &str, group: &str, target: PolicyTarget, roles: &[&str]) -> Fake {
+        let policy = LivePolicy {
+            id: PolicyId::new(id),
+            version: PolicyVersion::V1,
+            group: AccessGroupId::new(format!("AccessGroupId-{group}")),
+            shape: PolicyShape::Expressible(target),
+            roles: roles.iter().map(|r| RoleCrn::new(*r)).collect(),
+        };
+        self.lock().policies.insert(policy.id.clone(), policy);
+        self
+    }
+
+    /// A custom role of the account.
+    pub fn role(self, id: &str, role: DesiredRole) -> Fake {
+        self.lock().roles.insert(RoleId::new(id), role);
+        self
+    }
+
+    /// A rule of `group`.
+    pub fn rule(self, group: &str, rule: LiveRule) -> Fake {
+        let id = AccessGroupId::new(format!("AccessGroupId-{group}"));
+        self.lock().rules.entry(id).or_default().push(rule);
+        self
+    }
+
+    /// The policies of `group`: (target, role CRNs sorted), sorted.
+    pub fn policies_of(&self, group: &str) -> Vec<(PolicyTarget, Vec<String>)> {
+        let id = AccessGroupId::new(format!("AccessGroupId-{group}"));
+        let state = self.lock();
+        let mut out: Vec<_> = state
+            .policies
+            .values()
+            .filter(|p| p.group == id)
+            .filter_map(|p| match &p.shape {
+                PolicyShape::Expressible(t) => {
+                    let mut roles: Vec<String> = p.roles.iter().map(|r| r.to_string()).collect();
+                    roles.sort();
+                    Some((t.clone(), roles))
+                }
+                PolicyShape::Unexpressible(_) => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The custom roles' names and actions.
+    pub fn roles(&self) -> Vec<(String, Vec<String>)> {
+        let state = self.lock();
+        state
+            .roles
+            .values()
+            .map(|r| (r.name.to_string(), r.actions.iter().cloned().collect()))
+            .collect()
+    }
+
+    /// The names of `group`'s rules.
+    pub fn rules_of(&self, group: &str) -> Vec<String> {
+        let id = AccessGroupId::new(format!("AccessGroupId-{group}"));
+        let state = self.lock();
+        state
+            .rules
+            .get(&id)
+            .map(|rules| rules.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Every call so far, e.g. `invite a@x.org,b@x.org` or `pause 1`.
@@ -261,6 +348,33 @@ impl State {
     }
 }
 
+fn live_role(account: &AccountId, id: &RoleId, role: &DesiredRole) -> LiveRole {
+    LiveRole {
+        crn: crate::model::custom_role_crn(account, &role.name),
+        name: RoleName::new(role.name.as_str()),
+        display_name: role.display_name.clone(),
+        description: role.description.clone().unwrap_or_default(),
+        actions: role.actions.iter().cloned().collect(),
+        service: role.service.clone(),
+        kind: RoleKind::Custom { id: id.clone() },
+    }
+}
+
+/// `quantum-computing/g-1`: a target in a log line.
+fn policy_label(target: &PolicyTarget) -> String {
+    let parts = [
+        target.service.as_ref().map(ServiceName::as_str),
+        target.instance_id.as_ref().map(|i| i.as_str()),
+        target.resource_group_id.as_ref().map(|r| r.as_str()),
+    ];
+    parts
+        .iter()
+        .flatten()
+        .copied()
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn live_user(iam_id: &IamId, (email, state): &(Email, UserState)) -> LiveUser {
     LiveUser {
         iam_id: iam_id.clone(),
@@ -318,6 +432,48 @@ impl IamRead for Fake {
                     membership: Default::default(),
                 })
                 .collect())
+        })
+        .await
+    }
+
+    async fn list_policies(
+        &self,
+        _: &AccountId,
+        group: Option<&AccessGroupId>,
+        _: bool,
+    ) -> Result<Vec<LivePolicy>, IamError> {
+        let line = match group {
+            Some(g) => format!("list_policies {g}"),
+            None => "list_policies".into(),
+        };
+        self.call(Call::ListPolicies, line, |s| {
+            Ok(s.policies
+                .values()
+                .filter(|p| group.is_none_or(|g| p.group == *g))
+                .cloned()
+                .collect())
+        })
+        .await
+    }
+
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        service: &ServiceName,
+    ) -> Result<Vec<LiveRole>, IamError> {
+        self.call(Call::ListRoles, format!("list_roles {service}"), |s| {
+            Ok(s.roles
+                .iter()
+                .filter(|(_, r)| r.service == *service)
+                .map(|(id, r)| live_role(account, id, r))
+                .collect())
+        })
+        .await
+    }
+
+    async fn list_rules(&self, group: &AccessGroupId) -> Result<Vec<LiveRule>, IamError> {
+        self.call(Call::ListRules, format!("list_rules {group}"), |s| {
+            Ok(s.rules.get(group).cloned().unwrap_or_default())
         })
         .await
     }
@@ -465,6 +621,174 @@ impl IamWrite for Fake {
             Ok(UserRemoval {
                 already_gone: false,
                 transaction_id: Some(format!("tx-remove-user-{iam_id}")),
+            })
+        })
+        .await
+    }
+
+    async fn create_policy(
+        &self,
+        _: &AccountId,
+        group: &AccessGroupId,
+        target: &PolicyTarget,
+        roles: &[RoleCrn],
+    ) -> Result<CreatedPolicy, IamError> {
+        let line = format!("create_policy {group} {}", policy_label(target));
+        self.call(Call::CreatePolicy, line, |s| {
+            let taken = s.policies.values().any(|p| {
+                p.group == *group && matches!(&p.shape, PolicyShape::Expressible(t) if t == target)
+            });
+            if taken {
+                return Err(api("create_policy", 409));
+            }
+            let id = PolicyId::new(format!("policy-{}", s.id()));
+            s.policies.insert(
+                id.clone(),
+                LivePolicy {
+                    id: id.clone(),
+                    version: PolicyVersion::V2,
+                    group: group.clone(),
+                    shape: PolicyShape::Expressible(target.clone()),
+                    roles: roles.to_vec(),
+                },
+            );
+            Ok(CreatedPolicy {
+                transaction_id: Some(format!("tx-{id}")),
+                id,
+                version: PolicyVersion::V2,
+            })
+        })
+        .await
+    }
+
+    async fn replace_policy(
+        &self,
+        _: &AccountId,
+        _: &AccessGroupId,
+        policy: &PolicyId,
+        version: PolicyVersion,
+        _: &PolicyTarget,
+        roles: &[RoleCrn],
+    ) -> Result<Option<String>, IamError> {
+        let line = format!("replace_policy {policy} {version}");
+        self.call(Call::ReplacePolicy, line, |s| {
+            let p = s
+                .policies
+                .get_mut(policy)
+                .ok_or_else(|| api("replace_policy", 404))?;
+            p.roles = roles.to_vec();
+            Ok(Some(format!("tx-replace-{policy}")))
+        })
+        .await
+    }
+
+    async fn delete_policy(
+        &self,
+        policy: &PolicyId,
+        version: PolicyVersion,
+    ) -> Result<Deleted, IamError> {
+        let line = format!("delete_policy {policy} {version}");
+        self.call(Call::DeletePolicy, line, |s| {
+            let gone = s.policies.remove(policy).is_none();
+            Ok(Deleted {
+                already_gone: gone,
+                transaction_id: Some(format!("tx-delete-{policy}")),
+            })
+        })
+        .await
+    }
+
+    async fn create_role(
+        &self,
+        _: &AccountId,
+        role: &DesiredRole,
+    ) -> Result<CreatedRole, IamError> {
+        self.call(
+            Call::CreateRole,
+            format!("create_role {}", role.name),
+            |s| {
+                if s.roles.values().any(|r| r.name == role.name) {
+                    return Err(api("create_role", 409));
+                }
+                let id = RoleId::new(format!("role-{}", s.id()));
+                s.roles.insert(id.clone(), role.clone());
+                Ok(CreatedRole {
+                    transaction_id: Some(format!("tx-{id}")),
+                    id,
+                    crn: None,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn update_role(
+        &self,
+        id: &RoleId,
+        role: &DesiredRole,
+    ) -> Result<Option<String>, IamError> {
+        self.call(Call::UpdateRole, format!("update_role {id}"), |s| {
+            let live = s.roles.get_mut(id).ok_or_else(|| api("update_role", 404))?;
+            *live = role.clone();
+            Ok(Some(format!("tx-update-{id}")))
+        })
+        .await
+    }
+
+    async fn create_rule(
+        &self,
+        group: &AccessGroupId,
+        rule: &DesiredRule,
+    ) -> Result<CreatedRule, IamError> {
+        self.call(
+            Call::CreateRule,
+            format!("create_rule {group} {}", rule.name),
+            |s| {
+                let id = RuleId::new(format!("rule-{}", s.id()));
+                s.rules.entry(group.clone()).or_default().push(LiveRule {
+                    id: id.clone(),
+                    name: rule.name.clone(),
+                    realm: rule.realm.clone(),
+                    expiration_hours: rule.expiration_hours,
+                    conditions: rule.conditions.clone(),
+                });
+                Ok(CreatedRule {
+                    transaction_id: Some(format!("tx-{id}")),
+                    id,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn update_rule(
+        &self,
+        group: &AccessGroupId,
+        id: &RuleId,
+        rule: &DesiredRule,
+    ) -> Result<Option<String>, IamError> {
+        self.call(Call::UpdateRule, format!("update_rule {group} {id}"), |s| {
+            let live = s
+                .rules
+                .get_mut(group)
+                .and_then(|rules| rules.iter_mut().find(|r| r.id == *id))
+                .ok_or_else(|| api("update_rule", 404))?;
+            live.realm = rule.realm.clone();
+            live.expiration_hours = rule.expiration_hours;
+            live.conditions = rule.conditions.clone();
+            Ok(Some(format!("tx-update-{id}")))
+        })
+        .await
+    }
+
+    async fn delete_rule(&self, group: &AccessGroupId, id: &RuleId) -> Result<Deleted, IamError> {
+        self.call(Call::DeleteRule, format!("delete_rule {group} {id}"), |s| {
+            let rules = s.rules.entry(group.clone()).or_default();
+            let before = rules.len();
+            rules.retain(|r| r.id != *id);
+            Ok(Deleted {
+                already_gone: rules.len() == before,
+                transaction_id: Some(format!("tx-delete-{id}")),
             })
         })
         .await

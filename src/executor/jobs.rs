@@ -1,13 +1,18 @@
 //! The plan cut into calls: each [`Job`] is one call (or one invitation batch) with the
 //! plan indices it serves, batched to IBM's limits (docs/reconciliation.md), and
-//! what became of each ([`Done`]).
+//! what became of each ([`Done`]). Role, policy and rule changes are one job each; what
+//! they wait for is named by [`Job::grants`], [`Job::revokes`], [`Job::creates_role`] and
+//! [`Job::needs_roles`].
 
 use std::collections::BTreeMap;
 
 use super::report::{Problem, Status};
 use crate::iam::MEMBERS_PER_CALL;
-use crate::model::{AccessGroupId, Email, GroupName, IamId};
-use crate::plan::{Change, ChangeKind, Plan};
+use crate::model::{
+    AccessGroupId, DesiredRole, DesiredRule, Email, GroupName, IamId, PolicyId, PolicyTarget,
+    PolicyVersion, RoleCrn, RoleId, RoleName, RuleId,
+};
+use crate::plan::{Change, Plan, Target};
 
 /// One call (or one invitation batch) of the apply.
 #[derive(Clone, Debug)]
@@ -46,9 +51,61 @@ pub(super) enum Job {
         /// The managed groups the user leaves.
         groups: Vec<GroupName>,
     },
-    /// A kind of change this executor does not carry out yet (the second wave's roles,
-    /// policies and rules while they are being built): reported skipped, never sent.
-    Unsupported { index: usize, kind: ChangeKind },
+    /// A custom role the file declares.
+    CreateRole { index: usize, role: DesiredRole },
+    UpdateRole {
+        index: usize,
+        role_id: RoleId,
+        role: DesiredRole,
+    },
+    /// One access policy (the grant of one `access` entry).
+    CreatePolicy {
+        index: usize,
+        group: GroupName,
+        /// `None` for a group this apply creates.
+        group_id: Option<AccessGroupId>,
+        target: PolicyTarget,
+        roles: Vec<RoleName>,
+        role_ids: Vec<RoleCrn>,
+    },
+    UpdatePolicy {
+        index: usize,
+        group: GroupName,
+        group_id: AccessGroupId,
+        policy_id: PolicyId,
+        version: PolicyVersion,
+        target: PolicyTarget,
+        roles: Vec<RoleName>,
+        role_ids: Vec<RoleCrn>,
+        /// It drops a role the policy granted: a revocation, which waits for the grants.
+        reduces: bool,
+    },
+    RemovePolicy {
+        index: usize,
+        group: GroupName,
+        policy_id: PolicyId,
+        version: PolicyVersion,
+    },
+    CreateRule {
+        index: usize,
+        group: GroupName,
+        /// `None` for a group this apply creates.
+        group_id: Option<AccessGroupId>,
+        rule: DesiredRule,
+    },
+    UpdateRule {
+        index: usize,
+        group: GroupName,
+        group_id: AccessGroupId,
+        rule_id: RuleId,
+        rule: DesiredRule,
+    },
+    RemoveRule {
+        index: usize,
+        group: GroupName,
+        group_id: AccessGroupId,
+        rule_id: RuleId,
+    },
 }
 
 /// One email of an invitation batch.
@@ -67,7 +124,14 @@ impl Job {
             Job::Create { index, .. }
             | Job::Update { index, .. }
             | Job::RemoveUser { index, .. }
-            | Job::Unsupported { index, .. } => vec![*index],
+            | Job::CreateRole { index, .. }
+            | Job::UpdateRole { index, .. }
+            | Job::CreatePolicy { index, .. }
+            | Job::UpdatePolicy { index, .. }
+            | Job::RemovePolicy { index, .. }
+            | Job::CreateRule { index, .. }
+            | Job::UpdateRule { index, .. }
+            | Job::RemoveRule { index, .. } => vec![*index],
             Job::Invite { items, .. } => items.iter().map(|it| it.index).collect(),
             Job::Add { members, .. } | Job::Remove { members, .. } => {
                 members.iter().map(|(i, _)| *i).collect()
@@ -90,6 +154,54 @@ impl Job {
     pub fn creates(&self) -> Option<&GroupName> {
         match self {
             Job::Create { group, .. } => Some(group),
+            _ => None,
+        }
+    }
+
+    /// The custom role this job creates.
+    pub fn creates_role(&self) -> Option<&RoleName> {
+        match self {
+            Job::CreateRole { role, .. } => Some(&role.name),
+            _ => None,
+        }
+    }
+
+    /// The roles a policy job grants: one this apply creates must exist first.
+    pub fn needs_roles(&self) -> &[RoleName] {
+        match self {
+            Job::CreatePolicy { roles, .. } | Job::UpdatePolicy { roles, .. } => roles,
+            _ => &[],
+        }
+    }
+
+    /// The group this job grants access in (a policy created or widened, a rule created
+    /// or replaced). Revocations in the group wait for it: grants before revocations, so
+    /// a partial apply never leaves a project with less access than either end state.
+    pub fn grants(&self) -> Option<&GroupName> {
+        match self {
+            Job::CreatePolicy { group, .. }
+            | Job::UpdatePolicy {
+                group,
+                reduces: false,
+                ..
+            }
+            | Job::CreateRule { group, .. }
+            | Job::UpdateRule { group, .. } => Some(group),
+            _ => None,
+        }
+    }
+
+    /// The group this job takes access away in: a policy or rule removed, a policy
+    /// replaced with a role fewer.
+    pub fn revokes(&self) -> Option<&GroupName> {
+        match self {
+            Job::RemovePolicy { group, .. }
+            | Job::RemoveRule { group, .. }
+            | Job::UpdatePolicy {
+                group,
+                reduces: true,
+                ..
+            } => Some(group),
             _ => None,
         }
     }
@@ -127,10 +239,7 @@ impl Cut {
             | Change::RemovePolicy { .. }
             | Change::CreateRule { .. }
             | Change::UpdateRule { .. }
-            | Change::RemoveRule { .. } => self.singles.push(Job::Unsupported {
-                index,
-                kind: change.kind(),
-            }),
+            | Change::RemoveRule { .. } => self.singles.extend(access_job(index, change)),
             Change::CreateGroup { group, description } => self.singles.push(Job::Create {
                 index,
                 group: group.clone(),
@@ -202,6 +311,153 @@ impl Cut {
             }));
         }
         jobs
+    }
+}
+
+/// A role, policy or rule change as the one call that makes it; `None` for the other
+/// kinds.
+fn access_job(index: usize, change: &Change) -> Option<Job> {
+    Some(match change.clone() {
+        Change::CreateRole {
+            role,
+            service,
+            display_name,
+            description,
+            actions,
+        } => Job::CreateRole {
+            index,
+            role: DesiredRole {
+                name: role,
+                service,
+                display_name,
+                description,
+                actions: actions.into_iter().collect(),
+            },
+        },
+        Change::UpdateRole {
+            role,
+            role_id,
+            service,
+            display_name,
+            description,
+            actions,
+            ..
+        } => Job::UpdateRole {
+            index,
+            role_id,
+            role: DesiredRole {
+                name: role,
+                service,
+                display_name,
+                description: Some(description),
+                actions: actions.into_iter().collect(),
+            },
+        },
+        Change::CreatePolicy {
+            group,
+            group_id,
+            target,
+            roles,
+            role_ids,
+        } => Job::CreatePolicy {
+            index,
+            group,
+            group_id,
+            target: policy_target(&target),
+            roles,
+            role_ids,
+        },
+        Change::UpdatePolicy {
+            group,
+            group_id,
+            policy_id,
+            api_version,
+            target,
+            roles,
+            role_ids,
+            ..
+        } => Job::UpdatePolicy {
+            index,
+            group,
+            group_id,
+            policy_id,
+            version: api_version,
+            target: policy_target(&target),
+            roles,
+            role_ids,
+            reduces: change.is_removal(),
+        },
+        Change::RemovePolicy {
+            group,
+            policy_id,
+            api_version,
+            ..
+        } => Job::RemovePolicy {
+            index,
+            group,
+            policy_id,
+            version: api_version,
+        },
+        Change::CreateRule {
+            group,
+            group_id,
+            rule,
+            realm,
+            expiration_hours,
+            conditions,
+        } => Job::CreateRule {
+            index,
+            group,
+            group_id,
+            rule: DesiredRule {
+                name: rule,
+                realm,
+                expiration_hours,
+                conditions,
+            },
+        },
+        Change::UpdateRule {
+            group,
+            group_id,
+            rule,
+            rule_id,
+            realm,
+            expiration_hours,
+            conditions,
+            ..
+        } => Job::UpdateRule {
+            index,
+            group,
+            group_id,
+            rule_id,
+            rule: DesiredRule {
+                name: rule,
+                realm,
+                expiration_hours,
+                conditions,
+            },
+        },
+        Change::RemoveRule {
+            group,
+            group_id,
+            rule_id,
+            ..
+        } => Job::RemoveRule {
+            index,
+            group,
+            group_id,
+            rule_id,
+        },
+        _ => return None,
+    })
+}
+
+/// The ids behind a plan's target, as IBM stores them.
+pub(super) fn policy_target(target: &Target) -> PolicyTarget {
+    PolicyTarget {
+        service: target.service.clone(),
+        instance_id: target.instance_id.clone(),
+        resource_group_id: target.resource_group_id.clone(),
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::iam::ApiErrorInfo;
-use crate::model::{AccountId, GroupName, IamId};
+use crate::model::{AccountId, GroupName, IamId, RoleName};
 use crate::plan::Change;
 use crate::plan::expect::Discrepancy;
 
@@ -67,6 +67,10 @@ pub enum Problem {
     Unknown(Unknown),
     /// IBM answered success, but re-reading the account shows otherwise.
     NotInEffect(Discrepancy),
+    /// A create found what it would make already there in another form (a policy of the
+    /// target with other roles, a role or rule of the name with other content): made by
+    /// someone else since the plan. The text says what.
+    Conflict(String),
 }
 
 /// Why a change was not attempted.
@@ -80,8 +84,8 @@ pub enum SkipReason {
     NoGroupId(GroupName),
     /// A change it waits for never finished (a bug: said rather than hung).
     Unreleased,
-    /// A kind of change this build cannot carry out.
-    Unsupported(crate::plan::ChangeKind),
+    /// It grants a custom role whose create failed.
+    RoleCreateFailed(RoleName),
 }
 
 /// Why the outcome of an attempted change is not known.
@@ -143,6 +147,7 @@ impl fmt::Display for Problem {
             Problem::Skipped(why) => why.fmt(f),
             Problem::Unknown(why) => why.fmt(f),
             Problem::NotInEffect(d) => write!(f, "did not take effect: {d}"),
+            Problem::Conflict(what) => write!(f, "{what}; plan again to see it"),
         }
     }
 }
@@ -169,11 +174,9 @@ impl fmt::Display for SkipReason {
             SkipReason::Unreleased => {
                 f.write_str("a change it depends on did not finish; plan again")
             }
-            SkipReason::Unsupported(kind) => write!(
-                f,
-                "this build of orgsync cannot apply {} changes; nothing was sent for it",
-                kind.as_str()
-            ),
+            SkipReason::RoleCreateFailed(role) => {
+                write!(f, "grants custom role {role}, whose create failed")
+            }
         }
     }
 }

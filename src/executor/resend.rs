@@ -3,13 +3,17 @@
 //! the rest (docs/reconciliation.md).
 //!
 //! An invitation sent twice is two invitations; a group create sent twice fails on the
-//! name the first one took. Yet IBM may carry out a call whose answer never arrives (a
+//! name the first one took, and so does a policy create (on its target) or a custom role
+//! create (on its name); a rule create sent twice is two rules. Yet IBM may carry out a
+//! call whose answer never arrives (a
 //! timeout, a dropped connection, a 5xx from a gateway after the fact). So the client
 //! makes such a write once (retrying only what cannot duplicate it: a connection that
 //! never opened, a 429), and this module decides what happens next.
 //!
 //! A write plugs in by implementing [`NonIdempotent`]: how to send a batch of items, how
-//! to find them in the account, and which errors mean "it may have landed". [`send_once`]
+//! to find them in the account (landed, missing, or blocked by something else in its
+//! place: [`Seen`]), which errors mean "it may have landed", and whether what a re-read
+//! did not find is sent again. [`send_once`]
 //! does the rest, in rounds paced by the client's backoff and bounded by its attempts:
 //! each round is safe (it sends only what a re-read proved absent), so the bound is about
 //! time, not harm.
@@ -20,6 +24,17 @@ use std::future::Future;
 use super::account::IamWrite;
 use super::report::{Problem, Unknown};
 use crate::iam::IamError;
+
+/// What a re-read found of one item.
+pub(super) enum Seen<L> {
+    /// It is there, as the write would have made it.
+    Landed(L),
+    /// It is not there: send it (again).
+    Missing,
+    /// Something else is where it would be (made by someone else since the plan):
+    /// sending it cannot succeed, and it did not land.
+    Blocked(Problem),
+}
 
 /// A write that IBM may carry out without saying so, and that must then not be sent again.
 pub(super) trait NonIdempotent: Sync {
@@ -41,11 +56,11 @@ pub(super) trait NonIdempotent: Sync {
         items: &[Self::Item],
     ) -> impl Future<Output = Result<Vec<Self::Landed>, IamError>> + Send;
 
-    /// Reads the account: for each of `items`, in order, what it became if it is there.
+    /// Reads the account: for each of `items`, in order, what the account shows of it.
     fn find(
         &self,
         items: &[Self::Item],
-    ) -> impl Future<Output = Result<Vec<Option<Self::Landed>>, IamError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Seen<Self::Landed>>, IamError>> + Send;
 
     /// Whether `error` leaves it open that the items landed. `after_unsure`: an earlier
     /// round of this write already ended that way. By default the ambiguous failures
@@ -53,6 +68,13 @@ pub(super) trait NonIdempotent: Sync {
     /// the earlier round's write, landed after all.
     fn may_have_landed(&self, error: &IamError, after_unsure: bool) -> bool {
         error.is_ambiguous() || (after_unsure && error.is_conflict())
+    }
+
+    /// Whether items the re-read after `error` did not find are sent again. By default
+    /// yes; a write whose 409 names a conflict the re-read cannot explain (IBM's duplicate
+    /// check may be broader than the listing shows) says no: the 409 is the answer.
+    fn resend_missing(&self, _error: &IamError) -> bool {
+        true
     }
 }
 
@@ -105,6 +127,15 @@ where
                 break;
             }
         }
+        if !pending.is_empty() && !write.resend_missing(&error) {
+            let info = error.info();
+            settled.extend(
+                pending
+                    .drain(..)
+                    .map(|it| (it, Err(Problem::Api(info.clone())))),
+            );
+            break;
+        }
         unsure = Some(error);
     }
     let last = match unsure {
@@ -130,18 +161,20 @@ fn settle_answered<I: Display, L>(
     }
 }
 
-/// Settles the items a re-read found; returns the others, to send again.
+/// Settles the items a re-read found (landed, or blocked); returns the others, to send
+/// again.
 fn keep_missing<I, L>(
     settled: &mut Vec<(I, Result<L, Problem>)>,
     items: Vec<I>,
-    found: Vec<Option<L>>,
+    found: Vec<Seen<L>>,
 ) -> Vec<I> {
     let mut found = found.into_iter();
     let mut missing = Vec::new();
     for item in items {
-        match found.next().flatten() {
-            Some(landed) => settled.push((item, Ok(landed))),
-            None => missing.push(item),
+        match found.next().unwrap_or(Seen::Missing) {
+            Seen::Landed(landed) => settled.push((item, Ok(landed))),
+            Seen::Blocked(problem) => settled.push((item, Err(problem))),
+            Seen::Missing => missing.push(item),
         }
     }
     missing

@@ -1,9 +1,14 @@
 //! When each job runs. A job starts as soon as what it depends on has finished, up to
 //! `parallelism` jobs at once, and none starts after an interruption:
-//! - adds and invites naming a group this apply creates wait for its id (and are skipped
-//!   if the create failed);
+//! - adds, invites, policy and rule changes naming a group this apply creates wait for
+//!   its id (and are skipped if the create failed);
+//! - a policy create or update granting a custom role this apply creates waits for that
+//!   create (and is skipped if it failed);
 //! - removals from a group, and removals of users from the account, wait until every add
 //!   and invite into the groups they touch has finished (see [`Job::fills`]);
+//! - revocations in a group (a policy or rule removed, a policy replaced with a role
+//!   fewer) wait until every grant in that group (a policy created or widened, a rule
+//!   created or replaced) has finished (see [`Job::grants`]);
 //! - everything else is independent. There are no phase barriers, so one slow or retried
 //!   call holds back only what truly depends on it.
 //!
@@ -17,8 +22,8 @@ use tokio::sync::watch;
 use tokio::task::{self, JoinSet};
 
 use super::jobs::{Done, Job, Outcome, Outcomes};
-use super::report::{Problem, SkipReason, Unknown};
-use crate::model::{AccessGroupId, GroupName};
+use super::report::{Problem, SkipReason, Status, Unknown};
+use crate::model::{AccessGroupId, GroupName, RoleName};
 
 pub(super) struct Scheduler {
     waiting: Vec<Job>,
@@ -32,10 +37,34 @@ pub(super) struct Scheduler {
     stopping: bool,
 }
 
-struct Running {
-    indices: Vec<usize>,
-    fills: Vec<GroupName>,
-    creates: Option<GroupName>,
+/// What a job releases when it ends.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Running {
+    pub indices: Vec<usize>,
+    pub fills: Vec<GroupName>,
+    pub creates: Option<GroupName>,
+    pub grants: Option<GroupName>,
+    pub creates_role: Option<RoleName>,
+}
+
+impl Running {
+    pub fn of(job: &Job) -> Running {
+        Running {
+            indices: job.indices(),
+            fills: job.fills().into_iter().cloned().collect(),
+            creates: job.creates().cloned(),
+            grants: job.grants().cloned(),
+            creates_role: job.creates_role().cloned(),
+        }
+    }
+}
+
+/// How a job ended, for what waits on it.
+pub(super) struct Ended {
+    /// A group create's new id (`None`: it failed).
+    pub created: Option<AccessGroupId>,
+    /// Whether every change of the job was applied (a role create's success).
+    pub applied: bool,
 }
 
 enum Event {
@@ -116,15 +145,15 @@ impl Scheduler {
                     Readiness::Wait => self.waiting.push(job),
                     Readiness::Skip(why) => {
                         skipped.extend(skip(&job, &why));
-                        self.deps.finished(&job.fills(), None);
+                        let ended = Ended {
+                            created: None,
+                            applied: false,
+                        };
+                        self.deps.finished(&Running::of(&job), &ended);
                         progressed = true;
                     }
                     Readiness::Ready(ids) => {
-                        let meta = Running {
-                            indices: job.indices(),
-                            fills: job.fills().into_iter().cloned().collect(),
-                            creates: job.creates().cloned(),
-                        };
+                        let meta = Running::of(&job);
                         let handle = self.tasks.spawn(start(job, ids));
                         self.running.insert(handle.id(), meta);
                     }
@@ -167,9 +196,12 @@ impl Scheduler {
                 (outcomes, None)
             }
         };
-        let fills: Vec<&GroupName> = meta.fills.iter().collect();
-        self.deps
-            .finished(&fills, meta.creates.map(|group| (group, created)));
+        let ended = Ended {
+            created,
+            applied: !outcomes.is_empty()
+                && outcomes.iter().all(|(_, o)| o.status == Status::Applied),
+        };
+        self.deps.finished(&meta, &ended);
         outcomes
     }
 
@@ -189,7 +221,8 @@ fn skip(job: &Job, why: &SkipReason) -> Outcomes {
         .collect()
 }
 
-/// What the jobs wait on: groups being created, and groups still being filled.
+/// What the jobs wait on: groups and roles being created, groups still being filled or
+/// granted access in.
 #[derive(Default)]
 pub(super) struct Dependencies {
     /// Group ids: the account's, plus those of groups this apply created.
@@ -200,6 +233,12 @@ pub(super) struct Dependencies {
     lost: BTreeSet<GroupName>,
     /// Per group, the add and invite jobs not yet finished.
     filling: BTreeMap<GroupName, usize>,
+    /// Per group, the grant jobs (policies created or widened, rules) not yet finished.
+    granting: BTreeMap<GroupName, usize>,
+    /// Custom roles whose creation has not finished.
+    creating_roles: BTreeSet<RoleName>,
+    /// Custom roles whose creation failed: policies granting them are skipped.
+    lost_roles: BTreeSet<RoleName>,
 }
 
 pub(super) enum Readiness {
@@ -217,36 +256,70 @@ impl Dependencies {
         };
         for job in jobs {
             deps.creating.extend(job.creates().cloned());
+            deps.creating_roles.extend(job.creates_role().cloned());
             for group in job.fills() {
                 *deps.filling.entry(group.clone()).or_default() += 1;
+            }
+            if let Some(group) = job.grants() {
+                *deps.granting.entry(group.clone()).or_default() += 1;
             }
         }
         deps
     }
 
     pub fn readiness(&self, job: &Job) -> Readiness {
-        let named: Vec<&GroupName> = match job {
-            Job::Invite { groups, .. } => groups.iter().collect(),
-            Job::Add { group, .. } => vec![group],
+        if let Some(role) = job
+            .needs_roles()
+            .iter()
+            .find(|r| self.lost_roles.contains(*r))
+        {
+            return Readiness::Skip(SkipReason::RoleCreateFailed(role.clone()));
+        }
+        if job
+            .needs_roles()
+            .iter()
+            .any(|r| self.creating_roles.contains(r))
+        {
+            return Readiness::Wait;
+        }
+        let (named, planned): (Vec<&GroupName>, Option<&AccessGroupId>) = match job {
+            Job::Invite { groups, .. } => (groups.iter().collect(), None),
+            Job::Add {
+                group, group_id, ..
+            }
+            | Job::CreatePolicy {
+                group, group_id, ..
+            }
+            | Job::CreateRule {
+                group, group_id, ..
+            } => (vec![group], group_id.as_ref()),
+            Job::UpdatePolicy {
+                group, group_id, ..
+            }
+            | Job::UpdateRule {
+                group, group_id, ..
+            } => (vec![group], Some(group_id)),
             Job::Remove { group, .. } => {
                 return self.after_filling(std::slice::from_ref(group));
             }
             Job::RemoveUser { groups, .. } => return self.after_filling(groups),
-            Job::Create { .. } | Job::Update { .. } => return Readiness::Ready(Vec::new()),
-            Job::Unsupported { kind, .. } => {
-                return Readiness::Skip(SkipReason::Unsupported(*kind));
-            }
+            Job::RemovePolicy { .. } | Job::RemoveRule { .. } => (Vec::new(), None),
+            Job::Create { .. }
+            | Job::Update { .. }
+            | Job::CreateRole { .. }
+            | Job::UpdateRole { .. } => return Readiness::Ready(Vec::new()),
         };
+        if let Some(group) = job.revokes()
+            && self.granting.get(group).is_some_and(|n| *n > 0)
+        {
+            return Readiness::Wait;
+        }
         if let Some(lost) = named.iter().find(|g| self.lost.contains(**g)) {
             return Readiness::Skip(SkipReason::CreateFailed((*lost).clone()));
         }
         if named.iter().any(|g| self.creating.contains(*g)) {
             return Readiness::Wait;
         }
-        let planned = match job {
-            Job::Add { group_id, .. } => group_id.as_ref(),
-            _ => None,
-        };
         let mut ids = Vec::with_capacity(named.len());
         for group in named {
             match planned.or_else(|| self.ids.get(group)) {
@@ -268,27 +341,33 @@ impl Dependencies {
         }
     }
 
-    /// A job ended (or was skipped): release what waited on it. `created` is the outcome
-    /// of a create: the new id, or `None` when it failed.
-    pub fn finished(
-        &mut self,
-        fills: &[&GroupName],
-        created: Option<(GroupName, Option<AccessGroupId>)>,
-    ) {
-        for group in fills {
-            if let Some(n) = self.filling.get_mut(*group) {
+    /// A job ended (or was skipped): release what waited on it.
+    pub fn finished(&mut self, job: &Running, ended: &Ended) {
+        for group in &job.fills {
+            if let Some(n) = self.filling.get_mut(group) {
                 *n = n.saturating_sub(1);
             }
         }
-        if let Some((group, id)) = created {
-            self.creating.remove(&group);
-            match id {
+        if let Some(group) = &job.grants
+            && let Some(n) = self.granting.get_mut(group)
+        {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(group) = &job.creates {
+            self.creating.remove(group);
+            match &ended.created {
                 Some(id) => {
-                    self.ids.insert(group, id);
+                    self.ids.insert(group.clone(), id.clone());
                 }
                 None => {
-                    self.lost.insert(group);
+                    self.lost.insert(group.clone());
                 }
+            }
+        }
+        if let Some(role) = &job.creates_role {
+            self.creating_roles.remove(role);
+            if !ended.applied {
+                self.lost_roles.insert(role.clone());
             }
         }
     }

@@ -8,13 +8,13 @@ use tokio::sync::Notify;
 
 use super::fake::{Call, Fake, Fault};
 use super::jobs::{Job, jobs};
-use super::schedule::{Dependencies, Readiness};
+use super::schedule::{Dependencies, Ended, Readiness, Running};
 use super::*;
 use crate::model::{Email, UserState};
 use crate::plan::expect::Discrepancy;
 use crate::plan::{Change, Summary, Unmanaged};
 
-fn plan(changes: Vec<Change>) -> Plan {
+pub(super) fn plan(changes: Vec<Change>) -> Plan {
     Plan {
         format_version: crate::plan::FORMAT_VERSION,
         account_id: account(),
@@ -28,15 +28,15 @@ fn plan(changes: Vec<Change>) -> Plan {
     }
 }
 
-fn account() -> AccountId {
+pub(super) fn account() -> AccountId {
     AccountId::new("0123456789abcdef0123456789abcdef")
 }
 
-fn g(name: &str) -> GroupName {
+pub(super) fn g(name: &str) -> GroupName {
     GroupName::new(name)
 }
 
-fn add(group: &str, id: Option<&str>, n: usize) -> Change {
+pub(super) fn add(group: &str, id: Option<&str>, n: usize) -> Change {
     Change::AddMember {
         group: g(group),
         group_id: id.map(AccessGroupId::new),
@@ -45,7 +45,7 @@ fn add(group: &str, id: Option<&str>, n: usize) -> Change {
     }
 }
 
-fn add_to(group: &str, n: usize) -> Change {
+pub(super) fn add_to(group: &str, n: usize) -> Change {
     add(group, Some(&format!("AccessGroupId-{group}")), n)
 }
 
@@ -67,40 +67,40 @@ fn invite(n: usize, groups: &[&str]) -> Change {
     }
 }
 
-fn create(group: &str) -> Change {
+pub(super) fn create(group: &str) -> Change {
     Change::CreateGroup {
         group: g(group),
         description: None,
     }
 }
 
-fn quiet() -> Options {
+pub(super) fn quiet() -> Options {
     Options {
         verify: false,
         ..Options::default()
     }
 }
 
-async fn run(fake: &Fake, changes: Vec<Change>, options: &Options) -> ApplyReport {
+pub(super) async fn run(fake: &Fake, changes: Vec<Change>, options: &Options) -> ApplyReport {
     apply(&plan(changes), &account(), &fake.ids(), fake, options, None).await
 }
 
-fn statuses(report: &ApplyReport) -> Vec<Status> {
+pub(super) fn statuses(report: &ApplyReport) -> Vec<Status> {
     report.entries.iter().map(|e| e.status).collect()
 }
 
-fn problem(report: &ApplyReport, i: usize) -> &Problem {
+pub(super) fn problem(report: &ApplyReport, i: usize) -> &Problem {
     report.entries[i].error.as_ref().expect("a problem")
 }
 
-fn position(log: &[String], line: &str) -> usize {
+pub(super) fn position(log: &[String], line: &str) -> usize {
     log.iter()
         .position(|l| l == line)
         .unwrap_or_else(|| panic!("{line:?} not in {log:?}"))
 }
 
 /// Lets the other tasks run until `log` shows `line`.
-async fn until_logged(fake: &Fake, line: &str) {
+pub(super) async fn until_logged(fake: &Fake, line: &str) {
     for _ in 0..1_000 {
         if fake.log().iter().any(|l| l == line) {
             return;
@@ -126,20 +126,49 @@ fn calls_are_batched_by_fifty_members_and_by_identical_group_sets() {
 }
 
 /// Starts every ready job (as the scheduler does) and returns the indices of their changes.
-fn start_ready(deps: &mut Dependencies, waiting: &mut Vec<Job>) -> Vec<usize> {
+pub(super) fn start_ready(deps: &mut Dependencies, waiting: &mut Vec<Job>) -> Vec<usize> {
     let mut started = Vec::new();
     for job in std::mem::take(waiting) {
         match deps.readiness(&job) {
             Readiness::Ready(_) => started.extend(job.indices()),
             Readiness::Wait => waiting.push(job),
-            Readiness::Skip(_) => deps.finished(&job.fills(), None),
+            Readiness::Skip(_) => deps.finished(&Running::of(&job), &failed()),
         }
     }
     started.sort_unstable();
     started
 }
 
-fn dependencies(jobs: &[Job]) -> Dependencies {
+pub(super) fn failed() -> Ended {
+    Ended {
+        created: None,
+        applied: false,
+    }
+}
+
+/// An add or invite into `group` finished.
+pub(super) fn filled(deps: &mut Dependencies, group: &str) {
+    let job = Running {
+        fills: vec![g(group)],
+        ..Running::default()
+    };
+    deps.finished(&job, &failed());
+}
+
+/// The create of `group` finished, with `id` or failed.
+pub(super) fn created(deps: &mut Dependencies, group: &str, id: Option<&str>) {
+    let job = Running {
+        creates: Some(g(group)),
+        ..Running::default()
+    };
+    let ended = Ended {
+        created: id.map(AccessGroupId::new),
+        applied: id.is_some(),
+    };
+    deps.finished(&job, &ended);
+}
+
+pub(super) fn dependencies(jobs: &[Job]) -> Dependencies {
     let ids = [
         (g("g1"), AccessGroupId::new("AccessGroupId-g1")),
         (g("g2"), AccessGroupId::new("AccessGroupId-g2")),
@@ -166,9 +195,9 @@ fn removals_wait_for_the_adds_and_invites_into_their_own_group_only() {
     // Everything but what touches g1's removals starts at once.
     assert_eq!(start_ready(&mut deps, &mut waiting), [0, 1, 3]);
     // The add finished; the invite into g1 still runs.
-    deps.finished(&[&g("g1")], None);
+    filled(&mut deps, "g1");
     assert_eq!(start_ready(&mut deps, &mut waiting), Vec::<usize>::new());
-    deps.finished(&[&g("g1")], None);
+    filled(&mut deps, "g1");
     assert_eq!(start_ready(&mut deps, &mut waiting), [2, 4]);
     assert!(waiting.is_empty());
 }
@@ -187,11 +216,8 @@ fn changes_naming_a_new_group_wait_for_its_id_and_are_skipped_if_the_create_fail
     let mut waiting = jobs(&plan(changes), 10);
     let mut deps = dependencies(&waiting);
     assert_eq!(start_ready(&mut deps, &mut waiting), [0, 1, 6]);
-    deps.finished(
-        &[],
-        Some((g("new"), Some(AccessGroupId::new("AccessGroupId-new")))),
-    );
-    deps.finished(&[], Some((g("bad"), None)));
+    created(&mut deps, "new", Some("AccessGroupId-new"));
+    created(&mut deps, "bad", None);
     // The add and invite naming `bad` are skipped, not started.
     assert_eq!(start_ready(&mut deps, &mut waiting), [2, 4]);
     assert!(waiting.is_empty());
@@ -515,24 +541,78 @@ async fn the_audit_log_gets_a_line_per_executed_change_with_its_final_outcome() 
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    // The skipped add has no line; the add that failed verification says so.
-    assert_eq!(lines.len(), 2, "{text}");
+    // The skipped add has no line; the add IBM answered for is logged applied as it
+    // completes, then failed by verification in a second line.
+    assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(lines[0]["action"], "create_group");
+    assert_eq!(lines[0]["event"], "executed");
     assert_eq!(lines[0]["error"]["status"], 400);
     assert_eq!(lines[0]["transaction_id"], "tx-400");
-    assert_eq!(lines[1]["result"], "failed");
     assert_eq!(
-        lines[1]["error"]["message"],
+        (&lines[1]["event"], &lines[1]["result"]),
+        (&"executed".into(), &"applied".into())
+    );
+    assert_eq!(lines[1]["change"], lines[2]["change"]);
+    assert_eq!(
+        (&lines[2]["event"], &lines[2]["result"]),
+        (&"verified".into(), &"failed".into())
+    );
+    assert_eq!(
+        lines[2]["error"]["message"],
         problem(&report, 2).to_string().as_str()
     );
     assert_eq!(
-        lines[1]["transaction_id"]
+        lines[2]["transaction_id"]
             .as_str()
             .map(|t| t.starts_with("tx-add-")),
         Some(true)
     );
     assert_eq!(
-        (&lines[1]["actor"], &lines[1]["note"]),
+        (&lines[2]["actor"], &lines[2]["note"]),
         (&"IBMid-ME".into(), &"PR 7".into())
+    );
+}
+
+#[tokio::test]
+async fn each_audit_line_is_on_disk_as_soon_as_its_change_completes() {
+    // A change still in flight (held at a gate) while an earlier one completed: the
+    // earlier one's line is in the file already, before the apply ends.
+    let fake = Fake::new().group("g1", &[]).group("g2", &[]);
+    let gate = Arc::new(Notify::new());
+    fake.fault(Call::Remove, Fault::Gate(gate.clone()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let mut log = AuditLog::open(&path, None).expect("opens");
+    let actor = IamId::new("IBMid-ME");
+    let changes = vec![add_to("g1", 1), remove("g2", 2)];
+    let apply = {
+        let fake = fake.clone();
+        async move {
+            let acct = account();
+            let audit = Some(log.for_apply(&acct, &actor));
+            apply(&plan(changes), &acct, &fake.ids(), &fake, &quiet(), audit).await;
+            log.finish().expect("written");
+        }
+    };
+    let watch = async {
+        until_logged(&fake, "remove AccessGroupId-g2 1").await;
+        for _ in 0..1_000 {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.contains("add_member") {
+                assert_eq!(text.lines().count(), 1, "{text}");
+                gate.notify_one();
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the completed add was not logged while the removal ran");
+    };
+    tokio::join!(apply, watch);
+    assert_eq!(
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .count(),
+        2
     );
 }

@@ -2,7 +2,11 @@
 //! effect into a failure (docs/reconciliation.md).
 //!
 //! This file only reads. What each change should look like, which reads show it and the
-//! verdict are `plan::expect`'s; here is how to read as few round trips as possible.
+//! verdict are `plan::expect`'s; here is how to read as few round trips as possible:
+//! member pages of the touched groups, the users (re-listed or one by one), the touched
+//! groups' policies (per group, or in one account-wide listing from two groups on, as
+//! acquisition chooses), their rules, and the roles of the touched custom roles'
+//! services — all at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,8 +14,11 @@ use tokio::task::JoinSet;
 
 use super::account::IamRead;
 use super::report::{ApplyReport, Problem, Status};
-use crate::iam::IamError;
-use crate::model::{AccessGroupId, AccountId, Email, GroupName, IamId, LiveMember, UserState};
+use crate::iam::{IamError, PolicyListing, policy_listing};
+use crate::model::{
+    AccessGroupId, AccountId, Email, GroupName, IamId, LiveMember, LivePolicy, LiveRole, LiveRule,
+    ServiceName, UserState,
+};
 use crate::plan::expect::{self, Expectation, Observation, Reads, Verdict};
 
 type Users = BTreeMap<Email, (IamId, UserState)>;
@@ -73,6 +80,8 @@ async fn read<R: IamRead>(
             (id, members)
         });
     }
+    let mut access = JoinSet::new();
+    spawn_access_reads(&mut access, reader, account, reads, bulk);
     let users = read_users(reader, account, reads, by_id_wanted, warnings).await;
     let mut seen = Observation {
         ids,
@@ -83,7 +92,97 @@ async fn read<R: IamRead>(
         let Ok((id, result)) = joined else { continue };
         observe(&mut seen, id, result, warnings);
     }
+    while let Some(joined) = access.join_next().await {
+        let Ok(read) = joined else { continue };
+        observe_access(&mut seen, reads, read, warnings);
+    }
     seen
+}
+
+/// What one read of policies, rules or roles returned.
+enum AccessRead {
+    Policies(Option<AccessGroupId>, Result<Vec<LivePolicy>, IamError>),
+    Rules(AccessGroupId, Result<Vec<LiveRule>, IamError>),
+    Roles(ServiceName, Result<Vec<LiveRole>, IamError>),
+}
+
+fn spawn_access_reads<R: IamRead>(
+    tasks: &mut JoinSet<AccessRead>,
+    reader: &R,
+    account: &AccountId,
+    reads: &Reads,
+    bulk: bool,
+) {
+    let wide = policy_listing(reads.policies_of.len()) == PolicyListing::AccountWide;
+    let groups: Vec<Option<AccessGroupId>> = if wide {
+        vec![None]
+    } else {
+        reads.policies_of.iter().cloned().map(Some).collect()
+    };
+    for group in groups {
+        let (reader, account) = (reader.clone(), account.clone());
+        tasks.spawn(async move {
+            let found = reader.list_policies(&account, group.as_ref(), bulk).await;
+            AccessRead::Policies(group, found)
+        });
+    }
+    for group in &reads.rules_of {
+        let (reader, group) = (reader.clone(), group.clone());
+        tasks.spawn(async move {
+            let found = reader.list_rules(&group).await;
+            AccessRead::Rules(group, found)
+        });
+    }
+    for service in &reads.role_services {
+        let (reader, account, service) = (reader.clone(), account.clone(), service.clone());
+        tasks.spawn(async move {
+            let found = reader.list_roles(&account, &service).await;
+            AccessRead::Roles(service, found)
+        });
+    }
+}
+
+/// Files a read of policies, rules or roles; a failed one becomes a warning, and nothing
+/// is concluded from it. An account-wide policy listing answers for every touched group.
+fn observe_access(
+    seen: &mut Observation,
+    reads: &Reads,
+    read: AccessRead,
+    warnings: &mut Vec<String>,
+) {
+    let warn =
+        |what: String, e: IamError| format!("could not re-read {what} to verify the apply: {e}");
+    match read {
+        AccessRead::Policies(group, Ok(list)) => {
+            let groups: Vec<&AccessGroupId> = match &group {
+                Some(g) => vec![g],
+                None => reads.policies_of.iter().collect(),
+            };
+            for g in groups {
+                let mine = list.iter().filter(|p| p.group == *g).cloned().collect();
+                seen.policies.insert(g.clone(), mine);
+            }
+        }
+        AccessRead::Policies(group, Err(e)) => warnings.push(warn(
+            match group {
+                Some(g) => format!("the policies of group {g}"),
+                None => "the account's policies".into(),
+            },
+            e,
+        )),
+        AccessRead::Rules(group, Ok(list)) => {
+            seen.rules.insert(group, list);
+        }
+        AccessRead::Rules(group, Err(e)) => {
+            warnings.push(warn(format!("the rules of group {group}"), e));
+        }
+        AccessRead::Roles(service, Ok(list)) => {
+            seen.roles.insert(service, list);
+        }
+        AccessRead::Roles(service, Err(e)) => {
+            warnings.push(warn(format!("the roles of {service}"), e));
+        }
+    }
 }
 
 /// The users, when `reads` needs them: one by one when `by_id`, else (or if that

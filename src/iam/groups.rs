@@ -12,7 +12,8 @@ use super::http::{Request, Retry};
 use super::wire::{Group, Member, MemberResults, OffsetPage};
 use super::{Client, join};
 use crate::model::{
-    AccessGroupId, AccountId, GroupName, IamId, LiveGroup, LiveMember, MemberKind, is_public_access,
+    AccessGroupId, AccountId, GroupName, GroupRef, IamId, LiveGroup, LiveMember, MemberKind,
+    Membership, is_public_access,
 };
 
 const GROUPS_ROUTE: &str = "GET /v2/groups";
@@ -111,31 +112,56 @@ impl Client {
         let items = self
             .offset_list(GROUPS_ROUTE, url, ListKey::Groups, listing)
             .await?;
-        let mut seen = HashSet::new();
-        let mut groups = Vec::with_capacity(items.len());
-        for item in items {
-            let Ok(group) = serde_json::from_value::<Group>(item) else {
-                continue;
-            };
-            let (Some(id), Some(name)) = (group.id, group.name) else {
-                continue;
-            };
-            // Asked to be hidden, but never trusted to be: orgsync must never touch it.
-            if is_public_access(&id, &name) {
-                continue;
-            }
-            if seen.insert(id.clone()) {
-                groups.push(LiveGroup {
-                    id: AccessGroupId::new(id),
-                    name: GroupName::new(name),
-                    description: group.description.unwrap_or_default(),
-                    members: None,
-                    policies: None,
-                    rules: None,
-                });
-            }
+        Ok(groups_of(items))
+    }
+
+    /// Every access group (managed or not, Public Access excluded) of each of `users`:
+    /// `GET /v2/groups?account_id=…&iam_id=X` per user, all at once (bounded by the
+    /// parallelism), offset-paged. Read for the users a plan removes from the account, so
+    /// the plan can name every group they leave.
+    pub async fn groups_of_users(
+        &self,
+        account: &AccountId,
+        users: &[IamId],
+    ) -> Result<BTreeMap<IamId, Vec<GroupRef>>, IamError> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for user in users.iter().collect::<std::collections::BTreeSet<_>>() {
+            let url = join(
+                &self.inner.endpoints.iam,
+                &["v2", "groups"],
+                &[
+                    ("account_id", account.as_str()),
+                    ("iam_id", user.as_str()),
+                    ("limit", "100"),
+                    ("hide_public_access", "true"),
+                ],
+            );
+            let (client, user) = (self.clone(), user.clone());
+            tasks.spawn(async move {
+                let items = client
+                    .offset_list(GROUPS_ROUTE, url, ListKey::Groups, Listing::plain())
+                    .await;
+                (user, items)
+            });
         }
-        Ok(groups)
+        let mut out = BTreeMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (user, items) = joined.map_err(|e| IamError::Malformed {
+                call: GROUPS_ROUTE.into(),
+                detail: format!("a listing of a user's groups did not complete ({e})"),
+                transaction_id: None,
+            })?;
+            let mut refs: Vec<GroupRef> = groups_of(items?)
+                .into_iter()
+                .map(|g| GroupRef {
+                    id: g.id,
+                    name: g.name,
+                })
+                .collect();
+            refs.sort();
+            out.insert(user, refs);
+        }
+        Ok(out)
     }
 
     /// Every member of a group (users, service IDs, profiles).
@@ -162,24 +188,34 @@ impl Client {
         group: &AccessGroupId,
         listing: Listing,
     ) -> Result<Vec<LiveMember>, IamError> {
+        // `membership_type=all`: static and dynamic members in the one listing (IBM's
+        // SDK names `static`, `dynamic` and `all` without saying which is the default).
         let url = join(
             &self.inner.endpoints.iam,
             &["v2", "groups", group.as_str(), "members"],
-            &[("limit", "100")],
+            &[("limit", "100"), ("membership_type", "all")],
         );
         let items = self
             .offset_list(MEMBERS_ROUTE, url, ListKey::Members, listing)
             .await?;
-        let mut seen = HashSet::new();
-        let mut members = Vec::with_capacity(items.len());
+        // Each identity once; one listed both ways keeps its static membership, the one a
+        // membership call can change.
+        let mut at: BTreeMap<IamId, usize> = BTreeMap::new();
+        let mut members: Vec<LiveMember> = Vec::with_capacity(items.len());
         for item in items {
             let Ok(member) = serde_json::from_value::<Member>(item) else {
                 continue;
             };
-            if let Some(m) = live_member(member)
-                && seen.insert(m.iam_id.clone())
-            {
-                members.push(m);
+            let Some(m) = live_member(member) else {
+                continue;
+            };
+            match at.get(&m.iam_id) {
+                Some(&i) if m.membership.is_static() => members[i] = m,
+                Some(_) => {}
+                None => {
+                    at.insert(m.iam_id.clone(), members.len());
+                    members.push(m);
+                }
             }
         }
         Ok(members)
@@ -469,6 +505,35 @@ impl Client {
     }
 }
 
+/// The groups of a listing, Public Access dropped (asked to be hidden, but never trusted
+/// to be: orgsync must never touch it) and each id once.
+fn groups_of(items: Vec<Value>) -> Vec<LiveGroup> {
+    let mut seen = HashSet::new();
+    let mut groups = Vec::with_capacity(items.len());
+    for item in items {
+        let Ok(group) = serde_json::from_value::<Group>(item) else {
+            continue;
+        };
+        let (Some(id), Some(name)) = (group.id, group.name) else {
+            continue;
+        };
+        if is_public_access(&id, &name) {
+            continue;
+        }
+        if seen.insert(id.clone()) {
+            groups.push(LiveGroup {
+                id: AccessGroupId::new(id),
+                name: GroupName::new(name),
+                description: group.description.unwrap_or_default(),
+                members: None,
+                policies: None,
+                rules: None,
+            });
+        }
+    }
+    groups
+}
+
 /// One outcome per requested id, in request order, from IBM's per-member items. With
 /// `removal`, a per-member 404 means "not a member": already done.
 fn outcomes(
@@ -591,10 +656,14 @@ pub(crate) fn live_member(member: Member) -> Option<LiveMember> {
         None if iam_id.starts_with("iam-Profile-") => MemberKind::Profile,
         None => MemberKind::Other(String::new()),
     };
+    let membership = match member.membership_type.as_deref().map(str::trim) {
+        Some(m) if m.eq_ignore_ascii_case("dynamic") => Membership::Dynamic,
+        _ => Membership::Static,
+    };
     Some(LiveMember {
         iam_id: IamId::new(iam_id),
         kind,
-        membership: Default::default(),
+        membership,
     })
 }
 
@@ -632,6 +701,7 @@ mod tests {
             live_member(Member {
                 iam_id: Some(id.into()),
                 kind: None,
+                membership_type: None,
             })
             .map(|m| m.kind)
         };

@@ -2,11 +2,15 @@
 //! safe, and one-line errors.
 //!
 //! Which failures are retried depends on whether repeating the request could do harm.
-//! [`Retry::Idempotent`] calls (reads, PUT members, bulk delete, PATCH, DELETE, the token)
-//! are retried on connection errors, timeouts, dropped connections, 429 and
-//! 500/502/503/504. [`Retry::SafeOnly`] calls (invite, create group) are retried only when
-//! IBM cannot have acted on them: the connection never opened, or a 429 said "not now".
-//! Their ambiguous failures go back to the caller, who re-reads instead of re-sending.
+//! [`Retry::Idempotent`] calls (reads, PUT members, bulk delete, PATCH, PUT with If-Match,
+//! DELETE, the token) are retried on connection errors, timeouts, dropped connections, 429
+//! and 500/502/503/504. [`Retry::SafeOnly`] calls (invite, and the creates of groups,
+//! policies, custom roles and rules) are retried only when IBM cannot have acted on them:
+//! the connection never opened, or a 429 said "not now". Their ambiguous failures go back
+//! to the caller, who re-reads instead of re-sending.
+//!
+//! Every string of an answer that may reach output — bodies, and the transaction-id
+//! headers — goes through one scrubbing ([`Client::scrub_text`]) before anything reads it.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -193,12 +197,20 @@ impl Client {
             let outcome = self.attempt(req, token.as_ref().map(|t| &t.bearer)).await;
             let (err, retryable, wait) = match outcome {
                 Outcome::Reply(status, headers, body) if (200..300).contains(&status) => {
+                    // The token call's body is the token itself; every other answer goes
+                    // through the scrubbing before anything reads it.
+                    let body = if req.auth {
+                        self.scrub_body(body)
+                    } else {
+                        body
+                    };
                     return Ok(Reply {
+                        // Sent back to IBM as If-Match only, never shown: kept verbatim.
                         etag: headers
                             .get(reqwest::header::ETAG)
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string),
-                        transaction_id: transaction_id(&headers),
+                        transaction_id: transaction_id(&headers).map(|t| self.scrub_text(&t)),
                         body,
                     });
                 }
@@ -342,7 +354,8 @@ impl Client {
                                     "the answer is larger than {} MiB, far beyond any page IBM sends",
                                     MAX_BODY >> 20
                                 ),
-                                transaction_id: transaction_id(&headers),
+                                transaction_id: transaction_id(&headers)
+                                    .map(|t| self.scrub_text(&t)),
                             });
                         }
                         Ok(Some(chunk)) => body.extend_from_slice(&chunk),
@@ -399,7 +412,7 @@ impl Client {
 
     fn transport_error(&self, req: &Request, e: &reqwest::Error) -> IamError {
         let call = req.route.to_string();
-        let reason = innermost_reason(e);
+        let reason = self.scrub_text(&innermost_reason(e));
         if e.is_connect() {
             IamError::Unreachable {
                 call,
@@ -422,17 +435,56 @@ impl Client {
         }
     }
 
-    /// Removes the API key from text a server sent back (a misconfigured proxy could echo
-    /// the form body): the key never reaches an error message.
-    fn scrub(&self, mut info: super::ApiErrorInfo) -> super::ApiErrorInfo {
+    /// The one scrubbing of text a server sent back, headers included (a misconfigured
+    /// proxy could echo the form body, or the API key in a `Transaction-Id` header): the
+    /// API key and anything shaped like a token (the bearer, or any other JWT) become
+    /// `[redacted]`, so they never reach an error message, a report or the audit log.
+    pub(crate) fn scrub_text(&self, text: &str) -> String {
         use secrecy::ExposeSecret;
         let key = self.inner.auth.api_key.expose_secret();
-        if key.len() >= 4 && info.message.contains(key) {
-            info.message = info.message.replace(key, "[redacted]");
+        let text = if key.len() >= 4 && text.contains(key) {
+            std::borrow::Cow::Owned(text.replace(key, "[redacted]"))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        if text.contains("eyJ") {
+            redact_jwts(&text)
+        } else {
+            text.into_owned()
         }
-        // A server that echoes the bearer token (or any other JWT) must not put it on
-        // stderr either: tokens are as secret as the key while they live.
-        info.message = redact_jwts(&info.message);
+    }
+
+    /// [`Client::scrub_text`] over an answer's body, before it is parsed: every string in
+    /// it (a 207's per-member messages, names, descriptions) is then clean. A body that is
+    /// not UTF-8 has the key removed byte-wise.
+    fn scrub_body(&self, body: Vec<u8>) -> Vec<u8> {
+        use secrecy::ExposeSecret;
+        match String::from_utf8(body) {
+            Ok(text) => {
+                let key = self.inner.auth.api_key.expose_secret();
+                if (key.len() >= 4 && text.contains(key)) || text.contains("eyJ") {
+                    self.scrub_text(&text).into_bytes()
+                } else {
+                    text.into_bytes()
+                }
+            }
+            Err(e) => {
+                let key = self.inner.auth.api_key.expose_secret().as_bytes();
+                let mut bytes = e.into_bytes();
+                if key.len() >= 4 {
+                    while let Some(at) = bytes.windows(key.len()).position(|w| w == key) {
+                        bytes.splice(at..at + key.len(), b"[redacted]".iter().copied());
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
+    fn scrub(&self, mut info: super::ApiErrorInfo) -> super::ApiErrorInfo {
+        info.message = self.scrub_text(&info.message);
+        info.code = info.code.map(|c| self.scrub_text(&c));
+        info.transaction_id = info.transaction_id.map(|t| self.scrub_text(&t));
         info
     }
 

@@ -6,17 +6,24 @@
 //! [`acquire`]; the executor writes through the methods on [`Client`], which make correct
 //! calls and report typed results but decide nothing.
 //!
-//! Layout: `auth` (API key → token), `http` (one request: permits, retries, errors),
-//! `wire` (IBM's JSON, tolerantly), `users` and `groups` (the endpoints), `live`
-//! (acquisition).
+//! Layout: `auth` (API key → token), `http` (one request: permits, retries, errors,
+//! secret scrubbing), `wire` and `wire_access` (IBM's JSON, tolerantly), `users`,
+//! `groups`, `policies`, `roles`, `resources` and `rules` (the endpoints), `live`
+//! (acquisition), `keyfile` (reading `--api-key-file` safely).
 
 mod auth;
 mod error;
 mod groups;
 mod http;
+mod keyfile;
 mod live;
+mod policies;
+mod resources;
+mod roles;
+mod rules;
 mod users;
 mod wire;
+mod wire_access;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -31,18 +38,30 @@ use secrecy::SecretString;
 pub use error::{ApiErrorInfo, IamError};
 pub use groups::{CreatedGroup, MEMBERS_PER_CALL, MemberOutcome};
 pub use http::RetryPolicy;
-pub use live::acquire;
+pub use keyfile::key_file_warning;
+pub use live::{PolicyListing, acquire, members_only, policy_listing};
+pub use policies::CreatedPolicy;
+pub use resources::crn_segment;
+pub use roles::CreatedRole;
+pub use rules::{CreatedRule, same_rule};
 pub use users::{InvitedUser, UserRemoval};
 
 use crate::model::{AccountId, IamId};
 
-/// Where the APIs live. The token service and Access Groups share the IAM host; User
-/// Management has its own.
+/// Where the APIs live. The token service, Access Groups and Policy Management share the
+/// IAM host; User Management has its own; Resource Controller and Resource Manager share
+/// a third (docs/ibm-api.md, Hosts).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoints {
     iam: Url,
     user_management: Url,
+    resource_controller: Url,
+    /// `--endpoint` named one base for every API.
+    one_base: bool,
 }
+
+/// Resource Controller's (and Resource Manager's) public host.
+pub const RESOURCE_CONTROLLER_URL: &str = "https://resource-controller.cloud.ibm.com";
 
 impl Endpoints {
     /// `endpoint` (`--endpoint`, every API at one base, as the emulator serves them) wins
@@ -58,7 +77,9 @@ impl Endpoints {
                 let url = parse_endpoint(all, "--endpoint (ORGSYNC_ENDPOINT)")?;
                 Ok(Endpoints {
                     iam: url.clone(),
-                    user_management: url,
+                    user_management: url.clone(),
+                    resource_controller: url,
+                    one_base: true,
                 })
             }
             None => {
@@ -74,9 +95,24 @@ impl Endpoints {
                         user_management,
                         "--user-management-endpoint (IBMCLOUD_USER_MANAGEMENT_ENDPOINT)",
                     )?,
+                    resource_controller: parse_endpoint(RESOURCE_CONTROLLER_URL, "")?,
+                    one_base: false,
                 })
             }
         }
+    }
+
+    /// Sets Resource Controller's base (`--resource-controller-endpoint`, env
+    /// `IBMCLOUD_RESOURCE_CONTROLLER_API_ENDPOINT`); ignored when `--endpoint` named one
+    /// base for every API, which wins as it does over the other hosts.
+    pub fn with_resource_controller(mut self, raw: &str) -> Result<Endpoints, IamError> {
+        if !self.one_base && !raw.trim().is_empty() {
+            self.resource_controller = parse_endpoint(
+                raw,
+                "--resource-controller-endpoint (IBMCLOUD_RESOURCE_CONTROLLER_API_ENDPOINT)",
+            )?;
+        }
+        Ok(self)
     }
 
     /// The base of the token service and Access Groups.
@@ -87,6 +123,11 @@ impl Endpoints {
     /// The base of User Management.
     pub fn user_management(&self) -> &Url {
         &self.user_management
+    }
+
+    /// The base of Resource Controller and Resource Manager.
+    pub fn resource_controller(&self) -> &Url {
+        &self.resource_controller
     }
 }
 
@@ -140,51 +181,27 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// The API key: `--api-key-file` when given (trimmed), else `IBMCLOUD_API_KEY`, else
-/// `IC_API_KEY`. Never from the config file, never printed.
+/// `IC_API_KEY`. Never from the config file, never printed. A key file that others may
+/// read gets a warning on stderr, as ssh gives for a private key.
 pub fn api_key_from_env_or_file(file: Option<&Path>) -> Result<SecretString, IamError> {
-    api_key_from(file, |var| std::env::var(var).ok())
+    api_key_from(
+        file,
+        |var| std::env::var(var).ok(),
+        |warning| anstream::eprintln!("warning: {warning}"),
+    )
 }
-
-/// An API key is ~44 characters; a file much larger than this is the wrong file.
-const MAX_KEY_FILE: u64 = 64 * 1024;
 
 fn api_key_from(
     file: Option<&Path>,
     env: impl Fn(&str) -> Option<String>,
+    mut warn: impl FnMut(&str),
 ) -> Result<SecretString, IamError> {
     if let Some(path) = file {
-        use std::io::Read;
-        let cannot = |e: std::io::Error| {
-            IamError::Setup(format!(
-                "cannot read the API key file {}: {}; check the path given to --api-key-file",
-                path.display(),
-                e.kind()
-            ))
-        };
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes))
-            .map_err(cannot)?;
-        if bytes.len() as u64 > MAX_KEY_FILE {
-            return Err(IamError::Setup(format!(
-                "the API key file {} is larger than 64 KiB, so it is not an API key; check the path given to --api-key-file",
-                path.display()
-            )));
+        let (key, warning) = keyfile::read(path)?;
+        if let Some(w) = warning {
+            warn(&w);
         }
-        let Ok(text) = String::from_utf8(bytes) else {
-            return Err(IamError::Setup(format!(
-                "the API key file {} is not UTF-8 text; put the API key in it (one line)",
-                path.display()
-            )));
-        };
-        let key = text.trim();
-        if key.is_empty() {
-            return Err(IamError::Setup(format!(
-                "the API key file {} is empty; put the API key in it (one line)",
-                path.display()
-            )));
-        }
-        return Ok(SecretString::from(key.to_string()));
+        return Ok(key);
     }
     for var in ["IBMCLOUD_API_KEY", "IC_API_KEY"] {
         if let Some(value) = env(var) {
@@ -272,6 +289,62 @@ pub struct Identity {
     pub account_id: Option<AccountId>,
 }
 
+/// What kind of identity an API key acts as, by its iam_id's prefix (docs/ibm-api.md,
+/// Identifiers and member types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityKind {
+    /// `IBMid-…`: a person, who may invite and remove users.
+    User,
+    /// `iam-ServiceId-…`: reads users but can never invite or remove them.
+    ServiceId,
+    /// `iam-Profile-…`: a trusted profile.
+    TrustedProfile,
+    /// Any other prefix.
+    Other,
+}
+
+impl Identity {
+    /// The kind of identity, for apply's preflight (docs/reconciliation.md).
+    pub fn kind(&self) -> IdentityKind {
+        let id = self.iam_id.as_str();
+        if self.iam_id.is_service_id() {
+            IdentityKind::ServiceId
+        } else if id.starts_with("IBMid-") {
+            IdentityKind::User
+        } else if id.starts_with("iam-Profile-") {
+            IdentityKind::TrustedProfile
+        } else {
+            IdentityKind::Other
+        }
+    }
+}
+
+/// What a delete found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deleted {
+    /// IBM answered 404: it was gone already (an earlier attempt, or someone else), which
+    /// is the intended result.
+    pub already_gone: bool,
+    /// The transaction id of the call that answered.
+    pub transaction_id: Option<String>,
+}
+
+impl Deleted {
+    fn from(result: Result<http::Reply, IamError>) -> Result<Deleted, IamError> {
+        match result {
+            Ok(reply) => Ok(Deleted {
+                already_gone: false,
+                transaction_id: reply.transaction_id,
+            }),
+            Err(e) if e.status() == Some(404) => Ok(Deleted {
+                already_gone: true,
+                transaction_id: e.info().transaction_id,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, IamError> {
         Client::with_policy(options, RetryPolicy::default())
@@ -336,6 +409,12 @@ impl Client {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.inner.endpoints
+    }
+
+    /// The kind of identity the API key acts as (fetches a token if none is held): for
+    /// apply's preflight, since a service ID's key cannot invite or remove users.
+    pub async fn identity_kind(&self) -> Result<IdentityKind, IamError> {
+        Ok(self.whoami().await?.kind())
     }
 
     /// The identity of the API key (fetches a token if none is held).
@@ -490,27 +569,53 @@ mod tests {
                     .map(|(_, v)| v.to_string())
             }
         };
+        let quiet = |_: &str| {};
         let both = env(&[("IBMCLOUD_API_KEY", " first \n"), ("IC_API_KEY", "second")]);
-        assert_eq!(api_key_from(None, both).unwrap().expose_secret(), "first");
+        assert_eq!(
+            api_key_from(None, both, quiet).unwrap().expose_secret(),
+            "first"
+        );
         // A blank variable counts as unset.
         let blank = env(&[("IBMCLOUD_API_KEY", "  "), ("IC_API_KEY", "second")]);
-        assert_eq!(api_key_from(None, blank).unwrap().expose_secret(), "second");
+        assert_eq!(
+            api_key_from(None, blank, quiet).unwrap().expose_secret(),
+            "second"
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key");
         std::fs::write(&path, "from-file\n").unwrap();
-        let key = api_key_from(Some(&path), env(&[("IBMCLOUD_API_KEY", "first")])).unwrap();
+        let key = api_key_from(Some(&path), env(&[("IBMCLOUD_API_KEY", "first")]), quiet).unwrap();
         assert_eq!(key.expose_secret(), "from-file");
-        let err = api_key_from(None, env(&[])).unwrap_err().to_string();
+        let err = api_key_from(None, env(&[]), quiet).unwrap_err().to_string();
         assert!(
             err.contains("IBMCLOUD_API_KEY") && err.contains("--api-key-file"),
             "{err}"
         );
         std::fs::write(&path, vec![b'k'; 70_000]).unwrap();
-        let err = api_key_from(Some(&path), env(&[])).unwrap_err().to_string();
+        let err = api_key_from(Some(&path), env(&[]), quiet)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("larger than 64 KiB"), "{err}");
         std::fs::write(&path, [0xff, 0xfe]).unwrap();
-        let err = api_key_from(Some(&path), env(&[])).unwrap_err().to_string();
+        let err = api_key_from(Some(&path), env(&[]), quiet)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn the_identity_kind_follows_the_iam_id_prefix() {
+        let kind = |id: &str| {
+            Identity {
+                iam_id: IamId::new(id),
+                account_id: None,
+            }
+            .kind()
+        };
+        assert_eq!(kind("IBMid-6900012ABC"), IdentityKind::User);
+        assert_eq!(kind("iam-ServiceId-9e8d"), IdentityKind::ServiceId);
+        assert_eq!(kind("iam-Profile-1"), IdentityKind::TrustedProfile);
+        assert_eq!(kind("crn-x"), IdentityKind::Other);
     }
 
     #[test]

@@ -267,6 +267,12 @@ impl Client {
 /// The `_start` cursor of a `next_url`, relative (`/v2/accounts/…?_start=x`) or absolute.
 /// `None` when there is no cursor: the listing ends, as IBM's own pagers decide.
 pub(crate) fn start_param(base: &Url, next_url: &str) -> Option<String> {
+    start_param_named(base, next_url, "_start")
+}
+
+/// The cursor parameter `name` of a `next_url` (`_start` for users, `start` for Resource
+/// Controller), resolved against `base`.
+pub(crate) fn start_param_named(base: &Url, next_url: &str, name: &str) -> Option<String> {
     let next_url = next_url.trim();
     if next_url.is_empty() {
         return None;
@@ -274,7 +280,7 @@ pub(crate) fn start_param(base: &Url, next_url: &str) -> Option<String> {
     let resolved = base.join(next_url).ok()?;
     resolved
         .query_pairs()
-        .find(|(k, _)| k == "_start")
+        .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .filter(|v| !v.is_empty())
 }

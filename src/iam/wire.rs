@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::error::ApiErrorInfo;
 
 /// A string that tolerates numbers, booleans and null (as `None`).
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
@@ -22,7 +22,7 @@ fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
 }
 
 /// A count that tolerates numeric strings; negative, fractional or absent → `None`.
-fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -30,9 +30,18 @@ fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
     })
 }
 
+/// An object that tolerates any other shape (as absent) instead of failing the page.
+pub(crate) fn lenient_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
 /// A list that tolerates `null` (as empty) and drops elements that are not objects of the
 /// expected shape instead of failing the whole page.
-fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+pub(crate) fn lenient_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: serde::de::DeserializeOwned,
@@ -167,6 +176,9 @@ pub(crate) struct Member {
     pub iam_id: Option<String>,
     #[serde(rename = "type", deserialize_with = "lenient_string")]
     pub kind: Option<String>,
+    /// `static` or `dynamic` (from a rule); absent means static.
+    #[serde(deserialize_with = "lenient_string")]
+    pub membership_type: Option<String>,
 }
 
 /// The 207 body of add-members and bulk-delete: one item per requested member.

@@ -10,7 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::Change;
-use crate::model::{AccessGroupId, Email, GroupName, IamId, UserState};
+use crate::model::{
+    AccessGroupId, DesiredRole, DesiredRule, Email, GroupName, IamId, LivePolicy, LiveRole,
+    LiveRule, PolicyId, PolicyShape, PolicyTarget, RoleCrn, RoleKind, RuleId, ServiceName,
+    UserState,
+};
 
 /// What one applied change should look like afterwards.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +44,36 @@ pub enum Expectation {
     },
     /// The removed user is no longer in the account.
     UserGone { email: Email, iam_id: IamId },
+    /// A custom role of this name is in the account with this display name and these
+    /// actions (and this description, when the file says one).
+    Role { role: DesiredRole },
+    /// The group has a policy on `target` granting exactly `role_ids` (`group_id` is
+    /// `None` for a group this apply created).
+    Policy {
+        group: GroupName,
+        group_id: Option<AccessGroupId>,
+        target: PolicyTarget,
+        role_ids: Vec<RoleCrn>,
+    },
+    /// The group no longer has the policy.
+    NoPolicy {
+        group: GroupName,
+        group_id: AccessGroupId,
+        policy_id: PolicyId,
+    },
+    /// The group has a rule of this name (ignoring case) with this realm, expiration
+    /// and conditions (in any order).
+    Rule {
+        group: GroupName,
+        group_id: Option<AccessGroupId>,
+        rule: DesiredRule,
+    },
+    /// The group no longer has the rule.
+    NoRule {
+        group: GroupName,
+        group_id: AccessGroupId,
+        rule_id: RuleId,
+    },
     /// Nothing to read: a description update is checked by its own call (it reads the
     /// group first and sends nothing when it already holds).
     Nothing,
@@ -82,15 +116,128 @@ pub fn expectation(change: &Change, invitee: Option<&IamId>) -> Expectation {
             email: email.clone(),
             iam_id: iam_id.clone(),
         },
-        // Not verified yet: the executor does not carry these out yet either.
-        Change::CreateRole { .. }
-        | Change::UpdateRole { .. }
-        | Change::CreatePolicy { .. }
-        | Change::UpdatePolicy { .. }
-        | Change::RemovePolicy { .. }
-        | Change::CreateRule { .. }
-        | Change::UpdateRule { .. }
-        | Change::RemoveRule { .. } => Expectation::Nothing,
+        Change::CreateRole {
+            role,
+            service,
+            display_name,
+            description,
+            actions,
+        } => Expectation::Role {
+            role: DesiredRole {
+                name: role.clone(),
+                service: service.clone(),
+                display_name: display_name.clone(),
+                description: description.clone(),
+                actions: actions.iter().cloned().collect(),
+            },
+        },
+        Change::UpdateRole {
+            role,
+            service,
+            display_name,
+            description,
+            actions,
+            ..
+        } => Expectation::Role {
+            role: DesiredRole {
+                name: role.clone(),
+                service: service.clone(),
+                display_name: display_name.clone(),
+                description: Some(description.clone()),
+                actions: actions.iter().cloned().collect(),
+            },
+        },
+        Change::CreatePolicy {
+            group,
+            group_id,
+            target,
+            role_ids,
+            ..
+        } => policy(group, group_id.clone(), target, role_ids),
+        Change::UpdatePolicy {
+            group,
+            group_id,
+            target,
+            role_ids,
+            ..
+        } => policy(group, Some(group_id.clone()), target, role_ids),
+        Change::RemovePolicy {
+            group,
+            group_id,
+            policy_id,
+            ..
+        } => Expectation::NoPolicy {
+            group: group.clone(),
+            group_id: group_id.clone(),
+            policy_id: policy_id.clone(),
+        },
+        Change::CreateRule {
+            group,
+            group_id,
+            rule,
+            realm,
+            expiration_hours,
+            conditions,
+        } => Expectation::Rule {
+            group: group.clone(),
+            group_id: group_id.clone(),
+            rule: desired_rule(rule, realm, *expiration_hours, conditions),
+        },
+        Change::UpdateRule {
+            group,
+            group_id,
+            rule,
+            realm,
+            expiration_hours,
+            conditions,
+            ..
+        } => Expectation::Rule {
+            group: group.clone(),
+            group_id: Some(group_id.clone()),
+            rule: desired_rule(rule, realm, *expiration_hours, conditions),
+        },
+        Change::RemoveRule {
+            group,
+            group_id,
+            rule_id,
+            ..
+        } => Expectation::NoRule {
+            group: group.clone(),
+            group_id: group_id.clone(),
+            rule_id: rule_id.clone(),
+        },
+    }
+}
+
+fn policy(
+    group: &GroupName,
+    group_id: Option<AccessGroupId>,
+    target: &super::Target,
+    role_ids: &[RoleCrn],
+) -> Expectation {
+    Expectation::Policy {
+        group: group.clone(),
+        group_id,
+        target: PolicyTarget {
+            service: target.service.clone(),
+            instance_id: target.instance_id.clone(),
+            resource_group_id: target.resource_group_id.clone(),
+        },
+        role_ids: role_ids.to_vec(),
+    }
+}
+
+fn desired_rule(
+    name: &str,
+    realm: &str,
+    expiration_hours: u32,
+    conditions: &[crate::model::RuleCondition],
+) -> DesiredRule {
+    DesiredRule {
+        name: name.to_string(),
+        realm: realm.to_string(),
+        expiration_hours,
+        conditions: conditions.to_vec(),
     }
 }
 
@@ -106,6 +253,12 @@ pub struct Reads {
     /// Whether every user to read is known by IAM id (so they can be read one by one
     /// instead of re-listing the account).
     pub every_user_known: bool,
+    /// The groups whose policies to read.
+    pub policies_of: BTreeSet<AccessGroupId>,
+    /// The groups whose rules to read.
+    pub rules_of: BTreeSet<AccessGroupId>,
+    /// The services whose roles (the account's custom roles of each) to read.
+    pub role_services: BTreeSet<ServiceName>,
 }
 
 /// The reads that judge `expectations`. `ids` names the groups by id: the account's, and
@@ -146,6 +299,25 @@ pub fn reads<'a>(
                 reads.users = true;
                 reads.user_ids.insert(iam_id.clone());
             }
+            Expectation::Role { role } => {
+                reads.role_services.insert(role.service.clone());
+            }
+            Expectation::Policy {
+                group, group_id, ..
+            } => reads
+                .policies_of
+                .extend(group_id.clone().or_else(|| ids.get(group).cloned())),
+            Expectation::NoPolicy { group_id, .. } => {
+                reads.policies_of.insert(group_id.clone());
+            }
+            Expectation::Rule {
+                group, group_id, ..
+            } => reads
+                .rules_of
+                .extend(group_id.clone().or_else(|| ids.get(group).cloned())),
+            Expectation::NoRule { group_id, .. } => {
+                reads.rules_of.insert(group_id.clone());
+            }
             Expectation::Nothing => {}
         }
     }
@@ -165,6 +337,12 @@ pub struct Observation {
     pub gone: BTreeSet<AccessGroupId>,
     /// The account's users by email, when they were read.
     pub users: Option<BTreeMap<Email, (IamId, UserState)>>,
+    /// The policies of each group whose policies were read.
+    pub policies: BTreeMap<AccessGroupId, Vec<LivePolicy>>,
+    /// The rules of each group whose rules were read.
+    pub rules: BTreeMap<AccessGroupId, Vec<LiveRule>>,
+    /// The roles of each service whose roles were read.
+    pub roles: BTreeMap<ServiceName, Vec<LiveRole>>,
 }
 
 impl Observation {
@@ -258,8 +436,139 @@ pub fn judge(expected: &Expectation, seen: &Observation) -> Verdict {
                     iam_id: iam_id.clone(),
                 }),
         ),
+        Expectation::Role { role } => fails(
+            seen.roles
+                .get(&role.service)
+                .and_then(|roles| role_discrepancy(role, roles)),
+        ),
+        Expectation::Policy {
+            group,
+            group_id,
+            target,
+            role_ids,
+        } => fails(
+            seen.id(group, group_id.as_ref())
+                .and_then(|id| seen.policies.get(id))
+                .and_then(|live| policy_discrepancy(group, target, role_ids, live)),
+        ),
+        Expectation::NoPolicy {
+            group,
+            group_id,
+            policy_id,
+        } => fails(
+            seen.policies
+                .get(group_id)
+                .filter(|live| live.iter().any(|p| p.id == *policy_id))
+                .map(|_| Discrepancy::PolicyStillThere {
+                    group: group.clone(),
+                    policy_id: policy_id.clone(),
+                }),
+        ),
+        Expectation::Rule {
+            group,
+            group_id,
+            rule,
+        } => fails(
+            seen.id(group, group_id.as_ref())
+                .and_then(|id| seen.rules.get(id))
+                .and_then(|live| rule_discrepancy(group, rule, live)),
+        ),
+        Expectation::NoRule {
+            group,
+            group_id,
+            rule_id,
+        } => fails(
+            seen.rules
+                .get(group_id)
+                .and_then(|live| live.iter().find(|r| r.id == *rule_id))
+                .map(|r| Discrepancy::RuleStillThere {
+                    group: group.clone(),
+                    rule: r.name.clone(),
+                }),
+        ),
         Expectation::Nothing => Verdict::Holds,
     }
+}
+
+fn role_discrepancy(role: &DesiredRole, live: &[LiveRole]) -> Option<Discrepancy> {
+    let found = live
+        .iter()
+        .find(|r| matches!(r.kind, RoleKind::Custom { .. }) && r.name == role.name);
+    let Some(found) = found else {
+        return Some(Discrepancy::RoleMissing {
+            role: role.name.to_string(),
+        });
+    };
+    let actions: BTreeSet<&String> = found.actions.iter().collect();
+    let same = found.display_name == role.display_name
+        && role
+            .description
+            .as_ref()
+            .is_none_or(|d| *d == found.description)
+        && actions == role.actions.iter().collect();
+    (!same).then(|| Discrepancy::RoleDiffers {
+        role: role.name.to_string(),
+    })
+}
+
+fn policy_discrepancy(
+    group: &GroupName,
+    target: &PolicyTarget,
+    role_ids: &[RoleCrn],
+    live: &[LivePolicy],
+) -> Option<Discrepancy> {
+    let found = live
+        .iter()
+        .find(|p| matches!(&p.shape, PolicyShape::Expressible(t) if t == target));
+    let shown = target_text(target);
+    let Some(found) = found else {
+        return Some(Discrepancy::PolicyMissing {
+            group: group.clone(),
+            target: shown,
+        });
+    };
+    let wanted: BTreeSet<&RoleCrn> = role_ids.iter().collect();
+    let granted: BTreeSet<&RoleCrn> = found.roles.iter().collect();
+    (wanted != granted).then(|| Discrepancy::PolicyRolesDiffer {
+        group: group.clone(),
+        target: shown,
+    })
+}
+
+fn target_text(target: &PolicyTarget) -> String {
+    super::Target {
+        service: target.service.clone(),
+        instance_id: target.instance_id.clone(),
+        resource_group_id: target.resource_group_id.clone(),
+        ..super::Target::default()
+    }
+    .to_string()
+}
+
+fn rule_discrepancy(
+    group: &GroupName,
+    rule: &DesiredRule,
+    live: &[LiveRule],
+) -> Option<Discrepancy> {
+    let named = live
+        .iter()
+        .find(|r| r.name.to_lowercase() == rule.name.to_lowercase());
+    let Some(found) = named else {
+        return Some(Discrepancy::RuleMissing {
+            group: group.clone(),
+            rule: rule.name.clone(),
+        });
+    };
+    let mut a = found.conditions.clone();
+    let mut b = rule.conditions.clone();
+    a.sort();
+    b.sort();
+    let same =
+        found.realm == rule.realm && found.expiration_hours == rule.expiration_hours && a == b;
+    (!same).then(|| Discrepancy::RuleDiffers {
+        group: group.clone(),
+        rule: rule.name.clone(),
+    })
 }
 
 fn invited(
@@ -334,6 +643,36 @@ pub enum Discrepancy {
         email: Email,
         iam_id: IamId,
     },
+    RoleMissing {
+        role: String,
+    },
+    RoleDiffers {
+        role: String,
+    },
+    PolicyMissing {
+        group: GroupName,
+        target: String,
+    },
+    PolicyRolesDiffer {
+        group: GroupName,
+        target: String,
+    },
+    PolicyStillThere {
+        group: GroupName,
+        policy_id: PolicyId,
+    },
+    RuleMissing {
+        group: GroupName,
+        rule: String,
+    },
+    RuleDiffers {
+        group: GroupName,
+        rule: String,
+    },
+    RuleStillThere {
+        group: GroupName,
+        rule: String,
+    },
 }
 
 impl fmt::Display for Discrepancy {
@@ -370,6 +709,35 @@ impl fmt::Display for Discrepancy {
                     "{email} ({iam_id}) is still in the account after the removal"
                 )
             }
+            Discrepancy::RoleMissing { role } => {
+                write!(f, "custom role {role} is not in the account afterwards")
+            }
+            Discrepancy::RoleDiffers { role } => write!(
+                f,
+                "custom role {role} does not have the display name, description and actions written"
+            ),
+            Discrepancy::PolicyMissing { group, target } => {
+                write!(f, "group {group} has no policy on {target} afterwards")
+            }
+            Discrepancy::PolicyRolesDiffer { group, target } => write!(
+                f,
+                "the policy of group {group} on {target} does not grant the roles written"
+            ),
+            Discrepancy::PolicyStillThere { group, policy_id } => write!(
+                f,
+                "policy {policy_id} of group {group} is still there after the removal"
+            ),
+            Discrepancy::RuleMissing { group, rule } => {
+                write!(f, "group {group} has no rule {rule:?} afterwards")
+            }
+            Discrepancy::RuleDiffers { group, rule } => write!(
+                f,
+                "rule {rule:?} of group {group} does not have the realm, expiration and conditions written"
+            ),
+            Discrepancy::RuleStillThere { group, rule } => write!(
+                f,
+                "rule {rule:?} of group {group} is still there after the removal"
+            ),
         }
     }
 }
@@ -546,5 +914,194 @@ mod tests {
         };
         let r = reads(&[expectation(&invite, None)], &ids);
         assert!(r.users && !r.every_user_known);
+    }
+
+    fn policy_of(group: &str, target: PolicyTarget, roles: &[&str]) -> LivePolicy {
+        LivePolicy {
+            id: PolicyId::new(format!("p-{group}")),
+            version: crate::model::PolicyVersion::V2,
+            group: id(group),
+            shape: PolicyShape::Expressible(target),
+            roles: roles.iter().map(|r| RoleCrn::new(*r)).collect(),
+        }
+    }
+
+    fn qc(instance: Option<&str>) -> super::super::Target {
+        super::super::Target {
+            service: Some(ServiceName::new("quantum-computing")),
+            instance_id: instance.map(crate::model::InstanceGuid::new),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_policy_holds_with_its_target_and_exactly_its_roles() {
+        let create = Change::CreatePolicy {
+            group: g("a"),
+            group_id: None,
+            target: qc(Some("g-1")),
+            roles: vec![],
+            role_ids: vec![RoleCrn::new("r1"), RoleCrn::new("r2")],
+        };
+        let e = expectation(&create, None);
+        let ids: BTreeMap<_, _> = [(g("a"), id("a"))].into();
+        assert_eq!(reads([&e], &ids).policies_of, [id("a")].into());
+        let mut o = seen(&[("a", &[])]);
+        // Not read: no verdict.
+        assert_eq!(judge(&e, &o), Verdict::Holds);
+        let target = PolicyTarget {
+            service: Some(ServiceName::new("quantum-computing")),
+            instance_id: Some(crate::model::InstanceGuid::new("g-1")),
+            resource_group_id: None,
+        };
+        o.policies
+            .insert(id("a"), vec![policy_of("a", target.clone(), &["r2", "r1"])]);
+        assert_eq!(judge(&e, &o), Verdict::Holds);
+        o.policies
+            .insert(id("a"), vec![policy_of("a", target, &["r1"])]);
+        let Verdict::Fails(d) = judge(&e, &o) else {
+            panic!("other roles fail")
+        };
+        assert_eq!(
+            d.to_string(),
+            "the policy of group a on quantum-computing instance g-1 does not grant the roles written"
+        );
+        o.policies.insert(id("a"), vec![]);
+        assert!(matches!(
+            judge(&e, &o),
+            Verdict::Fails(Discrepancy::PolicyMissing { .. })
+        ));
+    }
+
+    #[test]
+    fn a_removed_policy_or_rule_fails_only_while_still_listed() {
+        let remove = Change::RemovePolicy {
+            group: g("a"),
+            group_id: id("a"),
+            policy_id: PolicyId::new("p-a"),
+            api_version: crate::model::PolicyVersion::V1,
+            target: qc(None),
+            roles: vec![],
+            role_ids: vec![],
+        };
+        let e = expectation(&remove, None);
+        let mut o = seen(&[]);
+        o.policies
+            .insert(id("a"), vec![policy_of("a", PolicyTarget::default(), &[])]);
+        assert!(matches!(
+            judge(&e, &o),
+            Verdict::Fails(Discrepancy::PolicyStillThere { .. })
+        ));
+        o.policies.insert(id("a"), vec![]);
+        assert_eq!(judge(&e, &o), Verdict::Holds);
+        let rule = Change::RemoveRule {
+            group: g("a"),
+            group_id: id("a"),
+            rule: "old".into(),
+            rule_id: RuleId::new("r-1"),
+        };
+        let e = expectation(&rule, None);
+        assert_eq!(reads([&e], &BTreeMap::new()).rules_of, [id("a")].into());
+        o.rules.insert(
+            id("a"),
+            vec![LiveRule {
+                id: RuleId::new("r-1"),
+                name: "old".into(),
+                realm: String::new(),
+                expiration_hours: 1,
+                conditions: vec![],
+            }],
+        );
+        let Verdict::Fails(d) = judge(&e, &o) else {
+            panic!("still there")
+        };
+        assert_eq!(
+            d.to_string(),
+            "rule \"old\" of group a is still there after the removal"
+        );
+    }
+
+    #[test]
+    fn a_rule_holds_by_name_ignoring_case_with_conditions_in_any_order() {
+        use crate::model::{RuleCondition, RuleOperator};
+        let c = |v: &str| RuleCondition {
+            claim: "project".into(),
+            operator: RuleOperator::Contains,
+            value: v.into(),
+        };
+        let create = Change::CreateRule {
+            group: g("a"),
+            group_id: Some(id("a")),
+            rule: "ML".into(),
+            realm: "realm".into(),
+            expiration_hours: 12,
+            conditions: vec![c("x"), c("y")],
+        };
+        let e = expectation(&create, None);
+        let mut o = seen(&[]);
+        let live = |conditions, hours| LiveRule {
+            id: RuleId::new("r"),
+            name: "ml".into(),
+            realm: "realm".into(),
+            expiration_hours: hours,
+            conditions,
+        };
+        o.rules
+            .insert(id("a"), vec![live(vec![c("y"), c("x")], 12)]);
+        assert_eq!(judge(&e, &o), Verdict::Holds);
+        o.rules
+            .insert(id("a"), vec![live(vec![c("y"), c("x")], 24)]);
+        assert!(matches!(
+            judge(&e, &o),
+            Verdict::Fails(Discrepancy::RuleDiffers { .. })
+        ));
+    }
+
+    #[test]
+    fn a_custom_role_holds_with_its_display_name_and_action_set() {
+        let create = Change::CreateRole {
+            role: crate::model::RoleName::new("JobManager"),
+            service: ServiceName::new("quantum-computing"),
+            display_name: "Job manager".into(),
+            description: None,
+            actions: vec!["b".into(), "a".into()],
+        };
+        let e = expectation(&create, None);
+        assert_eq!(
+            reads([&e], &BTreeMap::new()).role_services,
+            [ServiceName::new("quantum-computing")].into()
+        );
+        let live = |actions: &[&str]| LiveRole {
+            crn: RoleCrn::new("crn"),
+            name: crate::model::RoleName::new("JobManager"),
+            display_name: "Job manager".into(),
+            description: "whatever".into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            service: ServiceName::new("quantum-computing"),
+            kind: RoleKind::Custom {
+                id: crate::model::RoleId::new("id"),
+            },
+        };
+        let mut o = seen(&[]);
+        o.roles.insert(
+            ServiceName::new("quantum-computing"),
+            vec![live(&["a", "b"])],
+        );
+        assert_eq!(judge(&e, &o), Verdict::Holds);
+        o.roles
+            .insert(ServiceName::new("quantum-computing"), vec![live(&["a"])]);
+        assert!(matches!(
+            judge(&e, &o),
+            Verdict::Fails(Discrepancy::RoleDiffers { .. })
+        ));
+        o.roles
+            .insert(ServiceName::new("quantum-computing"), vec![]);
+        let Verdict::Fails(d) = judge(&e, &o) else {
+            panic!("missing")
+        };
+        assert_eq!(
+            d.to_string(),
+            "custom role JobManager is not in the account afterwards"
+        );
     }
 }
