@@ -210,6 +210,8 @@ fn exported_groups<'a>(
             key,
             // What becomes of the live description is `written_group`'s decision.
             description: None,
+            access: None,
+            rules: None,
             live: Some(group),
             members: resolve_members(group, users).unwrap_or_default(),
         });

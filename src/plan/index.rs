@@ -17,7 +17,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
 
-use crate::model::{AccessGroupId, Email, GroupName, IamId, LiveGroup, LiveMember, LiveUser};
+use crate::model::{
+    AccessGroupId, DesiredAccess, DesiredRule, Email, GroupName, IamId, LiveGroup, LiveMember,
+    LiveUser,
+};
 
 /// A typed position in one of the index's sorted lists.
 pub(super) trait Ix: Copy {
@@ -254,6 +257,9 @@ pub(super) struct ManagedGroup<'a> {
     /// `name.key()`, computed once.
     pub(super) key: String,
     pub(super) description: Option<String>,
+    /// The file's `access` and `rules` (`None`: not governed; always `None` for an export).
+    pub(super) access: Option<&'a [DesiredAccess]>,
+    pub(super) rules: Option<&'a [DesiredRule]>,
     pub(super) live: Option<&'a LiveGroup>,
     /// Sorted and deduplicated; empty for a group to be created.
     pub(super) members: Vec<Member<'a>>,

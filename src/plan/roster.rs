@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::model::{GroupName, LiveUser, MemberKind, UserState};
+use crate::model::{GroupName, LiveUser, MemberKind, Membership, UserState};
 
 use super::change::Change;
 use super::index::{GroupIx, ManagedGroups, Member, UserIndex, UserIx, user_email};
@@ -30,10 +30,11 @@ pub(super) fn rosters(
             let mut after = Vec::with_capacity(group.members.len());
             for &member in &group.members {
                 let line = member_line(member, users);
-                if !leaving
-                    .as_ref()
-                    .is_some_and(|l| l.contains(member.member.iam_id.as_str()))
-                {
+                // No change of the plan takes out a rule's member.
+                let leaves = member.member.membership == Membership::Static
+                    && (leaving.as_ref())
+                        .is_some_and(|l| l.contains(member.member.iam_id.as_str()));
+                if !leaves {
                     after.push(line.clone());
                 }
                 before.push(line);
@@ -130,14 +131,19 @@ fn movements<'c>(
     (leave, join)
 }
 
-/// How a member appears in a roster.
+/// How a member appears in a roster; a rule's members are marked, since no change of
+/// the plan moves them.
 fn member_line(member: Member<'_>, users: &UserIndex<'_>) -> String {
     if member.member.kind != MemberKind::User {
         return format!("{} ({})", member.member.iam_id, member.member.kind.as_str());
     }
-    match member.user {
+    let line = match member.user {
         None => format!("{} (not in User Management)", member.member.iam_id),
         Some(u) => user_line(users.get(u)),
+    };
+    match member.member.membership {
+        Membership::Static => line,
+        Membership::Dynamic => format!("{line} (dynamic)"),
     }
 }
 

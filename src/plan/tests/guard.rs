@@ -71,7 +71,10 @@ fn a_plan_the_account_moved_away_from_is_refused_listing_what_moved() {
     assert_eq!(
         refusal,
         Refusal::AccountChanged {
-            moved: vec![Moved::Vanished(bob_added)]
+            moved: vec![Moved::Vanished {
+                change: bob_added,
+                count: 1
+            }]
         }
     );
     assert_eq!(
@@ -103,6 +106,7 @@ fn removals_beyond_the_policy_and_the_allowance_are_refused() {
         refusal,
         Refusal::TooManyRemovals {
             removals: 4,
+            revocations: 0,
             max: 3,
             allowed: None
         }

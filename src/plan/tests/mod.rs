@@ -10,7 +10,7 @@ mod rules;
 
 use crate::model::{
     AccessGroupId, AccountId, Date, DesiredGroup, DesiredState, DesiredUser, Email, GroupName,
-    IamId, LiveGroup, LiveMember, LiveState, LiveUser, MemberKind, Policy, UnlistedUsers,
+    GroupRef, IamId, LiveGroup, LiveMember, LiveState, LiveUser, MemberKind, Policy, UnlistedUsers,
     UserState,
 };
 use crate::plan::{Change, Options, Plan, plan};
@@ -208,6 +208,22 @@ impl Live {
         self.0.caller = IamId::new(iam_id);
         self
     }
+
+    /// The groups (by name, with the builders' ids) the user with this email was read
+    /// to be in, as commands read them for the users a plan removes.
+    pub fn user_groups(mut self, email: &str, groups: &[&str]) -> Self {
+        self.0.user_groups.insert(
+            iam(email),
+            groups
+                .iter()
+                .map(|g| GroupRef {
+                    id: group_id(g),
+                    name: GroupName::new(*g),
+                })
+                .collect(),
+        );
+        self
+    }
 }
 
 pub(crate) fn options() -> Options {
@@ -271,6 +287,12 @@ pub(crate) fn realistic() -> (Desired, Live) {
         .member("quantum-hardware", "grace@example.com")
         .member("quantum-hardware", "mallory@example.com")
         .member_id("quantum-hardware", "IBMid-ghost", "user")
-        .member_id("quantum-hardware", "iam-Profile-lab-runner", "profile");
+        .member_id("quantum-hardware", "iam-Profile-lab-runner", "profile")
+        // A person runs this plan (a service ID could not invite or remove users), and
+        // the users it removes were read: they are in no group the file does not manage.
+        .caller("IBMid-admin")
+        .user_groups("dan@example.com", &["quantum-hardware"])
+        .user_groups("grace@example.com", &["quantum-hardware"])
+        .user_groups("mallory@example.com", &["quantum-hardware"]);
     (desired, live)
 }
