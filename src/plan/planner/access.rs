@@ -55,6 +55,7 @@ impl<'a> Planner<'a> {
                     limit: MAX_POLICIES_PER_GROUP,
                 });
             } else if problems.is_empty() {
+                self.decided.unmanaged_policies += live.left_alone;
                 reconcile(&index, group, &wanted, &live, &mut self.decided);
             }
         }
