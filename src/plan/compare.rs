@@ -42,7 +42,11 @@ impl fmt::Display for Moved {
                 "account: the saved plan is for account {saved}, the configuration now governs {fresh}"
             ),
             Moved::New { change, count } => {
-                write!(f, "+ {}{change} (new since the plan was saved)", times(*count))
+                write!(
+                    f,
+                    "+ {}{change} (new since the plan was saved)",
+                    times(*count)
+                )
             }
             Moved::Vanished { change, count } => {
                 write!(f, "- {}{change} (no longer needed)", times(*count))

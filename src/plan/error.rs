@@ -258,7 +258,10 @@ impl fmt::Display for AccessProblem {
                     "group `{group}`, access to {target}: no role `{role}` for {on}"
                 )?;
                 if let Some(other) = other_service {
-                    write!(f, " (the file declares `{role}` as a custom role of {other})")?;
+                    write!(
+                        f,
+                        " (the file declares `{role}` as a custom role of {other})"
+                    )?;
                 }
                 if !suggestions.is_empty() {
                     let names: Vec<String> = suggestions.iter().map(|s| format!("`{s}`")).collect();

@@ -11,9 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccountId, DesiredState, InstanceGuid, LiveInstance, LiveResourceGroup, LiveRole,
-    LiveState, PLATFORM_ROLES, ResourceGroupId, RoleCrn, RoleKind, RoleName, ServiceName,
-    custom_role_crn,
+    AccountId, DesiredState, InstanceGuid, LiveInstance, LiveResourceGroup, LiveRole, LiveState,
+    PLATFORM_ROLES, ResourceGroupId, RoleCrn, RoleKind, RoleName, ServiceName, custom_role_crn,
 };
 
 /// The CRN IBM gives a platform role (docs/ibm-api.md, Roles): the same for every
@@ -237,7 +236,10 @@ impl<'a> AccessIndex<'a> {
 
 /// What a lookup of several-or-one found.
 fn found<K, T: Copy>(matches: Option<&BTreeMap<K, T>>) -> Found<T> {
-    let all: Vec<T> = matches.into_iter().flat_map(|m| m.values().copied()).collect();
+    let all: Vec<T> = matches
+        .into_iter()
+        .flat_map(|m| m.values().copied())
+        .collect();
     match all.len() {
         0 => Found::None,
         1 => Found::One(all[0]),

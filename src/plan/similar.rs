@@ -99,6 +99,9 @@ mod tests {
     #[test]
     fn the_name_itself_and_repeats_are_not_suggested() {
         assert!(similar("Reader", ["Reader", "Reader"].into_iter()).is_empty());
-        assert_eq!(similar("Readr", ["Reader", "Reader"].into_iter()), ["Reader"]);
+        assert_eq!(
+            similar("Readr", ["Reader", "Reader"].into_iter()),
+            ["Reader"]
+        );
     }
 }

@@ -126,9 +126,15 @@ pub struct Who {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AccessLoss {
     /// A policy removed, with the roles it granted.
-    Revoked { target: Target, roles: Vec<RoleName> },
+    Revoked {
+        target: Target,
+        roles: Vec<RoleName>,
+    },
     /// Roles a policy stops granting.
-    Dropped { target: Target, roles: Vec<RoleName> },
+    Dropped {
+        target: Target,
+        roles: Vec<RoleName>,
+    },
     /// A dynamic rule removed (the caller is a dynamic member).
     Rule { rule: String },
 }
@@ -312,8 +318,14 @@ impl fmt::Display for Warning {
                 "rule {:?} of `{}` ({claim} CONTAINS {:?}) also admits everyone rule {:?} of \
                  `{}` admits ({claim} CONTAINS {:?}), on realm {realm}: {:?} is part of {:?}; \
                  use values that are not part of one another",
-                broad.rule, broad.group, broad.value, narrow.rule, narrow.group, narrow.value,
-                broad.value, narrow.value
+                broad.rule,
+                broad.group,
+                broad.value,
+                narrow.rule,
+                narrow.group,
+                narrow.value,
+                broad.value,
+                narrow.value
             ),
             Warning::RuleLimitDuringApply {
                 group,
@@ -347,7 +359,11 @@ impl fmt::Display for Warning {
                     what.push(count(*invites, "invitation", "invitations"));
                 }
                 if *removals > 0 {
-                    what.push(count(*removals, "removal from the account", "removals from the account"));
+                    what.push(count(
+                        *removals,
+                        "removal from the account",
+                        "removals from the account",
+                    ));
                 }
                 write!(
                     f,

@@ -84,7 +84,12 @@ impl<'l> LivePolicies<'l> {
         let mut by_id: BTreeMap<&PolicyId, &LivePolicy> = BTreeMap::new();
         // A listing may repeat a policy (pages overlap): one per id, the smallest listing
         // of it. A policy whose subject is another group is never this group's to change.
-        for policy in group.policies.as_ref()?.iter().filter(|p| p.group == group.id) {
+        for policy in group
+            .policies
+            .as_ref()?
+            .iter()
+            .filter(|p| p.group == group.id)
+        {
             by_id
                 .entry(&policy.id)
                 .and_modify(|kept| {
@@ -155,7 +160,7 @@ fn wanted_policies(
         let (target, view) = match resolve_target(index, group, entry) {
             Ok(resolved) => resolved,
             Err(problem) => {
-                problems.push(problem);
+                problems.push(*problem);
                 continue;
             }
         };
@@ -179,11 +184,14 @@ fn wanted_policies(
             });
             continue;
         }
-        wanted.insert(target.clone(), Wanted {
-            target,
-            view,
-            roles,
-        });
+        wanted.insert(
+            target.clone(),
+            Wanted {
+                target,
+                view,
+                roles,
+            },
+        );
     }
     if problems.is_empty() {
         Ok(wanted.into_values().collect())
@@ -197,15 +205,17 @@ fn resolve_target(
     index: &AccessIndex<'_>,
     group: &ManagedGroup<'_>,
     entry: &DesiredAccess,
-) -> Result<(PolicyTarget, Target), AccessProblem> {
+) -> Result<(PolicyTarget, Target), Box<AccessProblem>> {
     let service = entry.service.clone();
     let (instance, instance_id) = match &entry.instance {
         None => (None, None),
         Some(InstanceRef::Guid(guid)) => (Some(guid.to_string()), Some(guid.clone())),
         Some(InstanceRef::Crn(crn)) => {
-            let guid = crn_guid(crn).ok_or_else(|| AccessProblem::InvalidInstanceCrn {
-                group: group.name.clone(),
-                crn: crn.clone(),
+            let guid = crn_guid(crn).ok_or_else(|| {
+                Box::new(AccessProblem::InvalidInstanceCrn {
+                    group: group.name.clone(),
+                    crn: crn.clone(),
+                })
             })?;
             (Some(crn.clone()), Some(guid))
         }
@@ -216,20 +226,20 @@ fn resolve_target(
             match index.instance_named(&service, name) {
                 Found::One(found) => (Some(name.clone()), Some(found.guid.clone())),
                 Found::None => {
-                    return Err(AccessProblem::UnknownInstance {
+                    return Err(Box::new(AccessProblem::UnknownInstance {
                         group: group.name.clone(),
                         similar: index.instances_like(&service, name),
                         service,
                         name: name.clone(),
-                    });
+                    }));
                 }
                 Found::Several(all) => {
-                    return Err(AccessProblem::AmbiguousInstance {
+                    return Err(Box::new(AccessProblem::AmbiguousInstance {
                         group: group.name.clone(),
                         service,
                         name: name.clone(),
                         crns: all.iter().map(|i| i.crn.clone()).collect(),
-                    });
+                    }));
                 }
             }
         }
@@ -240,18 +250,18 @@ fn resolve_target(
         Some(ResourceGroupRef::Name(name)) => match index.resource_group_named(name) {
             Found::One(found) => (Some(name.clone()), Some(found.id.clone())),
             Found::None => {
-                return Err(AccessProblem::UnknownResourceGroup {
+                return Err(Box::new(AccessProblem::UnknownResourceGroup {
                     group: group.name.clone(),
                     name: name.clone(),
                     similar: index.resource_groups_like(name),
-                });
+                }));
             }
             Found::Several(all) => {
-                return Err(AccessProblem::AmbiguousResourceGroup {
+                return Err(Box::new(AccessProblem::AmbiguousResourceGroup {
                     group: group.name.clone(),
                     name: name.clone(),
                     ids: all.iter().map(|g| g.id.clone()).collect(),
-                });
+                }));
             }
         },
     };
@@ -312,7 +322,10 @@ fn reconcile(
                     target: w.view.clone(),
                     roles,
                     role_ids,
-                    old_roles: named(index, &policy.roles).into_iter().map(|(n, _)| n).collect(),
+                    old_roles: named(index, &policy.roles)
+                        .into_iter()
+                        .map(|(n, _)| n)
+                        .collect(),
                 }
             }
             _ => Change::CreatePolicy {
@@ -350,7 +363,8 @@ fn named(index: &AccessIndex<'_>, crns: &[RoleCrn]) -> Vec<(RoleName, RoleCrn)> 
     let mut named: Vec<(RoleName, RoleCrn)> = crns
         .iter()
         .map(|crn| {
-            let name = (index.role_name(crn).cloned()).unwrap_or_else(|| RoleName::new(crn.as_str()));
+            let name =
+                (index.role_name(crn).cloned()).unwrap_or_else(|| RoleName::new(crn.as_str()));
             (name, crn.clone())
         })
         .collect();

@@ -62,8 +62,7 @@ impl<'a> Planner<'a> {
         for ((realm, claim), values) in by_claim {
             for &(group, rule, value) in &values {
                 for &(other_group, other_rule, other_value) in &values {
-                    if group != other_group && value != other_value && other_value.contains(value)
-                    {
+                    if group != other_group && value != other_value && other_value.contains(value) {
                         self.decided.warnings.push(Warning::ContainsOverlap {
                             realm: realm.to_string(),
                             claim: claim.to_string(),

@@ -90,10 +90,7 @@ impl<'a> Planner<'a> {
             };
             match self.live.user_groups.get(iam_id) {
                 Some(groups) => *other_groups = unmanaged(groups, &managed),
-                None => unread.push(who(
-                    (!email.as_str().is_empty()).then_some(email),
-                    iam_id,
-                )),
+                None => unread.push(who((!email.as_str().is_empty()).then_some(email), iam_id)),
             }
         }
         if !unread.is_empty() {
@@ -152,15 +149,18 @@ impl<'a> Planner<'a> {
         if !self.live.caller.is_service_id() {
             return;
         }
-        let count = |kind: fn(&Change) -> bool| self.decided.changes.iter().filter(|c| kind(c)).count();
+        let count =
+            |kind: fn(&Change) -> bool| self.decided.changes.iter().filter(|c| kind(c)).count();
         let invites = count(|c| matches!(c, Change::InviteUser { .. }));
         let removals = count(|c| matches!(c, Change::RemoveUser { .. }));
         if invites + removals > 0 {
-            self.decided.warnings.push(Warning::CallerCannotManageUsers {
-                caller: self.live.caller.clone(),
-                invites,
-                removals,
-            });
+            self.decided
+                .warnings
+                .push(Warning::CallerCannotManageUsers {
+                    caller: self.live.caller.clone(),
+                    invites,
+                    removals,
+                });
         }
     }
 }
@@ -222,7 +222,8 @@ fn unmanaged(groups: &[GroupRef], managed: &HashSet<&AccessGroupId>) -> Vec<Grou
         .iter()
         .filter(|g| !managed.contains(&g.id) && !is_public_access(g.id.as_str(), g.name.as_str()))
         .collect();
-    others.sort_by(|a, b| (&a.name, a.name.as_str(), &a.id).cmp(&(&b.name, b.name.as_str(), &b.id)));
+    others
+        .sort_by(|a, b| (&a.name, a.name.as_str(), &a.id).cmp(&(&b.name, b.name.as_str(), &b.id)));
     others.dedup_by(|a, b| a.id == b.id);
     others.into_iter().map(|g| g.name.clone()).collect()
 }

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{DesiredRole, LiveRole, RoleId, RoleKind};
 
+use super::super::MAX_CUSTOM_ROLES;
 use super::super::change::Change;
 use super::super::error::PlanError;
-use super::super::MAX_CUSTOM_ROLES;
 use super::Planner;
 
 impl<'a> Planner<'a> {

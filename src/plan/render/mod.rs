@@ -379,7 +379,11 @@ fn rule_line(change: &Change) -> Option<Line> {
             }
             line(
                 Sign::Update,
-                format!("rule {}: {}", rule_name(rule, Some(rule_id)), parts.join("; ")),
+                format!(
+                    "rule {}: {}",
+                    rule_name(rule, Some(rule_id)),
+                    parts.join("; ")
+                ),
             )
         }
         Change::RemoveRule { rule, rule_id, .. } => line(

@@ -148,15 +148,22 @@ fn role_actions_compare_as_sets_and_an_unsaid_description_is_left_alone() {
 
 #[test]
 fn custom_roles_the_file_does_not_declare_are_never_changed() {
-    let l = live()
-        .group("ml")
-        .custom_role("Legacy", QC, "Legacy", "", &["quantum-computing.job.read"]);
+    let l =
+        live()
+            .group("ml")
+            .custom_role("Legacy", QC, "Legacy", "", &["quantum-computing.job.read"]);
     assert!(plan_of(&desired().group("ml"), &l).is_empty());
 }
 
 #[test]
 fn a_role_name_another_service_uses_fails_the_plan() {
-    let d = desired().role("JobManager", QC, "Job manager", None, &["quantum-computing.job.read"]);
+    let d = desired().role(
+        "JobManager",
+        QC,
+        "Job manager",
+        None,
+        &["quantum-computing.job.read"],
+    );
     let l = live().custom_role("JobManager", COS, "Jobs", "", &["cloud-object-storage.x"]);
     let err = plan_err(&d, &l);
     assert_eq!(
@@ -174,14 +181,29 @@ fn a_role_name_another_service_uses_fails_the_plan() {
 fn more_custom_roles_than_ibm_allows_fail_the_plan() {
     let mut l = live();
     for i in 0..39 {
-        l = l.custom_role(&format!("Role{i}"), COS, "r", "", &["cloud-object-storage.x"]);
+        l = l.custom_role(
+            &format!("Role{i}"),
+            COS,
+            "r",
+            "",
+            &["cloud-object-storage.x"],
+        );
     }
     let d = desired()
         .role("NewOne", QC, "n", None, &["quantum-computing.job.read"])
         .role("NewTwo", QC, "n", None, &["quantum-computing.job.read"]);
     let err = plan_err(&d, &l);
-    assert_eq!(err, PlanError::TooManyCustomRoles { live: 39, creates: 2 });
-    assert!(err.to_string().contains("40 custom roles per account"), "{err}");
+    assert_eq!(
+        err,
+        PlanError::TooManyCustomRoles {
+            live: 39,
+            creates: 2
+        }
+    );
+    assert!(
+        err.to_string().contains("40 custom roles per account"),
+        "{err}"
+    );
     // One more fits.
     let d = desired().role("NewOne", QC, "n", None, &["quantum-computing.job.read"]);
     assert_eq!(plan_of(&d, &l).changes.len(), 1);
@@ -193,8 +215,22 @@ fn more_custom_roles_than_ibm_allows_fail_the_plan() {
 #[test]
 fn an_entry_without_a_live_policy_is_created_with_role_crns_sorted_by_name() {
     let d = desired()
-        .role("JobManager", QC, "Job manager", None, &["quantum-computing.job.delete"])
-        .access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Viewer", "Reader", "JobManager"])]);
+        .role(
+            "JobManager",
+            QC,
+            "Job manager",
+            None,
+            &["quantum-computing.job.delete"],
+        )
+        .access(
+            "ml",
+            vec![entry(
+                Some(QC),
+                Some("QR-ml"),
+                None,
+                &["Viewer", "Reader", "JobManager"],
+            )],
+        );
     let p = plan_of(&d, &ml_account());
     let create = p
         .changes
@@ -220,7 +256,10 @@ fn a_group_created_by_the_plan_gets_its_policies_without_a_group_id() {
     let l = live().ibm_roles(QC);
     assert_eq!(
         lines(&plan_of(&d, &l)),
-        ["create_group new", "create_policy new Reader on quantum-computing"]
+        [
+            "create_group new",
+            "create_policy new Reader on quantum-computing"
+        ]
     );
     assert!(matches!(
         &plan_of(&d, &l).changes[1],
@@ -230,7 +269,10 @@ fn a_group_created_by_the_plan_gets_its_policies_without_a_group_id() {
 
 #[test]
 fn a_live_policy_of_the_target_with_other_roles_is_updated_through_its_version() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Reader", "Writer"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-ml"), None, &["Reader", "Writer"])],
+    );
     let mut l = ml_account().policy("ml", "p1", qr_ml(), &[ibm_role("Reader")]);
     l.0.groups[0].policies.as_mut().unwrap()[0].version = PolicyVersion::V1;
     let p = plan_of(&d, &l);
@@ -252,7 +294,10 @@ fn a_live_policy_of_the_target_with_other_roles_is_updated_through_its_version()
 
 #[test]
 fn roles_compare_as_sets_whatever_the_order_or_repeats_of_the_listing() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Viewer", "Reader"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-ml"), None, &["Viewer", "Reader"])],
+    );
     let l = ml_account().policy(
         "ml",
         "p1",
@@ -264,21 +309,32 @@ fn roles_compare_as_sets_whatever_the_order_or_repeats_of_the_listing() {
 
 #[test]
 fn an_update_that_drops_a_role_counts_as_a_removal_and_names_unknown_roles_by_crn() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])],
+    );
     let odd = RoleCrn::new("crn:v1:bluemix:public:quantum-computing::::serviceRole:Odd");
     let l = ml_account().policy("ml", "p1", qr_ml(), &[ibm_role("Reader"), odd.clone()]);
     let p = plan_of(&d, &l);
     let [Change::UpdatePolicy { old_roles, .. }] = p.changes.as_slice() else {
         panic!("{:?}", lines(&p));
     };
-    assert_eq!(old_roles, &vec![RoleName::new("Reader"), RoleName::new(odd.as_str())]);
+    assert_eq!(
+        old_roles,
+        &vec![RoleName::new("Reader"), RoleName::new(odd.as_str())]
+    );
     assert_eq!(p.removals(), 1);
 }
 
 #[test]
 fn a_live_policy_no_entry_names_is_removed_with_the_names_the_account_has() {
     let d = desired().access("ml", vec![]);
-    let l = ml_account().policy("ml", "p1", qr_ml(), &[ibm_role("Viewer"), ibm_role("Reader")]);
+    let l = ml_account().policy(
+        "ml",
+        "p1",
+        qr_ml(),
+        &[ibm_role("Viewer"), ibm_role("Reader")],
+    );
     let p = plan_of(&d, &l);
     assert_eq!(
         p.changes,
@@ -340,7 +396,10 @@ fn the_policies_of_a_group_with_access_must_have_been_read() {
 
 #[test]
 fn of_two_live_policies_of_one_target_the_smallest_id_is_managed_and_the_other_warned_about() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])],
+    );
     let l = ml_account()
         .policy("ml", "p2", qr_ml(), &[ibm_role("Viewer")])
         .policy("ml", "p1", qr_ml(), &[ibm_role("Writer")]);
@@ -388,11 +447,25 @@ fn instances_by_guid_or_crn_need_no_lookup_and_targets_match_by_guid() {
     let guid = instance_guid("QR-ml");
     let crn = format!("crn:v1:bluemix:public:{QC}:us-east:a/{ACCOUNT}:{guid}::");
     for written in [format!("guid:{guid}"), crn.clone()] {
-        let d = desired().access("ml", vec![entry(Some(QC), Some(&written), None, &["Reader"])]);
-        let l = live().ibm_roles(QC).group("ml").policy("ml", "p1", qr_ml(), &[ibm_role("Reader")]);
+        let d = desired().access(
+            "ml",
+            vec![entry(Some(QC), Some(&written), None, &["Reader"])],
+        );
+        let l = live()
+            .ibm_roles(QC)
+            .group("ml")
+            .policy("ml", "p1", qr_ml(), &[ibm_role("Reader")]);
         assert!(plan_of(&d, &l).is_empty(), "{written}");
     }
-    let d = desired().access("ml", vec![entry(Some(QC), Some("crn:v1:bluemix:public:x"), None, &["Reader"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(
+            Some(QC),
+            Some("crn:v1:bluemix:public:x"),
+            None,
+            &["Reader"],
+        )],
+    );
     assert_eq!(
         problems(plan_err(&d, &ml_account())),
         vec![AccessProblem::InvalidInstanceCrn {
@@ -404,7 +477,10 @@ fn instances_by_guid_or_crn_need_no_lookup_and_targets_match_by_guid() {
 
 #[test]
 fn an_unknown_instance_name_fails_naming_similar_instances_of_the_service() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-m1"), None, &["Reader"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-m1"), None, &["Reader"])],
+    );
     let l = ml_account().instance(COS, "QR-m1");
     let err = plan_err(&d, &l);
     assert!(err.to_string().contains("similar names: QR-ml"), "{err}");
@@ -421,11 +497,17 @@ fn an_unknown_instance_name_fails_naming_similar_instances_of_the_service() {
 
 #[test]
 fn an_instance_name_two_instances_share_fails_listing_their_crns() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])],
+    );
     let l = ml_account().instance_with(QC, "QR-ml", "guid-second");
     let err = plan_err(&d, &l);
     let text = err.to_string();
-    assert!(text.contains(":guid-qr-ml::") && text.contains(":guid-second::"), "{text}");
+    assert!(
+        text.contains(":guid-qr-ml::") && text.contains(":guid-second::"),
+        "{text}"
+    );
     assert!(text.contains("GUID"), "{text}");
     assert!(matches!(
         problems(err).as_slice(),
@@ -436,9 +518,12 @@ fn an_instance_name_two_instances_share_fails_listing_their_crns() {
 #[test]
 fn resource_groups_resolve_by_name_or_id_and_an_unknown_name_fails() {
     let rg = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
-    let l = ml_account()
-        .resource_group("Default", rg)
-        .policy("ml", "p1", target(None, None, Some(rg)), &[ibm_role("Viewer")]);
+    let l = ml_account().resource_group("Default", rg).policy(
+        "ml",
+        "p1",
+        target(None, None, Some(rg)),
+        &[ibm_role("Viewer")],
+    );
     for written in ["Default".to_string(), format!("id:{rg}")] {
         let d = desired().access("ml", vec![entry(None, None, Some(&written), &["Viewer"])]);
         assert!(plan_of(&d, &l).is_empty(), "{written}");
@@ -481,7 +566,10 @@ fn two_entries_naming_one_target_in_other_words_fail() {
 
 #[test]
 fn an_unknown_role_fails_naming_it_the_group_and_the_service_with_did_you_mean() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Raeder"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-ml"), None, &["Raeder"])],
+    );
     let err = plan_err(&d, &ml_account());
     assert!(
         err.to_string().starts_with(
@@ -500,10 +588,20 @@ fn an_unknown_role_fails_naming_it_the_group_and_the_service_with_did_you_mean()
 #[test]
 fn a_custom_role_of_another_service_is_unknown_and_says_whose_it_is() {
     let d = desired()
-        .role("Archiver", COS, "Archiver", None, &["cloud-object-storage.object.get"])
+        .role(
+            "Archiver",
+            COS,
+            "Archiver",
+            None,
+            &["cloud-object-storage.object.get"],
+        )
         .access("ml", vec![entry(Some(QC), None, None, &["Archiver"])]);
     let err = plan_err(&d, &ml_account());
-    assert!(err.to_string().contains("custom role of cloud-object-storage"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("custom role of cloud-object-storage"),
+        "{err}"
+    );
     assert!(matches!(
         problems(err).as_slice(),
         [AccessProblem::UnknownRole { other_service: Some(s), .. }] if s.as_str() == COS
@@ -544,7 +642,11 @@ fn every_unresolvable_entry_of_the_file_is_reported_at_once() {
         .access("zeta", vec![entry(Some(QC), None, None, &["Nope"])]);
     let l = ml_account().group("zeta").policies_read("zeta");
     let err = plan_err(&d, &l);
-    assert!(err.to_string().starts_with("2 access entries of the file cannot be planned:\n  - group `ml`"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("2 access entries of the file cannot be planned:\n  - group `ml`"),
+        "{err}"
+    );
     assert_eq!(problems(err).len(), 2);
 }
 
@@ -553,11 +655,19 @@ fn every_unresolvable_entry_of_the_file_is_reported_at_once() {
 
 #[test]
 fn the_plan_warns_when_it_reduces_the_access_of_a_group_the_caller_is_in() {
-    let d = desired().access("ml", vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])]);
+    let d = desired().access(
+        "ml",
+        vec![entry(Some(QC), Some("QR-ml"), None, &["Reader"])],
+    );
     let common = target(Some(QC), Some(&instance_guid("QR-common")), None);
     let l = ml_account()
         .member_id("ml", CALLER, "service")
-        .policy("ml", "p1", qr_ml(), &[ibm_role("Reader"), ibm_role("Writer")])
+        .policy(
+            "ml",
+            "p1",
+            qr_ml(),
+            &[ibm_role("Reader"), ibm_role("Writer")],
+        )
         .policy("ml", "p2", common, &[ibm_role("Viewer")]);
     let p = plan_of(&d, &l);
     assert_eq!(
@@ -587,7 +697,12 @@ fn the_plan_warns_when_it_reduces_the_access_of_a_group_the_caller_is_in() {
     let d = desired().access(
         "ml",
         vec![
-            entry(Some(QC), Some("QR-ml"), None, &["Reader", "Writer", "Manager"]),
+            entry(
+                Some(QC),
+                Some("QR-ml"),
+                None,
+                &["Reader", "Writer", "Manager"],
+            ),
             entry(Some(QC), Some("QR-common"), None, &["Viewer"]),
         ],
     );
@@ -597,9 +712,17 @@ fn the_plan_warns_when_it_reduces_the_access_of_a_group_the_caller_is_in() {
 #[test]
 fn grants_come_before_memberships_and_revocations_after_them() {
     let (d, l) = realistic_access();
-    let kinds: Vec<&str> = plan_of(&d, &l).changes.iter().map(|c| c.kind().as_str()).collect();
+    let kinds: Vec<&str> = plan_of(&d, &l)
+        .changes
+        .iter()
+        .map(|c| c.kind().as_str())
+        .collect();
     let mut sorted = kinds.clone();
-    sorted.sort_by_key(|k| crate::plan::ChangeKind::ALL.iter().position(|c| c.as_str() == *k));
+    sorted.sort_by_key(|k| {
+        crate::plan::ChangeKind::ALL
+            .iter()
+            .position(|c| c.as_str() == *k)
+    });
     assert_eq!(kinds, sorted);
     assert_eq!(
         lines(&plan_of(&d, &l)),

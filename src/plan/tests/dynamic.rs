@@ -31,7 +31,10 @@ fn a_declared_rule_the_group_lacks_is_created() {
     let p = plan_of(&d, &live());
     assert!(matches!(
         p.changes.as_slice(),
-        [Change::CreateGroup { .. }, Change::CreateRule { group_id: None, .. }]
+        [
+            Change::CreateGroup { .. },
+            Change::CreateRule { group_id: None, .. }
+        ]
     ));
 }
 
@@ -124,7 +127,10 @@ fn of_two_live_rules_with_one_name_the_first_by_id_is_kept_and_the_other_removed
         "ml",
         vec![live_rule("r2", &wanted), live_rule("r1", &wanted)],
     );
-    assert_eq!(lines(&plan_of(&d, &l)), ["remove_rule \"ml-project\" of ml"]);
+    assert_eq!(
+        lines(&plan_of(&d, &l)),
+        ["remove_rule \"ml-project\" of ml"]
+    );
     assert!(matches!(
         plan_of(&d, &l).changes.as_slice(),
         [Change::RemoveRule { rule_id, .. }] if rule_id.as_str() == "r2"
@@ -155,7 +161,10 @@ fn dynamic_members_are_never_removed_and_are_reported() {
         .dynamic_member("ml", "idp@example.com")
         .member("ml", "stray@example.com");
     let p = plan_of(&d, &l);
-    assert_eq!(lines(&p), ["remove_member stray@example.com (IBMid-stray) from ml"]);
+    assert_eq!(
+        lines(&p),
+        ["remove_member stray@example.com (IBMid-stray) from ml"]
+    );
     assert_eq!(
         p.unmanaged.dynamic_members,
         vec![crate::plan::UnmanagedMember {
@@ -166,14 +175,19 @@ fn dynamic_members_are_never_removed_and_are_reported() {
     );
     // The roster shows them, marked, on both sides.
     let roster = &p.rosters[&GroupName::new("ml")];
-    assert_eq!(roster.before, ["idp@example.com (dynamic)", "stray@example.com"]);
+    assert_eq!(
+        roster.before,
+        ["idp@example.com (dynamic)", "stray@example.com"]
+    );
     assert_eq!(roster.after, ["idp@example.com (dynamic)"]);
 }
 
 #[test]
 fn a_listed_user_a_rule_already_put_in_a_group_is_not_added_again() {
     let d = desired().user("idp@example.com", &["ml"]);
-    let l = ml().user("idp@example.com").dynamic_member("ml", "idp@example.com");
+    let l = ml()
+        .user("idp@example.com")
+        .dynamic_member("ml", "idp@example.com");
     assert!(plan_of(&d, &l).is_empty());
 }
 
@@ -184,7 +198,10 @@ fn a_contains_value_inside_another_groups_value_on_the_same_claim_is_warned_abou
         .rules("ml-readers", vec![rule("readers", project("mlReader"))])
         // Same value, another claim, another realm: none of these overlap.
         .rules("twin", vec![rule("twin", project("ml"))])
-        .rules("team", vec![rule("team", vec![condition("team", Contains, "mlReader")])])
+        .rules(
+            "team",
+            vec![rule("team", vec![condition("team", Contains, "mlReader")])],
+        )
         .rules(
             "elsewhere",
             vec![DesiredRule {
@@ -202,25 +219,32 @@ fn a_contains_value_inside_another_groups_value_on_the_same_claim_is_warned_abou
         .into_iter()
         .fold(l, |l, g| l.live_rules(g, Vec::new()));
     let p = plan_of(&d, &l);
-    let overlap = |broad: (&str, &str, &str), narrow: (&str, &str, &str)| Warning::ContainsOverlap {
-        realm: REALM.into(),
-        claim: "project".into(),
-        broad: RuleRef {
-            group: GroupName::new(broad.0),
-            rule: broad.1.into(),
-            value: broad.2.into(),
-        },
-        narrow: RuleRef {
-            group: GroupName::new(narrow.0),
-            rule: narrow.1.into(),
-            value: narrow.2.into(),
-        },
-    };
+    let overlap =
+        |broad: (&str, &str, &str), narrow: (&str, &str, &str)| Warning::ContainsOverlap {
+            realm: REALM.into(),
+            claim: "project".into(),
+            broad: RuleRef {
+                group: GroupName::new(broad.0),
+                rule: broad.1.into(),
+                value: broad.2.into(),
+            },
+            narrow: RuleRef {
+                group: GroupName::new(narrow.0),
+                rule: narrow.1.into(),
+                value: narrow.2.into(),
+            },
+        };
     assert_eq!(
         p.warnings,
         vec![
-            overlap(("ml", "ml-project", "ml"), ("ml-readers", "readers", "mlReader")),
-            overlap(("twin", "twin", "ml"), ("ml-readers", "readers", "mlReader")),
+            overlap(
+                ("ml", "ml-project", "ml"),
+                ("ml-readers", "readers", "mlReader")
+            ),
+            overlap(
+                ("twin", "twin", "ml"),
+                ("ml-readers", "readers", "mlReader")
+            ),
         ]
     );
     assert_eq!(
@@ -269,10 +293,7 @@ fn removing_a_rule_that_made_the_caller_a_member_is_warned_about() {
 #[test]
 fn creating_rules_before_removing_others_beyond_ibms_limit_is_warned_about() {
     let names = ["a", "b", "c", "d"];
-    let d = desired().rules(
-        "ml",
-        names.iter().map(|n| rule(n, project(n))).collect(),
-    );
+    let d = desired().rules("ml", names.iter().map(|n| rule(n, project(n))).collect());
     let old: Vec<LiveRule> = (0..4)
         .map(|i| live_rule(&format!("r{i}"), &rule(&format!("old{i}"), project("x"))))
         .collect();

@@ -148,12 +148,17 @@ fn removed_grants_count_and_are_named_beside_memberships() {
     ));
     let one = plan_of(
         &desired().group("g"),
-        &live().user("x@example.com").group("g").member("g", "x@example.com"),
+        &live()
+            .user("x@example.com")
+            .group("g")
+            .member("g", "x@example.com"),
     );
-    assert!(guard_removals(&one, 0, None)
-        .expect_err("1 > 0")
-        .to_string()
-        .starts_with("the plan removes 1 membership or user, more than"));
+    assert!(
+        guard_removals(&one, 0, None)
+            .expect_err("1 > 0")
+            .to_string()
+            .starts_with("the plan removes 1 membership or user, more than")
+    );
 }
 
 #[test]

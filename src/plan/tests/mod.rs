@@ -9,6 +9,7 @@ mod guard;
 mod property;
 mod render;
 mod rules;
+mod second_wave;
 mod trust;
 
 use crate::model::{
@@ -591,12 +592,23 @@ pub(crate) fn realistic_access() -> (Desired, Live) {
             Some("Run, cancel and delete Qiskit Runtime jobs"),
             &job_actions,
         )
-        .role("Observer", QC, "Observer", None, &["quantum-computing.job.read"])
+        .role(
+            "Observer",
+            QC,
+            "Observer",
+            None,
+            &["quantum-computing.job.read"],
+        )
         .described("ml", "Machine-learning project")
         .access(
             "ml",
             vec![
-                entry(Some(QC), Some("QR-ml"), None, &["Viewer", "Reader", "JobManager"]),
+                entry(
+                    Some(QC),
+                    Some("QR-ml"),
+                    None,
+                    &["Viewer", "Reader", "JobManager"],
+                ),
                 entry(Some(QC), Some("QR-common"), None, &["Reader"]),
                 entry(None, None, Some("Default"), &["Viewer"]),
             ],

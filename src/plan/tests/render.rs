@@ -196,8 +196,13 @@ fn every_summary_line_names_exactly_the_kinds_the_plan_holds() {
         .group("g")
         .member("g", "x@example.com");
     assert_eq!(summary_line(&plan_of(&d, &l)), "Plan: 1 to remove.");
-    let d = desired().user("x@example.com", &["g"]).user("y@example.com", &["g"]);
-    let l = live().user("x@example.com").user("y@example.com").group("g");
+    let d = desired()
+        .user("x@example.com", &["g"])
+        .user("y@example.com", &["g"]);
+    let l = live()
+        .user("x@example.com")
+        .user("y@example.com")
+        .group("g");
     assert_eq!(summary_line(&plan_of(&d, &l)), "Plan: 2 to add.");
     let (d, l) = realistic_access();
     assert_eq!(
@@ -217,10 +222,18 @@ fn one_unmanaged_member_is_counted_in_the_singular_in_both_renderings() {
         .user("x@example.com")
         .member("g", "x@example.com");
     let p = plan_of(&d, &l);
-    assert!(render_text(&p, false).contains("  1 service ID or trusted profile in managed groups:\n"));
+    assert!(
+        render_text(&p, false).contains("  1 service ID or trusted profile in managed groups:\n")
+    );
     let md = render_markdown(&p);
-    assert!(md.contains("- 1 service ID or trusted profile in managed groups\n"), "{md}");
-    assert!(md.contains("- 1 account user the file does not list\n"), "{md}");
+    assert!(
+        md.contains("- 1 service ID or trusted profile in managed groups\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- 1 account user the file does not list\n"),
+        "{md}"
+    );
 }
 
 #[test]
@@ -228,7 +241,12 @@ fn a_saved_plan_of_every_kind_renders_in_every_format_as_the_fresh_one_less_its_
     for (d, l) in [realistic(), realistic_access()] {
         let fresh = plan_of(&d, &l);
         let saved = Plan::from_json(&render_json(&fresh)).expect("reads back");
-        assert!(saved.warnings.iter().all(|w| matches!(w, crate::plan::Warning::Saved(_))));
+        assert!(
+            saved
+                .warnings
+                .iter()
+                .all(|w| matches!(w, crate::plan::Warning::Saved(_)))
+        );
         assert_eq!(render_json(&saved), render_json(&fresh));
         // Text: the same lines, less the roster diffs.
         let without_rosters = |text: String| -> Vec<String> {
@@ -253,7 +271,10 @@ fn a_saved_plan_of_every_kind_renders_in_every_format_as_the_fresh_one_less_its_
         );
         let md = render_markdown(&saved);
         assert!(!md.contains("<summary>Members:"), "{md}");
-        for line in render_markdown(&fresh).lines().filter(|l| l.starts_with("- ")) {
+        for line in render_markdown(&fresh)
+            .lines()
+            .filter(|l| l.starts_with("- "))
+        {
             assert!(md.contains(line), "{line} missing from\n{md}");
         }
     }

@@ -43,7 +43,11 @@ fn removal_candidates_are_the_users_the_plan_takes_out_of_the_account() {
     // (protected) nor the caller.
     assert_eq!(
         removal_candidates(&d.0, &l.0, &options()),
-        vec![iam("dan@example.com"), iam("eve@example.com"), iam("gus@example.com")]
+        vec![
+            iam("dan@example.com"),
+            iam("eve@example.com"),
+            iam("gus@example.com")
+        ]
     );
     let ignore = Desired(DesiredState {
         policy: Policy::default(),
@@ -55,7 +59,10 @@ fn removal_candidates_are_the_users_the_plan_takes_out_of_the_account() {
         "with unlisted_users: ignore only the failed invitation leaves"
     );
     // No plan, no candidates: the plan fails with its own error.
-    let d = desired().access("ml", vec![]).no_group_creation().group("missing");
+    let d = desired()
+        .access("ml", vec![])
+        .no_group_creation()
+        .group("missing");
     assert!(removal_candidates(&d.0, &l.0, &options()).is_empty());
 }
 
@@ -89,10 +96,16 @@ fn a_departing_user_names_every_unmanaged_group_they_leave() {
         p.changes
             .iter()
             .find_map(|c| match c {
-                Change::RemoveUser { email: e, other_groups, .. }
-                | Change::InviteUser { email: e, other_groups, .. }
-                    if e.as_str() == email =>
-                {
+                Change::RemoveUser {
+                    email: e,
+                    other_groups,
+                    ..
+                }
+                | Change::InviteUser {
+                    email: e,
+                    other_groups,
+                    ..
+                } if e.as_str() == email => {
                     Some(other_groups.iter().map(|g| g.to_string()).collect())
                 }
                 _ => None,
@@ -103,7 +116,9 @@ fn a_departing_user_names_every_unmanaged_group_they_leave() {
     assert_eq!(other("dan@example.com"), ["Lab"]);
     assert!(other("gus@example.com").is_empty());
     assert!(
-        !p.warnings.iter().any(|w| matches!(w, Warning::OtherGroupsNotRead { .. })),
+        !p.warnings
+            .iter()
+            .any(|w| matches!(w, Warning::OtherGroupsNotRead { .. })),
         "{:?}",
         p.warnings
     );
@@ -136,7 +151,10 @@ fn a_departing_user_names_every_unmanaged_group_they_leave() {
         .find(|c| c["email"] == "eve@example.com")
         .unwrap();
     assert_eq!(eve["groups"], serde_json::json!(["ml"]));
-    assert_eq!(eve["other_groups"], serde_json::json!(["billing", "lab", "ml"]));
+    assert_eq!(
+        eve["other_groups"],
+        serde_json::json!(["billing", "lab", "ml"])
+    );
 }
 
 #[test]
@@ -189,7 +207,11 @@ fn a_service_id_cannot_invite_or_remove_users_the_plan_warns_and_preflight_refus
     let quiet = plan_of(&desired().group("ml"), &live().group("ml"));
     assert_eq!(preflight(&quiet, &IamId::new("iam-ServiceId-ci")), Ok(()));
     let p = plan_of(&d, &Live(l.0.clone()).caller("IBMid-admin"));
-    assert!(!p.warnings.iter().any(|w| matches!(w, Warning::CallerCannotManageUsers { .. })));
+    assert!(
+        !p.warnings
+            .iter()
+            .any(|w| matches!(w, Warning::CallerCannotManageUsers { .. }))
+    );
 }
 
 #[test]
@@ -244,7 +266,10 @@ fn what_moved_never_shows_two_identical_lines() {
         }
     );
     let text = refusal.to_string();
-    assert!(text.contains(&format!("  - 2× {repeated} (in the file, not planned)\n")), "{text}");
+    assert!(
+        text.contains(&format!("  - 2× {repeated} (in the file, not planned)\n")),
+        "{text}"
+    );
     assert_eq!(text.matches(&repeated.to_string()).count(), 1, "{text}");
 }
 
@@ -272,5 +297,9 @@ fn the_live_digest_moves_with_what_the_second_wave_reads() {
             ps.reverse();
         }
     }
-    assert_eq!(crate::plan::live_digest(&reordered), base, "order is not content");
+    assert_eq!(
+        crate::plan::live_digest(&reordered),
+        base,
+        "order is not content"
+    );
 }
