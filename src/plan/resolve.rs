@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    AccountId, DesiredState, InstanceGuid, LiveInstance, LiveResourceGroup, LiveRole, LiveState,
-    PLATFORM_ROLES, ResourceGroupId, RoleCrn, RoleKind, RoleName, ServiceName, custom_role_crn,
+    AccountId, DesiredRole, InstanceGuid, LiveGroup, LiveInstance, LivePolicy, LiveResourceGroup,
+    LiveRole, LiveState, PLATFORM_ROLES, PolicyId, PolicyShape, PolicyTarget, PolicyVersion,
+    ResourceGroupId, RoleCrn, RoleKind, RoleName, ServiceName, custom_role_crn,
 };
 
 /// The CRN IBM gives a platform role (docs/ibm-api.md, Roles): the same for every
@@ -34,6 +35,8 @@ pub(super) struct AccessIndex<'a> {
     roles: BTreeMap<&'a str, BTreeMap<&'a str, RoleCrn>>,
     /// Every CRN the listing or the file names, with the name the file would use.
     names: BTreeMap<RoleCrn, RoleName>,
+    /// The account's custom roles by CRN (the first in the listing's sorted order).
+    custom: BTreeMap<&'a RoleCrn, &'a LiveRole>,
     /// Declared custom roles by name, with their service, for "a role of another service".
     declared: BTreeMap<&'a str, &'a ServiceName>,
     /// Per (service, name): the instances of that name, by GUID.
@@ -62,18 +65,20 @@ pub(super) enum Found<T> {
 }
 
 impl<'a> AccessIndex<'a> {
-    pub(super) fn new(desired: &'a DesiredState, live: &'a LiveState) -> Self {
+    /// `declared`: the custom roles the file declares (none for an export).
+    pub(super) fn new(declared: &'a BTreeMap<RoleName, DesiredRole>, live: &'a LiveState) -> Self {
         let mut index = AccessIndex {
             account: &live.account_id,
             roles: BTreeMap::new(),
             names: BTreeMap::new(),
+            custom: BTreeMap::new(),
             declared: BTreeMap::new(),
             instances: BTreeMap::new(),
             instance_by_guid: BTreeMap::new(),
             resource_groups: BTreeMap::new(),
             resource_group_by_id: BTreeMap::new(),
         };
-        index.index_roles(desired, live);
+        index.index_roles(declared, live);
         for instance in &live.instances {
             index
                 .instances
@@ -108,7 +113,7 @@ impl<'a> AccessIndex<'a> {
     /// IBM's roles of each listed service first, then the account's custom roles, then
     /// the roles the file declares that the account lacks (under the CRN IBM will give
     /// them): the first meaning of a name wins, whatever the listing's order.
-    fn index_roles(&mut self, desired: &'a DesiredState, live: &'a LiveState) {
+    fn index_roles(&mut self, declared: &'a BTreeMap<RoleName, DesiredRole>, live: &'a LiveState) {
         let mut listed: Vec<&LiveRole> = live.roles.iter().collect();
         listed.sort_by(|a, b| {
             (is_custom(a), &a.service, &a.name, &a.crn).cmp(&(
@@ -127,8 +132,11 @@ impl<'a> AccessIndex<'a> {
             self.names
                 .entry(role.crn.clone())
                 .or_insert_with(|| role.name.clone());
+            if is_custom(role) {
+                self.custom.entry(&role.crn).or_insert(role);
+            }
         }
-        for role in desired.roles.values() {
+        for role in declared.values() {
             self.declared.insert(role.name.as_str(), &role.service);
             let crn = custom_role_crn(self.account, &role.name);
             self.roles
@@ -184,6 +192,11 @@ impl<'a> AccessIndex<'a> {
         }
     }
 
+    /// The account's custom role with this CRN, if the listing has one.
+    pub(super) fn custom_role(&self, crn: &RoleCrn) -> Option<&'a LiveRole> {
+        self.custom.get(crn).copied()
+    }
+
     /// The name the file would use for a role CRN, if the listing or the file knows it.
     pub(super) fn role_name(&self, crn: &RoleCrn) -> Option<&RoleName> {
         self.names.get(crn)
@@ -232,6 +245,85 @@ impl<'a> AccessIndex<'a> {
     pub(super) fn resource_group(&self, id: &ResourceGroupId) -> Option<&'a LiveResourceGroup> {
         self.resource_group_by_id.get(id).copied()
     }
+}
+
+/// A group's live policies as the planner manages them.
+#[derive(Default)]
+pub(super) struct LivePolicies<'l> {
+    /// Per target, the policy managed: of several (IBM forbids them), the smallest id.
+    pub(super) by_target: BTreeMap<&'l PolicyTarget, &'l LivePolicy>,
+    /// Targets with several policies: the managed one and the others.
+    pub(super) duplicates: Vec<(&'l PolicyTarget, &'l PolicyId, Vec<PolicyId>)>,
+    /// Unexpressible policies and the duplicates: left alone, counted as unmanaged.
+    pub(super) left_alone: usize,
+    /// The unexpressible ones, by id, with what the file cannot express about them.
+    pub(super) unexpressible: Vec<(&'l PolicyId, &'l str)>,
+}
+
+impl<'l> LivePolicies<'l> {
+    /// `None` when the group's policies were not read.
+    pub(super) fn of(group: &'l LiveGroup) -> Option<Self> {
+        let mut by_id: BTreeMap<&PolicyId, &LivePolicy> = BTreeMap::new();
+        // A listing may repeat a policy (pages overlap): one per id, the smallest listing
+        // of it. A policy whose subject is another group is never this group's to change.
+        for policy in group
+            .policies
+            .as_ref()?
+            .iter()
+            .filter(|p| p.group == group.id)
+        {
+            by_id
+                .entry(&policy.id)
+                .and_modify(|kept| {
+                    if policy_key(policy) < policy_key(kept) {
+                        *kept = policy;
+                    }
+                })
+                .or_insert(policy);
+        }
+        let mut live = LivePolicies::default();
+        let mut extra: BTreeMap<&PolicyTarget, Vec<PolicyId>> = BTreeMap::new();
+        for policy in by_id.into_values() {
+            let target = match &policy.shape {
+                PolicyShape::Expressible(target) => target,
+                PolicyShape::Unexpressible(reason) => {
+                    live.left_alone += 1;
+                    live.unexpressible.push((&policy.id, reason));
+                    continue;
+                }
+            };
+            if live.by_target.contains_key(target) {
+                extra.entry(target).or_default().push(policy.id.clone());
+                live.left_alone += 1;
+            } else {
+                live.by_target.insert(target, policy);
+            }
+        }
+        live.duplicates = extra
+            .into_iter()
+            .filter_map(|(target, others)| {
+                let managed = live.by_target.get(target)?;
+                Some((target, &managed.id, others))
+            })
+            .collect();
+        Some(live)
+    }
+}
+
+/// Orders conflicting listings of one policy id (nothing may depend on input order).
+type PolicyKey<'p> = (
+    PolicyVersion,
+    Option<&'p PolicyTarget>,
+    &'p str,
+    &'p [RoleCrn],
+);
+
+fn policy_key(policy: &LivePolicy) -> PolicyKey<'_> {
+    let (target, reason) = match &policy.shape {
+        PolicyShape::Expressible(target) => (Some(target), ""),
+        PolicyShape::Unexpressible(reason) => (None, reason.as_str()),
+    };
+    (policy.version, target, reason, &policy.roles)
 }
 
 /// What a lookup of several-or-one found.

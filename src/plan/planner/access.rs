@@ -8,15 +8,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{
-    DesiredAccess, InstanceGuid, InstanceRef, LiveGroup, LivePolicy, PolicyId, PolicyShape,
-    PolicyTarget, ResourceGroupId, ResourceGroupRef, RoleCrn, RoleName,
+    DesiredAccess, InstanceGuid, InstanceRef, PolicyTarget, ResourceGroupId, ResourceGroupRef,
+    RoleCrn, RoleName,
 };
 
 use super::super::MAX_POLICIES_PER_GROUP;
 use super::super::change::{Change, Target};
 use super::super::error::{AccessProblem, PlanError};
 use super::super::index::ManagedGroup;
-use super::super::resolve::{AccessIndex, Found};
+use super::super::resolve::{AccessIndex, Found, LivePolicies};
 use super::super::warning::Warning;
 use super::{Decisions, Planner};
 
@@ -27,7 +27,7 @@ impl<'a> Planner<'a> {
         if !self.groups.iter().any(|(_, g)| g.access.is_some()) {
             return Ok(());
         }
-        let index = AccessIndex::new(self.desired, self.live);
+        let index = AccessIndex::new(&self.desired.roles, self.live);
         let mut problems = Vec::new();
         for (_, group) in self.groups.iter() {
             let Some(entries) = group.access else {
@@ -65,79 +65,6 @@ impl<'a> Planner<'a> {
             Err(PlanError::Access { problems })
         }
     }
-}
-
-/// A group's live policies as the planner manages them.
-#[derive(Default)]
-struct LivePolicies<'l> {
-    /// Per target, the policy managed: of several (IBM forbids them), the smallest id.
-    by_target: BTreeMap<&'l PolicyTarget, &'l LivePolicy>,
-    /// Targets with several policies: the managed one and the others.
-    duplicates: Vec<(&'l PolicyTarget, &'l PolicyId, Vec<PolicyId>)>,
-    /// Unexpressible policies and the duplicates: left alone, counted as unmanaged.
-    left_alone: usize,
-}
-
-impl<'l> LivePolicies<'l> {
-    /// `None` when the group's policies were not read.
-    fn of(group: &'l LiveGroup) -> Option<Self> {
-        let mut by_id: BTreeMap<&PolicyId, &LivePolicy> = BTreeMap::new();
-        // A listing may repeat a policy (pages overlap): one per id, the smallest listing
-        // of it. A policy whose subject is another group is never this group's to change.
-        for policy in group
-            .policies
-            .as_ref()?
-            .iter()
-            .filter(|p| p.group == group.id)
-        {
-            by_id
-                .entry(&policy.id)
-                .and_modify(|kept| {
-                    if policy_key(policy) < policy_key(kept) {
-                        *kept = policy;
-                    }
-                })
-                .or_insert(policy);
-        }
-        let mut live = LivePolicies::default();
-        let mut extra: BTreeMap<&PolicyTarget, Vec<PolicyId>> = BTreeMap::new();
-        for policy in by_id.into_values() {
-            let PolicyShape::Expressible(target) = &policy.shape else {
-                live.left_alone += 1;
-                continue;
-            };
-            if live.by_target.contains_key(target) {
-                extra.entry(target).or_default().push(policy.id.clone());
-                live.left_alone += 1;
-            } else {
-                live.by_target.insert(target, policy);
-            }
-        }
-        live.duplicates = extra
-            .into_iter()
-            .filter_map(|(target, others)| {
-                let managed = live.by_target.get(target)?;
-                Some((target, &managed.id, others))
-            })
-            .collect();
-        Some(live)
-    }
-}
-
-/// Orders conflicting listings of one policy id (nothing may depend on input order).
-type PolicyKey<'p> = (
-    crate::model::PolicyVersion,
-    Option<&'p PolicyTarget>,
-    &'p str,
-    &'p [RoleCrn],
-);
-
-fn policy_key(policy: &LivePolicy) -> PolicyKey<'_> {
-    let (target, reason) = match &policy.shape {
-        PolicyShape::Expressible(target) => (Some(target), ""),
-        PolicyShape::Unexpressible(reason) => (None, reason.as_str()),
-    };
-    (policy.version, target, reason, &policy.roles)
 }
 
 /// An entry, resolved: the target IBM stores, the plan's view of it, the roles by name

@@ -8,13 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::model::{
-    DesiredRule, GroupName, LiveGroup, LiveRule, MAX_RULES_PER_GROUP, RuleCondition, RuleId,
-    RuleOperator,
+    DesiredRule, GroupName, LiveGroup, LiveRule, MAX_RULES_PER_GROUP, RuleId, RuleOperator,
 };
 
 use super::super::change::Change;
 use super::super::error::PlanError;
-use super::super::index::ManagedGroup;
+use super::super::index::{ManagedGroup, live_rules};
 use super::super::warning::{RuleRef, Warning};
 use super::{Decisions, Planner};
 
@@ -82,34 +81,6 @@ fn rule_ref(group: &GroupName, rule: &str, value: &str) -> RuleRef {
         rule: rule.to_string(),
         value: value.to_string(),
     }
-}
-
-/// A group's live rules, one per id (the smallest listing of it), by id; `None` when
-/// they were not read.
-fn live_rules(group: &LiveGroup) -> Option<Vec<&LiveRule>> {
-    let mut by_id: BTreeMap<&RuleId, &LiveRule> = BTreeMap::new();
-    for rule in group.rules.as_ref()? {
-        by_id
-            .entry(&rule.id)
-            .and_modify(|kept| {
-                if rule_key(rule) < rule_key(kept) {
-                    *kept = rule;
-                }
-            })
-            .or_insert(rule);
-    }
-    Some(by_id.into_values().collect())
-}
-
-type RuleKey<'r> = (&'r str, &'r str, u32, &'r [RuleCondition]);
-
-fn rule_key(rule: &LiveRule) -> RuleKey<'_> {
-    (
-        rule.name.as_str(),
-        rule.realm.as_str(),
-        rule.expiration_hours,
-        &rule.conditions,
-    )
 }
 
 /// The changes that make the group's live rules what the file declares.

@@ -748,3 +748,38 @@ fn the_random_scenarios_exercise_every_kind_of_change() {
     assert!(missing.is_empty(), "never planned: {missing:?}");
     assert!(unmanaged_policies > 0 && dynamic_members > 0);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Export's promise, with grants and rules: planning the file written from an account
+    /// against that account removes only the memberships the export names as unlistable.
+    #[test]
+    fn an_export_of_any_account_plans_to_nothing_it_does_not_name(s in scenario()) {
+        let live = Live(s.live.clone());
+        let exported = super::export::export_all(&live);
+        let desired = super::export::desired_of(&exported);
+        let p = plan(&desired, &s.live, &options()).expect("the export plans");
+        let expected = exported.unlistable_members();
+        for change in &p.changes {
+            prop_assert!(
+                matches!(change, Change::RemoveMember { iam_id, .. } if expected.contains(iam_id)),
+                "{change}"
+            );
+        }
+        // And it says what it can: every group whose policies were read and hold only
+        // nameable roles is written with `access`.
+        for group in &exported.groups {
+            let live_group = s.live.groups.iter().find(|g| g.name == group.name).expect("exported");
+            prop_assert_eq!(
+                group.access.is_some(),
+                live_group.policies.is_some() && group.access_notes.iter().all(|n| matches!(
+                    n,
+                    crate::plan::export::AccessNote::Unexpressible { .. }
+                        | crate::plan::export::AccessNote::Duplicate { .. }
+                )),
+                "{:?}", group.access_notes
+            );
+        }
+    }
+}
