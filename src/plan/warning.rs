@@ -343,9 +343,10 @@ impl fmt::Display for Warning {
             ),
             Warning::OtherGroupsNotRead { who } => write!(
                 f,
-                "the access groups of {} were not read, so the plan cannot name the groups \
-                 orgsync does not manage that they leave along with the account: {}; check \
-                 them in Manage → Access (IAM) → Users before you apply",
+                "the access groups of {} this plan takes out of the account (or whose failed \
+                 invitation it replaces) were not read, so the plan cannot name the groups \
+                 orgsync does not manage that they leave: {}; check them in Manage → Access \
+                 (IAM) → Users before you apply",
                 count(who.len(), "user", "users"),
                 some_of(who)
             ),

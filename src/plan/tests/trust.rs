@@ -172,9 +172,10 @@ fn users_whose_groups_were_not_read_are_named_in_one_warning() {
         }]
     );
     assert!(p.warnings.iter().any(|w| w.to_string().starts_with(
-        "the access groups of 2 users were not read, so the plan cannot name the groups \
-         orgsync does not manage that they leave along with the account: dan@example.com \
-         (IBMid-dan), gus@example.com (IBMid-gus)"
+        "the access groups of 2 users this plan takes out of the account (or whose failed \
+         invitation it replaces) were not read, so the plan cannot name the groups orgsync \
+         does not manage that they leave: dan@example.com (IBMid-dan), gus@example.com \
+         (IBMid-gus); check them"
     )));
 }
 
