@@ -312,3 +312,20 @@ fn creating_rules_before_removing_others_beyond_ibms_limit_is_warned_about() {
     let old = vec![live_rule("r1", &rule("old", project("x")))];
     assert!(plan_of(&d, &ml().live_rules("ml", old)).warnings.is_empty());
 }
+
+#[test]
+fn a_dynamic_member_removed_from_the_account_leaves_the_roster() {
+    let d = desired().group("ml").remove_unlisted();
+    let l = ml()
+        .user("idp@example.com")
+        .dynamic_member("ml", "idp@example.com")
+        .user_groups("idp@example.com", &["ml"]);
+    let p = plan_of(&d, &l);
+    assert_eq!(
+        lines(&p),
+        ["remove_user idp@example.com (IBMid-idp) leaving ml"]
+    );
+    let roster = &p.rosters[&GroupName::new("ml")];
+    assert_eq!(roster.before, ["idp@example.com (dynamic)"]);
+    assert!(roster.after.is_empty());
+}
