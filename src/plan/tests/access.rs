@@ -730,6 +730,7 @@ fn grants_come_before_memberships_and_revocations_after_them() {
             "create_role Observer (quantum-computing)",
             "update_role JobManager (quantum-computing)",
             "create_group finance",
+            "update_group ml description \"ML\" -> \"Machine-learning project\"",
             "create_policy finance Reader on quantum-computing instance QR-common",
             "create_policy finance Observer, Reader on quantum-computing instance QR-finance",
             "create_policy ml Viewer on resource group Default",
@@ -738,6 +739,7 @@ fn grants_come_before_memberships_and_revocations_after_them() {
             "create_rule \"finance-project\" of finance",
             "create_rule \"ml-readers\" of ml-readers",
             "update_rule \"ml-project\" of ml",
+            "invite_user chen@example.com into finance",
             // amyra is a dynamic member of ml already, which counts as being in it.
             "add_member amyra@example.com (IBMid-amyra) to finance",
             "add_member ravi@example.com (IBMid-ravi) to finance",

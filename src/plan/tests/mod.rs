@@ -575,7 +575,7 @@ pub(crate) fn realistic() -> (Desired, Live) {
 /// IBM's example organization (docs/reconciliation.md, Access policies): projects `ml` and
 /// `finance` on Qiskit Runtime instances, a custom role for deleting jobs, ID-provider
 /// users joining by rules; planned against an account that has drifted from it in every
-/// way the second wave can show.
+/// way the second wave can show: one change of every kind.
 pub(crate) fn realistic_access() -> (Desired, Live) {
     let job_actions = [
         "quantum-computing.device.read",
@@ -645,6 +645,7 @@ pub(crate) fn realistic_access() -> (Desired, Live) {
         .user("fatima@example.com", &["ml"])
         .user("ravi@example.com", &["finance"])
         .user("amyra@example.com", &["ml", "finance"])
+        .user("chen@example.com", &["finance"])
         .remove_unlisted();
     let ml_rule = rule(
         "ML-Project",
@@ -675,7 +676,7 @@ pub(crate) fn realistic_access() -> (Desired, Live) {
         .instance(QC, "QR-finance")
         .instance(QC, "QR-old")
         .resource_group("Default", "0a1b2c3d4e5f60718293a4b5c6d7e8f9")
-        .described("ml", "Machine-learning project")
+        .described("ml", "ML")
         .group("ml-readers")
         .member("ml", "fatima@example.com")
         .member("ml", "ravi@example.com")

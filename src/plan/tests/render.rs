@@ -207,9 +207,10 @@ fn every_summary_line_names_exactly_the_kinds_the_plan_holds() {
     let (d, l) = realistic_access();
     assert_eq!(
         summary_line(&plan_of(&d, &l)),
-        "Plan: 1 role to create, 1 role to update, 1 group to create, 3 policies to create, 2 \
-         policies to update, 2 rules to create, 1 rule to update, 2 to add, 1 to remove, 1 rule \
-         to remove, 1 policy to remove, 1 user to remove from the account."
+        "Plan: 1 role to create, 1 role to update, 1 group to create, 1 group to update, 3 \
+         policies to create, 2 policies to update, 2 rules to create, 1 rule to update, 1 to \
+         invite, 2 to add, 1 to remove, 1 rule to remove, 1 policy to remove, 1 user to remove \
+         from the account."
     );
 }
 
