@@ -2,7 +2,7 @@
 //! file uses (roles, instances, resource groups) turned into the ids IBM stores, and back
 //! (docs/reconciliation.md, Access policies and custom roles).
 //!
-//! Built only when the file governs some group's access (or declares roles), so a file
+//! Built only when the file governs some group's access (or for an export), so a file
 //! without them pays nothing. Like [`super::index`], the live lists are indexed first,
 //! deduplicated and in a fixed order, so that no answer depends on the order IBM's pages
 //! came in; the export decision ([`super::export`]) resolves through this same index, so
