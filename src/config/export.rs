@@ -24,9 +24,13 @@
 use std::fmt::Write as _;
 
 use super::validate::{MAX_DESCRIPTION_CHARS, MAX_GROUP_NAME_CHARS, email_problem, name_problem};
-use crate::model::{AccountId, MemberKind, UserState};
+use crate::model::{
+    AccountId, DesiredAccess, DesiredRole, DesiredRule, InstanceRef, MemberKind,
+    RULE_EXPIRATION_HOURS, ResourceGroupRef, UserState,
+};
 use crate::plan::export::{
-    Contents, Description, FileFormat, Group, SkippedGroup, Unlistable, User,
+    AccessNote, Contents, Description, FileFormat, Group, RuleNote, SkippedGroup, UndeclaredRole,
+    Unlistable, User,
 };
 
 /// What the file format accepts, for the export decision.
@@ -35,13 +39,60 @@ pub const FILE_FORMAT: FileFormat = FileFormat {
     max_description_chars: MAX_DESCRIPTION_CHARS,
     group_name_problem: name_problem,
     email_problem,
+    role_problem,
+    rule_problem,
 };
+
+/// Why a custom role could not be declared under `roles:` (docs/config.md: a capital
+/// letter then up to 29 letters or digits, a display name of 1 to 50 characters, a
+/// description of at most 250, at least one action, each of the role's own service).
+fn role_problem(role: &DesiredRole) -> Option<&'static str> {
+    let name = role.name.as_str();
+    let mut chars = name.chars();
+    let name_ok = chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_alphanumeric())
+        && name.len() <= 30;
+    let service = format!("{}.", role.service);
+    if !name_ok {
+        Some("its name is not a capital letter followed by up to 29 letters or digits")
+    } else if !(1..=50).contains(&role.display_name.chars().count()) {
+        Some("its display name is not 1 to 50 characters")
+    } else if role
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 250)
+    {
+        Some("its description is longer than 250 characters")
+    } else if role.actions.is_empty() {
+        Some("it has no actions")
+    } else if role.actions.iter().any(|a| !a.starts_with(&service)) {
+        Some("it bundles actions of other services, which the file format refuses")
+    } else {
+        None
+    }
+}
+
+/// Why a dynamic rule could not be written under `rules:` (docs/config.md).
+fn rule_problem(rule: &DesiredRule) -> Option<&'static str> {
+    if rule.realm.is_empty() {
+        Some("it names no realm")
+    } else if !RULE_EXPIRATION_HOURS.contains(&rule.expiration_hours) {
+        Some("its session length is not 1 to 24 hours")
+    } else if rule.conditions.is_empty() {
+        Some("it has no conditions")
+    } else if rule.conditions.iter().any(|c| c.claim.is_empty()) {
+        Some("a condition names no claim")
+    } else {
+        None
+    }
+}
 
 /// The config file for `contents`, read from `account`, with explanatory comments.
 pub fn render(account: &AccountId, contents: &Contents) -> String {
     let mut text = String::new();
     write_header(&mut text, account);
     write_policy(&mut text);
+    write_roles(&mut text, &contents.roles, &contents.undeclared_roles);
     write_groups(&mut text, &contents.groups, &contents.skipped);
     write_users(&mut text, &contents.users);
     write_unlistable(&mut text, &contents.unlistable);
@@ -127,6 +178,10 @@ fn write_groups(out: &mut String, groups: &[Group], skipped: &[SkippedGroup]) {
     out.push_str("groups:\n");
     for group in groups {
         let name = yaml_scalar(group.name.as_str());
+        // A group with keys besides its description is a block mapping; one with none
+        // stays `{}`, as exports have always written it.
+        let keys = group.access.is_some() || group.rules.is_some();
+        let empty = if keys { "" } else { " {}" };
         match &group.description {
             Description::Written(description) => {
                 let _ = writeln!(
@@ -141,13 +196,167 @@ fn write_groups(out: &mut String, groups: &[Group], skipped: &[SkippedGroup]) {
                     "  # The live description is longer than {MAX_DESCRIPTION_CHARS} characters, \
                      which the file format refuses; it is left out, so orgsync leaves it alone."
                 );
-                let _ = writeln!(out, "  {name}: {{}}");
+                let _ = writeln!(out, "  {name}:{empty}");
             }
             Description::Empty => {
-                let _ = writeln!(out, "  {name}: {{}}");
+                let _ = writeln!(out, "  {name}:{empty}");
             }
         }
+        if let Some(access) = &group.access {
+            write_access(out, access);
+        }
+        write_access_notes(out, &group.access_notes);
+        if let Some(rules) = &group.rules {
+            write_rules(out, rules);
+        }
+        write_rule_notes(out, &group.rule_notes);
         write_group_notes(out, group);
+    }
+}
+
+/// The custom roles the exported policies grant, each as the account defines it.
+fn write_roles(out: &mut String, roles: &[DesiredRole], undeclared: &[UndeclaredRole]) {
+    if roles.is_empty() && undeclared.is_empty() {
+        return;
+    }
+    out.push_str(
+        "
+# The custom roles the access below grants, as the account defines them. apply keeps a
+# role declared here as it is written; roles not declared are never changed.
+",
+    );
+    for role in undeclared {
+        let _ = writeln!(
+            out,
+            "# Granted below but not declared (orgsync leaves it as it is): {}: {}.",
+            comment_text(role.name.as_str()),
+            role.why
+        );
+    }
+    if roles.is_empty() {
+        return;
+    }
+    out.push_str("roles:\n");
+    for role in roles {
+        let _ = writeln!(out, "  {}:", yaml_scalar(role.name.as_str()));
+        let _ = writeln!(out, "    service: {}", yaml_scalar(role.service.as_str()));
+        let _ = writeln!(out, "    display_name: {}", yaml_scalar(&role.display_name));
+        if let Some(description) = &role.description {
+            let _ = writeln!(out, "    description: {}", yaml_scalar(description));
+        }
+        out.push_str("    actions:\n");
+        for action in &role.actions {
+            let _ = writeln!(out, "      - {}", yaml_scalar(action));
+        }
+    }
+}
+
+/// A group's `access`: one entry per policy.
+fn write_access(out: &mut String, access: &[DesiredAccess]) {
+    if access.is_empty() {
+        out.push_str("    access: []\n");
+        return;
+    }
+    out.push_str("    access:\n");
+    for entry in access {
+        let mut keys = Vec::new();
+        if let Some(service) = &entry.service {
+            keys.push(format!("service: {}", yaml_scalar(service.as_str())));
+        }
+        if let Some(instance) = &entry.instance {
+            let written = match instance {
+                InstanceRef::Name(name) => name.as_str(),
+                InstanceRef::Guid(guid) => guid.as_str(),
+                InstanceRef::Crn(crn) => crn.as_str(),
+            };
+            keys.push(format!("instance: {}", yaml_scalar(written)));
+        }
+        if let Some(group) = &entry.resource_group {
+            let written = match group {
+                ResourceGroupRef::Name(name) => name.as_str(),
+                ResourceGroupRef::Id(id) => id.as_str(),
+            };
+            keys.push(format!("resource_group: {}", yaml_scalar(written)));
+        }
+        let roles: Vec<String> = entry
+            .roles
+            .iter()
+            .map(|r| yaml_scalar(r.as_str()))
+            .collect();
+        keys.push(format!("roles: [{}]", roles.join(", ")));
+        for (i, key) in keys.iter().enumerate() {
+            let lead = if i == 0 { "      - " } else { "        " };
+            let _ = writeln!(out, "{lead}{key}");
+        }
+    }
+}
+
+fn write_access_notes(out: &mut String, notes: &[AccessNote]) {
+    for note in notes {
+        let text = match note {
+            AccessNote::Unexpressible { policy, reason } => format!(
+                "Left alone, the file cannot express it: access policy {policy} ({})",
+                comment_text(reason)
+            ),
+            AccessNote::Duplicate { policy, managed } => format!(
+                "Left alone: access policy {policy}, a second policy on the target of {managed}; \
+                 delete one of the two in the console"
+            ),
+            AccessNote::UnnamedRole { policy, role } => format!(
+                "`access` is not written, so orgsync leaves this group's policies alone: \
+                 policy {policy} grants {}, a role the account lists under no name",
+                comment_text(role.as_str())
+            ),
+            AccessNote::Unwritable { policy } => format!(
+                "`access` is not written, so orgsync leaves this group's policies alone: \
+                 policy {policy} has no roles, or no service or resource group the file can name"
+            ),
+        };
+        for line in wrap(&format!("{text}."), 80) {
+            let _ = writeln!(out, "    # {line}");
+        }
+    }
+}
+
+/// A group's `rules`, conditions as one-line mappings.
+fn write_rules(out: &mut String, rules: &[DesiredRule]) {
+    if rules.is_empty() {
+        out.push_str("    rules: []\n");
+        return;
+    }
+    out.push_str("    rules:\n");
+    for rule in rules {
+        let _ = writeln!(out, "      - name: {}", yaml_scalar(&rule.name));
+        let _ = writeln!(out, "        realm: {}", yaml_scalar(&rule.realm));
+        let _ = writeln!(out, "        expiration_hours: {}", rule.expiration_hours);
+        out.push_str("        conditions:\n");
+        for c in &rule.conditions {
+            let _ = writeln!(
+                out,
+                "          - {{claim: {}, operator: {}, value: {}}}",
+                yaml_scalar(&c.claim),
+                c.operator,
+                yaml_scalar(&c.value)
+            );
+        }
+    }
+}
+
+fn write_rule_notes(out: &mut String, notes: &[RuleNote]) {
+    for note in notes {
+        let why = match note {
+            RuleNote::Unnamed { rule } => format!("rule {rule} has no name"),
+            RuleNote::SameName { name } => {
+                format!("two rules are named {} (ignoring case)", comment_text(name))
+            }
+            RuleNote::Refused { name, why } => format!("rule {}: {why}", comment_text(name)),
+            RuleNote::TooMany { rules } => format!("it has {rules} rules, more than IBM allows"),
+        };
+        let text =
+            format!("`rules` is not written, so orgsync leaves this group's rules alone: {why}.");
+        for line in wrap(&text, 80) {
+            let _ = writeln!(out, "    # {line}");
+        }
     }
 }
 
@@ -782,6 +991,186 @@ mod tests {
             }
             prop_assert_eq!(removed, expected);
         }
+    }
+
+    /// A YAML tree as JSON, to compare what the text says with what was meant.
+    fn json_of(node: &crate::config::yaml::Node) -> serde_json::Value {
+        use crate::config::yaml::Value;
+        match &node.value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::json!(b),
+            Value::Int(i) => serde_json::json!(*i as i64),
+            Value::Float(f) => serde_json::json!(f),
+            Value::Str(s) => serde_json::json!(s),
+            Value::Seq(items) => items.iter().map(json_of).collect(),
+            Value::Map(entries) => serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| match &k.value {
+                        Value::Str(k) => (k.clone(), json_of(v)),
+                        other => (format!("<{}>", other.kind()), json_of(v)),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// An account whose policies, roles and rules were read, as export reads them.
+    fn granting() -> LiveState {
+        use crate::model::{
+            InstanceGuid, LiveInstance, LivePolicy, LiveResourceGroup, LiveRole, LiveRule,
+            PolicyId, PolicyShape, PolicyTarget, PolicyVersion, ResourceGroupId, RoleCrn, RoleId,
+            RoleKind, RoleName, RuleCondition, RuleId, RuleOperator, ServiceName,
+        };
+        let qc = ServiceName::new("quantum-computing");
+        let reader = RoleCrn::new("crn:v1:bluemix:public:iam::::serviceRole:Reader");
+        let viewer = RoleCrn::new("crn:v1:bluemix:public:iam::::role:Viewer");
+        let jobs = RoleCrn::new(
+            "crn:v1:ibmcloud:public:iam-access-management::a/0123456789abcdef0123456789abcdef::customRole:JobManager",
+        );
+        let role = |crn: &RoleCrn, name: &str, kind: RoleKind| LiveRole {
+            crn: crn.clone(),
+            name: RoleName::new(name),
+            display_name: if name == "JobManager" {
+                "Job manager: delete".into()
+            } else {
+                name.into()
+            },
+            description: String::new(),
+            actions: if name == "JobManager" {
+                vec![
+                    "quantum-computing.job.delete".into(),
+                    "quantum-computing.job.read".into(),
+                ]
+            } else {
+                Vec::new()
+            },
+            service: qc.clone(),
+            kind,
+        };
+        let mut live = live();
+        let ml = &mut live.groups[0];
+        let policy = |id: &str, target: PolicyTarget, roles: Vec<RoleCrn>| LivePolicy {
+            id: PolicyId::new(id),
+            version: PolicyVersion::V2,
+            group: ml.id.clone(),
+            shape: PolicyShape::Expressible(target),
+            roles,
+        };
+        ml.policies = Some(vec![
+            policy(
+                "p1",
+                PolicyTarget {
+                    service: Some(qc.clone()),
+                    instance_id: Some(InstanceGuid::new("guid-1")),
+                    resource_group_id: None,
+                },
+                vec![viewer.clone(), jobs.clone()],
+            ),
+            policy(
+                "p2",
+                PolicyTarget {
+                    service: None,
+                    instance_id: None,
+                    resource_group_id: Some(ResourceGroupId::new("rg-1")),
+                },
+                vec![viewer.clone()],
+            ),
+            LivePolicy {
+                shape: PolicyShape::Unexpressible("a condition on the time of day".into()),
+                ..policy("p3", PolicyTarget::default(), vec![reader.clone()])
+            },
+        ]);
+        ml.rules = Some(vec![LiveRule {
+            id: RuleId::new("r1"),
+            name: "ml-project".into(),
+            realm: "https://us-south.appid.cloud.ibm.com/oauth/v4/t".into(),
+            expiration_hours: 24,
+            conditions: vec![RuleCondition {
+                claim: "project".into(),
+                operator: RuleOperator::Contains,
+                value: "true".into(),
+            }],
+        }]);
+        live.groups[1].policies = Some(Vec::new());
+        live.roles = vec![
+            role(&viewer, "Viewer", RoleKind::Platform),
+            role(&reader, "Reader", RoleKind::Service),
+            role(
+                &jobs,
+                "JobManager",
+                RoleKind::Custom {
+                    id: RoleId::new("id-jobs"),
+                },
+            ),
+        ];
+        live.instances = vec![LiveInstance {
+            guid: InstanceGuid::new("guid-1"),
+            crn: "crn:v1:bluemix:public:quantum-computing:us-east:a/x:guid-1::".into(),
+            name: "QR-ml".into(),
+            service: qc.clone(),
+            resource_group_id: None,
+        }];
+        live.resource_groups = vec![LiveResourceGroup {
+            id: ResourceGroupId::new("rg-1"),
+            name: "Default".into(),
+        }];
+        live
+    }
+
+    #[test]
+    fn access_roles_and_rules_are_written_so_they_read_back_as_decided() {
+        let live = granting();
+        let chosen =
+            choose_groups(&live.groups, Some(&["quantum".into(), "chemistry".into()])).unwrap();
+        let (text, contents) = export(&live, &chosen);
+        let tree =
+            crate::config::yaml::parse_tree(&text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
+        let tree = json_of(&tree);
+        assert_eq!(
+            tree["roles"],
+            serde_json::json!({"JobManager": {
+                "service": "quantum-computing",
+                "display_name": "Job manager: delete",
+                "actions": ["quantum-computing.job.delete", "quantum-computing.job.read"],
+            }}),
+            "{text}"
+        );
+        assert_eq!(
+            tree["groups"]["quantum"]["access"],
+            // In target order: the resource group (no service) first.
+            serde_json::json!([
+                {"resource_group": "Default", "roles": ["Viewer"]},
+                {"service": "quantum-computing", "instance": "QR-ml", "roles": ["JobManager", "Viewer"]},
+            ]),
+            "{text}"
+        );
+        assert_eq!(
+            tree["groups"]["quantum"]["rules"],
+            serde_json::json!([{
+                "name": "ml-project",
+                "realm": "https://us-south.appid.cloud.ibm.com/oauth/v4/t",
+                "expiration_hours": 24,
+                "conditions": [{"claim": "project", "operator": "CONTAINS", "value": "true"}],
+            }]),
+            "{text}"
+        );
+        assert_eq!(
+            tree["groups"]["quantum"]["description"],
+            "Research: phase #2"
+        );
+        assert_eq!(
+            tree["groups"]["chemistry"],
+            serde_json::json!({"access": []}),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "    # Left alone, the file cannot express it: access policy p3 (a condition on the\n    # time of day).\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(contents.roles.len(), 1);
     }
 
     #[test]

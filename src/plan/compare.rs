@@ -6,7 +6,7 @@
 //! is of changes as a multiset plus their order, so that the message names exactly the
 //! changes that appeared or vanished since the plan was saved.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::model::AccountId;
@@ -21,10 +21,11 @@ pub enum Moved {
     FormatVersion { saved: u32, fresh: u32 },
     /// The saved plan is for another account than the configuration governs now.
     Account { saved: AccountId, fresh: AccountId },
-    /// A change planning now yields that the saved plan lacks.
-    New(Change),
-    /// A saved change planning now no longer yields.
-    Vanished(Change),
+    /// A change planning now yields that the saved plan lacks, `count` times (more than
+    /// once only for a plan file that repeats a change).
+    New { change: Change, count: usize },
+    /// A saved change planning now no longer yields, `count` times.
+    Vanished { change: Change, count: usize },
     /// The same changes, in another order (an edited plan file).
     Reordered,
 }
@@ -40,8 +41,16 @@ impl fmt::Display for Moved {
                 f,
                 "account: the saved plan is for account {saved}, the configuration now governs {fresh}"
             ),
-            Moved::New(change) => write!(f, "+ {change} (new since the plan was saved)"),
-            Moved::Vanished(change) => write!(f, "- {change} (no longer needed)"),
+            Moved::New { change, count } => {
+                write!(
+                    f,
+                    "+ {}{change} (new since the plan was saved)",
+                    times(*count)
+                )
+            }
+            Moved::Vanished { change, count } => {
+                write!(f, "- {}{change} (no longer needed)", times(*count))
+            }
             Moved::Reordered => f.write_str(
                 "the same changes, in a different order than orgsync plans them now (was the plan \
                  file edited?)",
@@ -70,28 +79,51 @@ pub fn what_moved(saved: &Plan, fresh: &Plan) -> Vec<Moved> {
     let saved_counts = counts(&saved.changes);
     let fresh_counts = counts(&fresh.changes);
 
-    // Walk each list in its own order so the lines come out in execution order.
-    let mut unmatched_saved = saved_counts;
-    for change in &fresh.changes {
-        match unmatched_saved.get_mut(change) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => moved.push(Moved::New(change.clone())),
-        }
+    // Walk each list in its own order so the lines come out in execution order; each
+    // change that moved is one line, with how often it moved.
+    let same_set = saved_counts == fresh_counts;
+    for (change, count) in surplus(&fresh.changes, &fresh_counts, &saved_counts) {
+        moved.push(Moved::New { change, count });
     }
-    let mut unmatched_fresh = fresh_counts;
-    for change in &saved.changes {
-        match unmatched_fresh.get_mut(change) {
-            Some(n) if *n > 0 => *n -= 1,
-            _ => moved.push(Moved::Vanished(change.clone())),
-        }
+    for (change, count) in surplus(&saved.changes, &saved_counts, &fresh_counts) {
+        moved.push(Moved::Vanished { change, count });
     }
 
-    let same_set =
-        saved.changes.len() == fresh.changes.len() && unmatched_saved.values().all(|n| *n == 0);
     if same_set && saved.changes != fresh.changes {
         moved.push(Moved::Reordered);
     }
     moved
+}
+
+/// The changes of `list` (in its order, each once) that occur more often in it than in
+/// the other list, with how many more times.
+fn surplus(
+    list: &[Change],
+    counts: &HashMap<&Change, usize>,
+    other: &HashMap<&Change, usize>,
+) -> Vec<(Change, usize)> {
+    let mut seen: HashSet<&Change> = HashSet::new();
+    let mut lines = Vec::new();
+    for change in list {
+        if !seen.insert(change) {
+            continue;
+        }
+        let mine = counts.get(change).copied().unwrap_or(0);
+        let extra = mine.saturating_sub(other.get(change).copied().unwrap_or(0));
+        if extra > 0 {
+            lines.push((change.clone(), extra));
+        }
+    }
+    lines
+}
+
+/// `2× ` before a change that moved twice; nothing before one that moved once.
+fn times(count: usize) -> String {
+    if count > 1 {
+        format!("{count}× ")
+    } else {
+        String::new()
+    }
 }
 
 /// How often each change occurs.

@@ -6,11 +6,23 @@
 //! normalized [`DesiredState`] (comments, key order, email case and formatting never reach
 //! it). The live digest is taken over a canonical form of the [`LiveState`] with users,
 //! groups and members sorted and deduplicated, because IBM returns pages in no fixed order.
+//!
+//! The live digest covers everything the planner reads, so that equal digests mean the
+//! account did not move (`check_saved` tells an edited plan file from a moved account so).
+//! What the second wave added (policies, rules, roles, instances, resource groups, the
+//! groups of departing users) is left out when absent, so an account without it digests
+//! exactly as it always did.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::{DesiredState, LiveMember, LiveState, LiveUser};
+use crate::model::{
+    DesiredState, GroupRef, IamId, LiveInstance, LiveMember, LivePolicy, LiveResourceGroup,
+    LiveRole, LiveRule, LiveState, LiveUser, PolicyShape, PolicyTarget, RoleCrn, RoleKind,
+    RuleCondition,
+};
 
 /// `sha256:<hex>` of the normalized desired state.
 pub fn config_digest(desired: &DesiredState) -> String {
@@ -22,18 +34,19 @@ pub fn config_digest(desired: &DesiredState) -> String {
 /// users, groups and members.
 pub fn live_digest(live: &LiveState) -> String {
     #[derive(Serialize)]
-    struct CanonicalGroup<'a> {
-        id: &'a str,
-        name: &'a str,
-        description: &'a str,
-        members: Option<Vec<&'a LiveMember>>,
-    }
-    #[derive(Serialize)]
     struct Canonical<'a> {
         account_id: &'a str,
         caller: &'a str,
         users: Vec<&'a LiveUser>,
         groups: Vec<CanonicalGroup<'a>>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        roles: Vec<&'a LiveRole>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        instances: Vec<&'a LiveInstance>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        resource_groups: Vec<&'a LiveResourceGroup>,
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        user_groups: BTreeMap<&'a IamId, Vec<&'a GroupRef>>,
     }
 
     let mut users: Vec<&LiveUser> = live.users.iter().collect();
@@ -55,14 +68,33 @@ pub fn live_digest(live: &LiveState) -> String {
                 ms.dedup();
                 ms
             }),
+            policies: g.policies.as_ref().map(|ps| sorted_by(ps, policy_key)),
+            rules: g.rules.as_ref().map(|rs| sorted_by(rs, rule_key)),
         })
         .collect();
     groups.sort_by(|a, b| {
-        (a.id, a.name, a.description, &a.members).cmp(&(b.id, b.name, b.description, &b.members))
+        (a.id, a.name, a.description, &a.members)
+            .cmp(&(b.id, b.name, b.description, &b.members))
+            .then_with(|| extra_key(a).cmp(&extra_key(b)))
     });
     groups.dedup_by(|a, b| {
         (a.id, a.name, a.description, &a.members) == (b.id, b.name, b.description, &b.members)
+            && extra_key(a) == extra_key(b)
     });
+    let mut instances: Vec<&LiveInstance> = live.instances.iter().collect();
+    instances.sort();
+    instances.dedup();
+    let mut resource_groups: Vec<&LiveResourceGroup> = live.resource_groups.iter().collect();
+    resource_groups.sort();
+    resource_groups.dedup();
+    let user_groups = (live.user_groups.iter())
+        .map(|(iam_id, groups)| {
+            let mut groups: Vec<&GroupRef> = groups.iter().collect();
+            groups.sort();
+            groups.dedup();
+            (iam_id, groups)
+        })
+        .collect();
     digest(
         "orgsync-live-v1",
         &Canonical {
@@ -70,7 +102,105 @@ pub fn live_digest(live: &LiveState) -> String {
             caller: live.caller.as_str(),
             users,
             groups,
+            roles: sorted_by(&live.roles, role_key),
+            instances,
+            resource_groups,
+            user_groups,
         },
+    )
+}
+
+#[derive(Serialize)]
+struct CanonicalGroup<'a> {
+    id: &'a str,
+    name: &'a str,
+    description: &'a str,
+    members: Option<Vec<&'a LiveMember>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policies: Option<Vec<&'a LivePolicy>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<Vec<&'a LiveRule>>,
+}
+
+type GroupExtraKey<'a> = (Option<Vec<PolicyKey<'a>>>, Option<Vec<RuleKey<'a>>>);
+
+/// Policies and rules have no order of their own: a group's are compared by their keys,
+/// which are only built for groups that carry them.
+fn extra_key<'a>(group: &CanonicalGroup<'a>) -> GroupExtraKey<'a> {
+    (
+        (group.policies.as_ref()).map(|ps| ps.iter().map(|p| policy_key(p)).collect()),
+        (group.rules.as_ref()).map(|rs| rs.iter().map(|r| rule_key(r)).collect()),
+    )
+}
+
+/// `items` sorted by `key` and deduplicated, for types without an order of their own.
+fn sorted_by<'a, T, K: Ord>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut sorted: Vec<&T> = items.iter().collect();
+    sorted.sort_by_key(|item| key(item));
+    sorted.dedup_by(|a, b| key(a) == key(b));
+    sorted
+}
+
+type PolicyKey<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a PolicyTarget>,
+    &'a str,
+    &'a [RoleCrn],
+    &'a str,
+);
+
+fn policy_key(policy: &LivePolicy) -> PolicyKey<'_> {
+    let (target, reason) = match &policy.shape {
+        PolicyShape::Expressible(target) => (Some(target), ""),
+        PolicyShape::Unexpressible(reason) => (None, reason.as_str()),
+    };
+    (
+        policy.id.as_str(),
+        policy.version.as_str(),
+        target,
+        reason,
+        &policy.roles,
+        policy.group.as_str(),
+    )
+}
+
+type RuleKey<'a> = (&'a str, &'a str, &'a str, u32, &'a [RuleCondition]);
+
+fn rule_key(rule: &LiveRule) -> RuleKey<'_> {
+    (
+        rule.id.as_str(),
+        rule.name.as_str(),
+        rule.realm.as_str(),
+        rule.expiration_hours,
+        &rule.conditions,
+    )
+}
+
+type RoleKey<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [String],
+    &'a str,
+    (u8, &'a str),
+);
+
+fn role_key(role: &LiveRole) -> RoleKey<'_> {
+    let custom = match &role.kind {
+        RoleKind::Platform => (0, ""),
+        RoleKind::Service => (1, ""),
+        RoleKind::Custom { id } => (2, id.as_str()),
+    };
+    (
+        role.crn.as_str(),
+        role.service.as_str(),
+        role.name.as_str(),
+        role.display_name.as_str(),
+        &role.actions,
+        role.description.as_str(),
+        custom,
     )
 }
 

@@ -16,19 +16,34 @@
 //! because the planner proposes removing their memberships in exported groups — the file
 //! is authoritative for those groups' members — and the command says so before anyone
 //! applies. What the format accepts is `config`'s rule, handed in as a [`FileFormat`].
+//!
+//! A group whose policies were read (acquisition with `everything_policies_name`) is
+//! written with `access`: one entry per policy, the instance by name when that name means
+//! only it, else by GUID, the resource group likewise, roles by the names the planner
+//! resolves back to the same CRNs; the custom roles those policies grant are declared
+//! under `roles:`. A group whose rules were read is written with `rules`. What the file
+//! cannot express becomes comments: a policy with conditions or other attributes, a
+//! second policy of one target (both left alone by the planner, so the file may stay
+//! silent about them). Where writing part of a group's grants would make the planner
+//! remove the rest (a role the account has no name for, an unnamed rule), the group's
+//! `access` (or `rules`) is left out altogether, so the file does not govern them, and a
+//! comment says why.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::model::{
-    AccessGroupId, Email, GroupName, IamId, LiveGroup, LiveMember, LiveState, MemberKind,
-    UserState, is_public_access, is_public_access_name,
+    AccessGroupId, DesiredAccess, DesiredRole, DesiredRule, Email, GroupName, IamId, InstanceRef,
+    LiveGroup, LiveMember, LiveState, MAX_RULES_PER_GROUP, MemberKind, PolicyId, PolicyTarget,
+    ResourceGroupRef, RoleCrn, RoleKind, RoleName, UserState, is_public_access,
+    is_public_access_name,
 };
 
 use super::index::{
-    GroupIx, LiveGroups, ManagedGroup, ManagedGroups, Member, UserIndex, UserIx, resolve_members,
-    user_email,
+    GroupIx, LiveGroups, ManagedGroup, ManagedGroups, Member, UserIndex, UserIx, live_rules,
+    resolve_members, user_email,
 };
+use super::resolve::{AccessIndex, Found, LivePolicies};
 
 /// What the config file format accepts, as `config` validates it; passed in so that this
 /// module stays free of `config` (docs/design.md: the dependency rule).
@@ -40,6 +55,10 @@ pub struct FileFormat {
     pub group_name_problem: fn(&str) -> Option<&'static str>,
     /// Why an email would not validate (as validation words it), or `None`.
     pub email_problem: fn(&str) -> Option<&'static str>,
+    /// Why a custom role could not be declared under `roles:`, or `None`.
+    pub role_problem: fn(&DesiredRole) -> Option<&'static str>,
+    /// Why a dynamic rule could not be written under `rules:`, or `None`.
+    pub rule_problem: fn(&DesiredRule) -> Option<&'static str>,
 }
 
 /// Everything a file written from the account holds, in the order it is written.
@@ -53,6 +72,46 @@ pub struct Contents {
     pub users: Vec<User>,
     /// Account users and group members written only as comments, sorted.
     pub unlistable: Vec<Unlistable>,
+    /// Under `roles:`: the custom roles the written policies grant, by name.
+    pub roles: Vec<DesiredRole>,
+    /// Custom roles the written policies grant that the format cannot declare: granted by
+    /// name, left alone, and said in a comment.
+    pub undeclared_roles: Vec<UndeclaredRole>,
+}
+
+/// A custom role the file grants but does not declare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UndeclaredRole {
+    pub name: RoleName,
+    /// As the format's check words it.
+    pub why: &'static str,
+}
+
+/// What a group's `access` comments say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessNote {
+    /// A policy the file cannot express; orgsync leaves it alone.
+    Unexpressible { policy: PolicyId, reason: String },
+    /// A second policy of one target (IBM forbids them); orgsync leaves it alone.
+    Duplicate { policy: PolicyId, managed: PolicyId },
+    /// A policy granting a role the account has no name for: `access` is left out.
+    UnnamedRole { policy: PolicyId, role: RoleCrn },
+    /// A policy without roles, or without a service or resource group: `access` is left
+    /// out.
+    Unwritable { policy: PolicyId },
+}
+
+/// What a group's `rules` comments say; any of them leaves `rules` out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleNote {
+    /// A rule without a name (the file names every rule).
+    Unnamed { rule: crate::model::RuleId },
+    /// Two rules whose names differ only in case (the file's names are unique so).
+    SameName { name: String },
+    /// The format refuses the rule (the reason as its check words it).
+    Refused { name: String, why: &'static str },
+    /// More rules than IBM allows a group.
+    TooMany { rules: usize },
 }
 
 /// One exported group.
@@ -65,6 +124,13 @@ pub struct Group {
     pub unmanaged: Vec<LiveMember>,
     /// User-type members User Management does not know, sorted.
     pub unknown: Vec<IamId>,
+    /// `access`, in target order; `None`: not written (policies not read, or see
+    /// `access_notes`).
+    pub access: Option<Vec<DesiredAccess>>,
+    pub access_notes: Vec<AccessNote>,
+    /// `rules`, in id order; `None`: not written (rules not read, or see `rule_notes`).
+    pub rules: Option<Vec<DesiredRule>>,
+    pub rule_notes: Vec<RuleNote>,
 }
 
 /// What becomes of a group's live description.
@@ -172,15 +238,229 @@ pub fn contents(live: &LiveState, chosen: &[GroupName], format: &FileFormat) -> 
     let mut decided = decide_users(&users, &groups, format);
     decided.unlistable.extend(unknown_members(&groups));
     decided.unlistable.sort();
+    let none = BTreeMap::new();
+    let index = AccessIndex::new(&none, live);
+    let mut granted: BTreeMap<&RoleName, &crate::model::LiveRole> = BTreeMap::new();
+    let written = groups
+        .iter()
+        .map(|(_, group)| {
+            let mut written = written_group(group, format);
+            if let Some(lg) = group.live {
+                let (access, notes, custom) = written_access(&index, lg);
+                if access.is_some() {
+                    granted.extend(custom.into_iter().map(|r| (&r.name, r)));
+                }
+                (written.access, written.access_notes) = (access, notes);
+                (written.rules, written.rule_notes) = written_rules(lg, format);
+            }
+            written
+        })
+        .collect();
+    let (roles, undeclared_roles) = declared_roles(granted.into_values(), format);
     Contents {
-        groups: groups
-            .iter()
-            .map(|(_, group)| written_group(group, format))
-            .collect(),
+        groups: written,
         skipped,
         users: decided.users,
         unlistable: decided.unlistable,
+        roles,
+        undeclared_roles,
     }
+}
+
+/// A group's policies as `access` entries, the notes about them, and the custom roles
+/// the entries grant. `None` when the policies were not read or cannot all be written.
+fn written_access<'a>(
+    index: &AccessIndex<'a>,
+    group: &'a LiveGroup,
+) -> (
+    Option<Vec<DesiredAccess>>,
+    Vec<AccessNote>,
+    Vec<&'a crate::model::LiveRole>,
+) {
+    let Some(live) = LivePolicies::of(group) else {
+        return (None, Vec::new(), Vec::new());
+    };
+    let mut notes: Vec<AccessNote> = (live.unexpressible.iter())
+        .map(|(policy, reason)| AccessNote::Unexpressible {
+            policy: (*policy).clone(),
+            reason: reason.to_string(),
+        })
+        .collect();
+    for (_, managed, others) in &live.duplicates {
+        notes.extend(others.iter().map(|policy| AccessNote::Duplicate {
+            policy: policy.clone(),
+            managed: (*managed).clone(),
+        }));
+    }
+    let mut entries = Vec::new();
+    let mut custom = Vec::new();
+    let mut complete = true;
+    for (target, policy) in &live.by_target {
+        match written_entry(index, target, &policy.roles) {
+            Ok((entry, roles)) => {
+                entries.push(entry);
+                custom.extend(roles);
+            }
+            Err(None) => {
+                complete = false;
+                notes.push(AccessNote::Unwritable {
+                    policy: policy.id.clone(),
+                });
+            }
+            Err(Some(role)) => {
+                complete = false;
+                notes.push(AccessNote::UnnamedRole {
+                    policy: policy.id.clone(),
+                    role,
+                });
+            }
+        }
+    }
+    notes.sort_by(|a, b| note_key(a).cmp(note_key(b)));
+    (complete.then_some(entries), notes, custom)
+}
+
+fn note_key(note: &AccessNote) -> &PolicyId {
+    match note {
+        AccessNote::Unexpressible { policy, .. }
+        | AccessNote::Duplicate { policy, .. }
+        | AccessNote::UnnamedRole { policy, .. }
+        | AccessNote::Unwritable { policy } => policy,
+    }
+}
+
+/// One policy as an entry the planner resolves back to the same target and roles, with
+/// the custom roles it grants; or the role it cannot name (`Err(None)`: no target or no
+/// role the file can write).
+fn written_entry<'a>(
+    index: &AccessIndex<'a>,
+    target: &PolicyTarget,
+    roles: &[RoleCrn],
+) -> Result<(DesiredAccess, Vec<&'a crate::model::LiveRole>), Option<RoleCrn>> {
+    if (target.service.is_none() && target.resource_group_id.is_none())
+        || (target.service.is_none() && target.instance_id.is_some())
+        || roles.is_empty()
+    {
+        return Err(None);
+    }
+    let instance = target.instance_id.as_ref().map(|guid| {
+        let named = (index.instance(guid))
+            .filter(|i| !i.name.is_empty())
+            .filter(|i| Some(&i.service) == target.service.as_ref())
+            .filter(|i| matches!(index.instance_named(&i.service, &i.name), Found::One(one) if one.guid == *guid));
+        match named {
+            Some(i) => InstanceRef::Name(i.name.clone()),
+            None => InstanceRef::Guid(guid.clone()),
+        }
+    });
+    let resource_group = target.resource_group_id.as_ref().map(|id| {
+        let named = (index.resource_group(id))
+            .filter(|g| !g.name.is_empty())
+            .filter(
+                |g| matches!(index.resource_group_named(&g.name), Found::One(one) if one.id == *id),
+            );
+        match named {
+            Some(g) => ResourceGroupRef::Name(g.name.clone()),
+            None => ResourceGroupRef::Id(id.clone()),
+        }
+    });
+    let mut names = BTreeSet::new();
+    let mut custom = Vec::new();
+    for crn in roles {
+        // A name is written only when the planner resolves it back to this very CRN.
+        let name = index
+            .role_name(crn)
+            .filter(|name| {
+                (index.role_crn(target.service.as_ref(), name)).is_ok_and(|back| back == *crn)
+            })
+            .ok_or_else(|| Some(crn.clone()))?;
+        if let Some(role) = index.custom_role(crn) {
+            custom.push(role);
+        }
+        names.insert(name.clone());
+    }
+    Ok((
+        DesiredAccess {
+            service: target.service.clone(),
+            instance,
+            resource_group,
+            roles: names,
+        },
+        custom,
+    ))
+}
+
+/// The custom roles to declare, and those the format refuses.
+fn declared_roles<'a>(
+    granted: impl Iterator<Item = &'a crate::model::LiveRole>,
+    format: &FileFormat,
+) -> (Vec<DesiredRole>, Vec<UndeclaredRole>) {
+    let mut roles = Vec::new();
+    let mut undeclared = Vec::new();
+    for live in granted {
+        if !matches!(live.kind, RoleKind::Custom { .. }) {
+            continue;
+        }
+        let role = DesiredRole {
+            name: live.name.clone(),
+            service: live.service.clone(),
+            display_name: live.display_name.clone(),
+            description: (!live.description.is_empty()).then(|| live.description.clone()),
+            actions: live.actions.iter().cloned().collect(),
+        };
+        match (format.role_problem)(&role) {
+            None => roles.push(role),
+            Some(why) => undeclared.push(UndeclaredRole {
+                name: role.name,
+                why,
+            }),
+        }
+    }
+    (roles, undeclared)
+}
+
+/// A group's rules as `rules`, or the notes that keep them out.
+fn written_rules(
+    group: &LiveGroup,
+    format: &FileFormat,
+) -> (Option<Vec<DesiredRule>>, Vec<RuleNote>) {
+    let Some(live) = live_rules(group) else {
+        return (None, Vec::new());
+    };
+    let mut notes = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut rules = Vec::with_capacity(live.len());
+    for rule in live {
+        if rule.name.is_empty() {
+            notes.push(RuleNote::Unnamed {
+                rule: rule.id.clone(),
+            });
+            continue;
+        }
+        if !seen.insert(rule.name.to_lowercase()) {
+            notes.push(RuleNote::SameName {
+                name: rule.name.clone(),
+            });
+            continue;
+        }
+        let written = DesiredRule {
+            name: rule.name.clone(),
+            realm: rule.realm.clone(),
+            expiration_hours: rule.expiration_hours,
+            conditions: rule.conditions.clone(),
+        };
+        match (format.rule_problem)(&written) {
+            Some(why) => notes.push(RuleNote::Refused {
+                name: rule.name.clone(),
+                why,
+            }),
+            None => rules.push(written),
+        }
+    }
+    if rules.len() > MAX_RULES_PER_GROUP {
+        notes.push(RuleNote::TooMany { rules: rules.len() });
+    }
+    (notes.is_empty().then_some(rules), notes)
 }
 
 /// The chosen groups as the planner will match them (the live group a name means), and
@@ -215,6 +495,8 @@ fn exported_groups<'a>(
             key,
             // What becomes of the live description is `written_group`'s decision.
             description: None,
+            access: None,
+            rules: None,
             live: Some(group),
             members: resolve_members(group, users).unwrap_or_default(),
         });
@@ -246,6 +528,10 @@ fn written_group(group: &ManagedGroup<'_>, format: &FileFormat) -> Group {
             .filter(|m| users(m) && m.user.is_none())
             .map(|m| m.member.iam_id.clone())
             .collect(),
+        access: None,
+        access_notes: Vec::new(),
+        rules: None,
+        rule_notes: Vec::new(),
     }
 }
 

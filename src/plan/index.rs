@@ -17,7 +17,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::ops::{Index, IndexMut};
 
-use crate::model::{AccessGroupId, Email, GroupName, IamId, LiveGroup, LiveMember, LiveUser};
+use crate::model::{
+    AccessGroupId, DesiredAccess, DesiredRule, Email, GroupName, IamId, LiveGroup, LiveMember,
+    LiveRule, LiveUser, RuleCondition, RuleId,
+};
 
 /// A typed position in one of the index's sorted lists.
 pub(super) trait Ix: Copy {
@@ -254,6 +257,9 @@ pub(super) struct ManagedGroup<'a> {
     /// `name.key()`, computed once.
     pub(super) key: String,
     pub(super) description: Option<String>,
+    /// The file's `access` and `rules` (`None`: not governed; always `None` for an export).
+    pub(super) access: Option<&'a [DesiredAccess]>,
+    pub(super) rules: Option<&'a [DesiredRule]>,
     pub(super) live: Option<&'a LiveGroup>,
     /// Sorted and deduplicated; empty for a group to be created.
     pub(super) members: Vec<Member<'a>>,
@@ -323,4 +329,32 @@ impl<'a> Index<GroupIx> for ManagedGroups<'a> {
     fn index(&self, g: GroupIx) -> &ManagedGroup<'a> {
         &self.groups[g]
     }
+}
+
+/// A group's live rules, one per id (the smallest listing of it), by id; `None` when
+/// they were not read.
+pub(super) fn live_rules(group: &LiveGroup) -> Option<Vec<&LiveRule>> {
+    let mut by_id: BTreeMap<&RuleId, &LiveRule> = BTreeMap::new();
+    for rule in group.rules.as_ref()? {
+        by_id
+            .entry(&rule.id)
+            .and_modify(|kept| {
+                if rule_key(rule) < rule_key(kept) {
+                    *kept = rule;
+                }
+            })
+            .or_insert(rule);
+    }
+    Some(by_id.into_values().collect())
+}
+
+type RuleKey<'r> = (&'r str, &'r str, u32, &'r [RuleCondition]);
+
+fn rule_key(rule: &LiveRule) -> RuleKey<'_> {
+    (
+        rule.name.as_str(),
+        rule.realm.as_str(),
+        rule.expiration_hours,
+        &rule.conditions,
+    )
 }

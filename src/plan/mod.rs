@@ -17,19 +17,27 @@ mod guard;
 mod index;
 mod planner;
 mod render;
+mod resolve;
 mod roster;
+mod similar;
 mod types;
 mod warning;
 
 pub use change::{Change, ChangeKind, Target};
 pub use compare::{Moved, what_moved};
 pub use digest::{config_digest, live_digest};
-pub use error::PlanError;
-pub use guard::{Refusal, check_saved, guard_removals};
-pub use planner::{EXPIRY_WARNING_DAYS, Options, plan};
+pub use error::{AccessProblem, PlanError};
+pub use guard::{Refusal, check_saved, guard_removals, preflight};
+pub use planner::{EXPIRY_WARNING_DAYS, Options, plan, removal_candidates};
 pub use render::{render_json, render_markdown, render_text, summary_line};
 pub use types::{FORMAT_VERSION, Plan, PlanFileError, Roster, Summary, Unmanaged, UnmanagedMember};
-pub use warning::{KeepReason, PENDING_INVITATION_DAYS, Warning, Who};
+pub use warning::{AccessLoss, KeepReason, PENDING_INVITATION_DAYS, RuleRef, Warning, Who};
+
+/// IBM's limit of access policies per subject, an access group here (docs/ibm-api.md,
+/// Policy Management).
+pub const MAX_POLICIES_PER_GROUP: usize = 1000;
+/// IBM's limit of custom roles per account (docs/ibm-api.md, Roles).
+pub const MAX_CUSTOM_ROLES: usize = 40;
 
 #[cfg(test)]
 mod tests;

@@ -3,9 +3,9 @@
 //! Computed from the planner's index and the finished changes, so the rosters show exactly
 //! what the changes do. They are display aids: never serialised (docs/cli.md).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::model::{GroupName, LiveUser, MemberKind, UserState};
+use crate::model::{GroupName, LiveUser, MemberKind, Membership, UserState};
 
 use super::change::Change;
 use super::index::{GroupIx, ManagedGroups, Member, UserIndex, UserIx, user_email};
@@ -30,10 +30,17 @@ pub(super) fn rosters(
             let mut after = Vec::with_capacity(group.members.len());
             for &member in &group.members {
                 let line = member_line(member, users);
-                if !leaving
+                // A membership call never takes out a rule's member; leaving the account
+                // takes out every membership.
+                let leaves = match leaving
                     .as_ref()
-                    .is_some_and(|l| l.contains(member.member.iam_id.as_str()))
+                    .and_then(|l| l.get(member.member.iam_id.as_str()))
                 {
+                    Some(Leaves::Account) => true,
+                    Some(Leaves::Group) => member.member.membership == Membership::Static,
+                    None => false,
+                };
+                if !leaves {
                     after.push(line.clone());
                 }
                 before.push(line);
@@ -50,9 +57,18 @@ pub(super) fn rosters(
         .collect()
 }
 
-/// Per group: the iam_ids that leave, and the lines that join.
+/// How an identity leaves a group.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Leaves {
+    /// By a membership call: its static membership.
+    Group,
+    /// With the account: every membership.
+    Account,
+}
+
+/// Per group: the iam_ids that leave and how, and the lines that join.
 type Movements<'c> = (
-    BTreeMap<GroupIx, HashSet<&'c str>>,
+    BTreeMap<GroupIx, HashMap<&'c str, Leaves>>,
     BTreeMap<GroupIx, Vec<String>>,
 );
 
@@ -62,14 +78,14 @@ fn movements<'c>(
     replaced: &[UserIx],
     changes: &'c [Change],
 ) -> Movements<'c> {
-    let mut leave: BTreeMap<GroupIx, HashSet<&str>> = BTreeMap::new();
+    let mut leave: BTreeMap<GroupIx, HashMap<&str, Leaves>> = BTreeMap::new();
     let mut join: BTreeMap<GroupIx, Vec<String>> = BTreeMap::new();
     for &u in replaced {
         for &g in groups.of_user(u) {
             leave
                 .entry(g)
                 .or_default()
-                .insert(users.get(u).iam_id.as_str());
+                .insert(users.get(u).iam_id.as_str(), Leaves::Account);
         }
     }
     for change in changes {
@@ -80,12 +96,19 @@ fn movements<'c>(
                 ..
             } => {
                 for g in left.iter().filter_map(|name| groups.find(name)) {
-                    leave.entry(g).or_default().insert(iam_id.as_str());
+                    leave
+                        .entry(g)
+                        .or_default()
+                        .insert(iam_id.as_str(), Leaves::Account);
                 }
             }
             Change::RemoveMember { group, iam_id, .. } => {
                 if let Some(g) = groups.find(group) {
-                    leave.entry(g).or_default().insert(iam_id.as_str());
+                    leave
+                        .entry(g)
+                        .or_default()
+                        .entry(iam_id.as_str())
+                        .or_insert(Leaves::Group);
                 }
             }
             Change::InviteUser {
@@ -130,14 +153,19 @@ fn movements<'c>(
     (leave, join)
 }
 
-/// How a member appears in a roster.
+/// How a member appears in a roster; a rule's members are marked, since no change of
+/// the plan moves them.
 fn member_line(member: Member<'_>, users: &UserIndex<'_>) -> String {
     if member.member.kind != MemberKind::User {
         return format!("{} ({})", member.member.iam_id, member.member.kind.as_str());
     }
-    match member.user {
+    let line = match member.user {
         None => format!("{} (not in User Management)", member.member.iam_id),
         Some(u) => user_line(users.get(u)),
+    };
+    match member.member.membership {
+        Membership::Static => line,
+        Membership::Dynamic => format!("{line} (dynamic)"),
     }
 }
 

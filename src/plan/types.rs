@@ -33,8 +33,8 @@ pub struct Plan {
     pub config_digest: String,
     /// `sha256:<hex>` of the live state the plan was computed from.
     pub live_digest: String,
-    /// In execution order (docs/reconciliation.md): creates, updates, invites, adds, member removals,
-    /// user removals.
+    /// In execution order (docs/reconciliation.md): roles, groups, grants and rules, invites,
+    /// adds, then member, rule, policy and user removals.
     pub changes: Vec<Change>,
     pub summary: Summary,
     /// Written as their text; a plan read back from a file holds that text
@@ -192,7 +192,8 @@ impl Plan {
         self.changes.is_empty()
     }
 
-    /// Removals as `policy.max_removals` counts them: `remove_member` + `remove_user`.
+    /// Removals as `policy.max_removals` counts them: `remove_member`, `remove_user`,
+    /// `remove_policy`, `remove_rule`, and each `update_policy` that drops a role.
     pub fn removals(&self) -> usize {
         self.changes.iter().filter(|c| c.is_removal()).count()
     }

@@ -10,7 +10,12 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::{AccessGroupId, Date, Email, GroupName, IamId, UserState};
+use crate::model::{
+    AccessGroupId, Date, Email, GroupName, IamId, MAX_RULES_PER_GROUP, PolicyId, RoleName,
+    UserState,
+};
+
+use super::change::Target;
 
 /// IBM invitations expire after this many days.
 pub const PENDING_INVITATION_DAYS: i64 = 30;
@@ -52,6 +57,54 @@ pub enum Warning {
     Suspended { email: Email },
     /// A listed user in a state such as `IAMID_INVALID`, in which access may not work.
     UnusualState { email: Email, state: UserState },
+    /// Several live policies of one group with the same target (IBM forbids it, but the
+    /// plan must not depend on which comes first): the smallest id is managed, the others
+    /// are left alone.
+    DuplicatePolicies {
+        group: GroupName,
+        target: Target,
+        managed: PolicyId,
+        /// Ascending.
+        others: Vec<PolicyId>,
+    },
+    /// The plan reduces the access of a managed group the identity orgsync runs as is a
+    /// member of: the run may lock itself out halfway.
+    CallerAccessReduced {
+        group: GroupName,
+        caller: IamId,
+        /// In the plan's order.
+        losses: Vec<AccessLoss>,
+    },
+    /// One rule's `CONTAINS` value is part of another's, on the same realm and claim, in
+    /// another group: whoever the longer value admits, the shorter admits too (IBM's own
+    /// warning: `ml` also matches `mlReader`).
+    ContainsOverlap {
+        realm: String,
+        claim: String,
+        /// The rule with the shorter value: it also admits the other's users.
+        broad: RuleRef,
+        narrow: RuleRef,
+    },
+    /// Apply creates a group's new rules before it removes the old ones, and for a while
+    /// the group would hold more rules than IBM allows.
+    RuleLimitDuringApply {
+        group: GroupName,
+        live: usize,
+        creates: usize,
+        removes: usize,
+    },
+    /// Users the plan takes out of the account (or whose failed invitation it replaces)
+    /// whose groups were not read: the plan cannot name the unmanaged groups they leave.
+    OtherGroupsNotRead {
+        /// Sorted by iam_id.
+        who: Vec<Who>,
+    },
+    /// orgsync runs as a service ID, whose key IBM never lets invite or remove users.
+    CallerCannotManageUsers {
+        caller: IamId,
+        invites: usize,
+        removals: usize,
+    },
     /// A warning read back from a saved plan: the text the reviewer read.
     ///
     /// Not parsed back into the variants above: the text is prose written for people,
@@ -67,6 +120,31 @@ pub enum Warning {
 pub struct Who {
     pub email: Option<Email>,
     pub iam_id: IamId,
+}
+
+/// One thing a group loses by a plan, for [`Warning::CallerAccessReduced`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AccessLoss {
+    /// A policy removed, with the roles it granted.
+    Revoked {
+        target: Target,
+        roles: Vec<RoleName>,
+    },
+    /// Roles a policy stops granting.
+    Dropped {
+        target: Target,
+        roles: Vec<RoleName>,
+    },
+    /// A dynamic rule removed (the caller is a dynamic member).
+    Rule { rule: String },
+}
+
+/// A rule of the file, as [`Warning::ContainsOverlap`] names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RuleRef {
+    pub group: GroupName,
+    pub rule: String,
+    pub value: String,
 }
 
 /// Why a user who would be removed stays.
@@ -94,6 +172,48 @@ impl fmt::Display for Who {
             None => write!(f, "{}", self.iam_id),
         }
     }
+}
+
+impl fmt::Display for AccessLoss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccessLoss::Revoked { target, roles } => {
+                write!(f, "revokes {} on {target}", join(roles))
+            }
+            AccessLoss::Dropped { target, roles } => {
+                write!(f, "drops {} on {target}", join(roles))
+            }
+            AccessLoss::Rule { rule } => write!(f, "removes dynamic rule {rule:?}"),
+        }
+    }
+}
+
+fn join(roles: &[RoleName]) -> String {
+    roles
+        .iter()
+        .map(RoleName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// At most this many people are named in one warning; the rest are counted.
+const NAMED_AT_MOST: usize = 10;
+
+fn some_of(who: &[Who]) -> String {
+    let mut text = who
+        .iter()
+        .take(NAMED_AT_MOST)
+        .map(Who::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if who.len() > NAMED_AT_MOST {
+        text.push_str(&format!(" and {} more", who.len() - NAMED_AT_MOST));
+    }
+    text
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 impl fmt::Display for Warning {
@@ -156,6 +276,104 @@ impl fmt::Display for Warning {
                 "{email} is in state {state} in the account: their access may not work; check the \
                  user in Manage → Access (IAM) → Users"
             ),
+            Warning::DuplicatePolicies {
+                group,
+                target,
+                managed,
+                others,
+            } => write!(
+                f,
+                "`{group}` has {} access policies on {target} ({managed}, {}); orgsync manages \
+                 only {managed} and leaves the others alone; delete them in the console \
+                 (Manage → Access (IAM) → Access groups → {group} → Access)",
+                others.len() + 1,
+                others
+                    .iter()
+                    .map(PolicyId::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Warning::CallerAccessReduced {
+                group,
+                caller,
+                losses,
+            } => write!(
+                f,
+                "orgsync runs as {caller}, a member of `{group}`, and this plan reduces what \
+                 `{group}` grants: {}; if orgsync needs that access to finish the apply, it may \
+                 lock itself out halfway, so grant it to orgsync another way first",
+                losses
+                    .iter()
+                    .map(AccessLoss::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Warning::ContainsOverlap {
+                realm,
+                claim,
+                broad,
+                narrow,
+            } => write!(
+                f,
+                "rule {:?} of `{}` ({claim} CONTAINS {:?}) also admits everyone rule {:?} of \
+                 `{}` admits ({claim} CONTAINS {:?}), on realm {realm}: {:?} is part of {:?}; \
+                 use values that are not part of one another",
+                broad.rule,
+                broad.group,
+                broad.value,
+                narrow.rule,
+                narrow.group,
+                narrow.value,
+                broad.value,
+                narrow.value
+            ),
+            Warning::RuleLimitDuringApply {
+                group,
+                live,
+                creates,
+                removes,
+            } => write!(
+                f,
+                "`{group}` has {} and this plan creates {} before it removes {}; IBM allows \
+                 {MAX_RULES_PER_GROUP} a group, so some creates may fail: run apply again once \
+                 the removals are done",
+                count(*live, "dynamic rule", "dynamic rules"),
+                count(*creates, "rule", "rules"),
+                removes
+            ),
+            Warning::OtherGroupsNotRead { who } => write!(
+                f,
+                "the access groups of {} this plan takes out of the account (or whose failed \
+                 invitation it replaces) were not read, so the plan cannot name the groups \
+                 orgsync does not manage that they leave: {}; check them in Manage → Access \
+                 (IAM) → Users before you apply",
+                count(who.len(), "user", "users"),
+                some_of(who)
+            ),
+            Warning::CallerCannotManageUsers {
+                caller,
+                invites,
+                removals,
+            } => {
+                let mut what = Vec::new();
+                if *invites > 0 {
+                    what.push(count(*invites, "invitation", "invitations"));
+                }
+                if *removals > 0 {
+                    what.push(count(
+                        *removals,
+                        "removal from the account",
+                        "removals from the account",
+                    ));
+                }
+                write!(
+                    f,
+                    "orgsync runs as service ID {caller}, and IBM lets only a user's API key \
+                     invite or remove users: apply will refuse this plan's {}; run it with the \
+                     API key of a user who may manage users",
+                    what.join(" and ")
+                )
+            }
             Warning::Saved(text) => f.write_str(text),
         }
     }

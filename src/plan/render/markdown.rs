@@ -7,10 +7,11 @@
 use std::fmt::Write as _;
 
 use super::{
-    AccountLine, DiffLine, GroupSection, Sections, Sign, as_lines, roster_diff, summary_line,
+    AccountLine, DiffLine, GroupSection, Line, Sections, Sign, as_lines, count, roster_diff,
+    summary_line,
 };
 use crate::plan::render::text::escape_controls;
-use crate::plan::types::{Plan, Roster};
+use crate::plan::types::{Plan, Roster, UnmanagedMember};
 
 /// Sections longer than this many rows are folded.
 const FOLD_AFTER: usize = 10;
@@ -22,6 +23,7 @@ pub fn render_markdown(plan: &Plan) -> String {
     let _ = writeln!(md, "**{}**", md_escape(&summary_line(plan)));
     let _ = writeln!(md);
     let _ = writeln!(md, "Account `{}`", code_escape(plan.account_id.as_str()));
+    write_roles(&mut md, &sections.roles);
     for group in &sections.groups {
         write_group(&mut md, group);
     }
@@ -61,6 +63,8 @@ fn write_group(md: &mut String, group: &GroupSection<'_>) {
         );
         let _ = writeln!(md);
     }
+    write_lines(md, "Access", "access changes", &group.access);
+    write_lines(md, "Dynamic rules", "rule changes", &group.rules);
     if !group.members.is_empty() {
         let mut table = String::new();
         let _ = writeln!(table, "| Change | Member | Note |");
@@ -69,6 +73,7 @@ fn write_group(md: &mut String, group: &GroupSection<'_>) {
             let change = match m.sign {
                 Sign::Add => "➕ add",
                 Sign::Remove => "➖ remove",
+                Sign::Update => "🔄 change",
             };
             let _ = writeln!(
                 table,
@@ -122,17 +127,67 @@ fn write_account(md: &mut String, account: &[AccountLine]) {
     let _ = writeln!(md);
     let mut list = String::new();
     for line in account {
-        let sign = match line.sign {
-            Sign::Add => "➕",
-            Sign::Remove => "➖",
-        };
-        let _ = writeln!(list, "- {sign} {}", md_escape(&line.text));
+        let _ = writeln!(list, "- {} {}", emoji(line.sign), md_escape(&line.text));
     }
     fold(
         md,
         &format!("{} account changes", account.len()),
         account.len(),
         &list,
+    );
+}
+
+fn emoji(sign: Sign) -> &'static str {
+    match sign {
+        Sign::Add => "➕",
+        Sign::Remove => "➖",
+        Sign::Update => "🔄",
+    }
+}
+
+/// Change lines as a list, each with its details as a nested list.
+fn list_of(lines: &[Line]) -> String {
+    let mut list = String::new();
+    for line in lines {
+        let _ = writeln!(list, "- {} {}", emoji(line.sign), md_escape(&line.text));
+        for detail in &line.details {
+            let _ = match detail.sign {
+                Some(sign) => writeln!(list, "  - {} {}", emoji(sign), md_escape(&detail.text)),
+                None => writeln!(list, "  - {}", md_escape(&detail.text)),
+            };
+        }
+    }
+    list
+}
+
+/// A group's access or rule changes under a label of their own.
+fn write_lines(md: &mut String, label: &str, fold_title: &str, lines: &[Line]) {
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "{label}:");
+    let _ = writeln!(md);
+    fold(
+        md,
+        &format!("{} {fold_title}", lines.len()),
+        lines.len(),
+        &list_of(lines),
+    );
+}
+
+fn write_roles(md: &mut String, roles: &[Line]) {
+    if roles.is_empty() {
+        return;
+    }
+    let _ = writeln!(md);
+    let _ = writeln!(md, "#### Custom roles");
+    let _ = writeln!(md);
+    let rows: usize = roles.iter().map(|r| 1 + r.details.len()).sum();
+    fold(
+        md,
+        &format!("{} role changes", roles.len()),
+        rows,
+        &list_of(roles),
     );
 }
 
@@ -157,7 +212,11 @@ fn write_warnings(md: &mut String, plan: &Plan) {
 
 fn write_unmanaged(md: &mut String, plan: &Plan) {
     let unmanaged = &plan.unmanaged;
-    if unmanaged.users == 0 && unmanaged.members.is_empty() {
+    if unmanaged.users == 0
+        && unmanaged.members.is_empty()
+        && unmanaged.policies == 0
+        && unmanaged.dynamic_members.is_empty()
+    {
         return;
     }
     let _ = writeln!(md);
@@ -165,25 +224,52 @@ fn write_unmanaged(md: &mut String, plan: &Plan) {
     let _ = writeln!(md);
     let _ = writeln!(
         md,
-        "- {} account {} the file does not list",
-        unmanaged.users,
-        if unmanaged.users == 1 {
-            "user"
-        } else {
-            "users"
-        }
+        "- {} the file does not list",
+        count(unmanaged.users, "account user", "account users")
     );
-    if unmanaged.members.is_empty() {
-        return;
+    if !unmanaged.members.is_empty() {
+        let _ = writeln!(
+            md,
+            "- {} in managed groups",
+            count(
+                unmanaged.members.len(),
+                "service ID or trusted profile",
+                "service IDs or trusted profiles"
+            )
+        );
     }
-    let _ = writeln!(
-        md,
-        "- {} service IDs or trusted profiles in managed groups",
-        unmanaged.members.len()
-    );
-    let _ = writeln!(md);
+    if unmanaged.policies > 0 {
+        let _ = writeln!(
+            md,
+            "- {} of managed groups that the file cannot express (conditions, other \
+             attributes, tags, or a second policy of one target)",
+            count(unmanaged.policies, "access policy", "access policies")
+        );
+    }
+    if !unmanaged.dynamic_members.is_empty() {
+        let _ = writeln!(
+            md,
+            "- {} of managed groups, added by dynamic rules at login",
+            count(
+                unmanaged.dynamic_members.len(),
+                "dynamic member",
+                "dynamic members"
+            )
+        );
+    }
+    if !unmanaged.members.is_empty() {
+        let _ = writeln!(md);
+        members_table(md, "Unmanaged members", &unmanaged.members);
+    }
+    if !unmanaged.dynamic_members.is_empty() {
+        let _ = writeln!(md);
+        members_table(md, "Dynamic members", &unmanaged.dynamic_members);
+    }
+}
+
+fn members_table(md: &mut String, title: &str, members: &[UnmanagedMember]) {
     let mut table = String::from("| Group | Identity | Type |\n|---|---|---|\n");
-    for m in &unmanaged.members {
+    for m in members {
         let _ = writeln!(
             table,
             "| {} | `{}` | {} |",
@@ -194,7 +280,7 @@ fn write_unmanaged(md: &mut String, plan: &Plan) {
     }
     let _ = writeln!(
         md,
-        "<details><summary>Unmanaged members</summary>\n\n{table}\n</details>"
+        "<details><summary>{title}</summary>\n\n{table}\n</details>"
     );
 }
 

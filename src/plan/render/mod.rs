@@ -2,7 +2,8 @@
 //! pull-request comments, JSON for machines and saved plans.
 //!
 //! Text and markdown present the same content, so both are drawn from one [`Sections`]
-//! view here: changes grouped per access group, then account-level changes.
+//! view here: custom roles, then changes grouped per access group (what it grants, its
+//! rules, its members), then account-level changes.
 
 mod json;
 mod markdown;
@@ -12,61 +13,66 @@ pub use json::render_json;
 pub use markdown::render_markdown;
 pub use text::render_text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{Email, GroupName, IamId};
+use crate::model::{Email, GroupName, IamId, RoleName, RuleCondition, RuleId};
 
-use super::change::Change;
+use super::change::{Change, ChangeKind};
 use super::types::{Plan, Roster, Summary};
 
-/// `Plan: 2 to invite, 3 to add, 1 to remove.`, with group creations, updates and account
-/// removals named when there are any; or the no-changes sentence.
+/// `Plan: 2 to invite, 3 to add, 1 to remove.`: every kind the plan holds, in execution
+/// order, and only those; or the no-changes sentence.
 pub fn summary_line(plan: &Plan) -> String {
     let s = Summary::of(&plan.changes);
     if s.total == 0 {
         return "No changes. The account matches the file.".to_string();
     }
-    let mut parts = Vec::new();
-    if s.create_group > 0 {
-        parts.push(format!(
-            "{} {} to create",
-            s.create_group,
-            noun(s.create_group, "group")
-        ));
-    }
-    if s.update_group > 0 {
-        parts.push(format!(
-            "{} {} to update",
-            s.update_group,
-            noun(s.update_group, "group")
-        ));
-    }
-    parts.push(format!("{} to invite", s.invite_user));
-    parts.push(format!("{} to add", s.add_member));
-    parts.push(format!("{} to remove", s.remove_member));
-    if s.remove_user > 0 {
-        parts.push(format!(
-            "{} {} to remove from the account",
-            s.remove_user,
-            noun(s.remove_user, "user")
-        ));
-    }
+    let parts: Vec<String> = ChangeKind::ALL
+        .into_iter()
+        .filter_map(|kind| {
+            let n = s.count(kind);
+            (n > 0).then(|| summary_part(kind, n))
+        })
+        .collect();
     format!("Plan: {}.", parts.join(", "))
 }
 
-fn noun(n: usize, singular: &str) -> String {
-    if n == 1 {
-        singular.to_string()
-    } else {
-        format!("{singular}s")
+/// One kind's part of the summary line: `2 to invite`, `1 policy to create`.
+fn summary_part(kind: ChangeKind, n: usize) -> String {
+    let (thing, what) = match kind {
+        ChangeKind::CreateRole => (Some(("role", "roles")), "to create"),
+        ChangeKind::UpdateRole => (Some(("role", "roles")), "to update"),
+        ChangeKind::CreateGroup => (Some(("group", "groups")), "to create"),
+        ChangeKind::UpdateGroup => (Some(("group", "groups")), "to update"),
+        ChangeKind::CreatePolicy => (Some(("policy", "policies")), "to create"),
+        ChangeKind::UpdatePolicy => (Some(("policy", "policies")), "to update"),
+        ChangeKind::CreateRule => (Some(("rule", "rules")), "to create"),
+        ChangeKind::UpdateRule => (Some(("rule", "rules")), "to update"),
+        ChangeKind::InviteUser => (None, "to invite"),
+        ChangeKind::AddMember => (None, "to add"),
+        ChangeKind::RemoveMember => (None, "to remove"),
+        ChangeKind::RemoveRule => (Some(("rule", "rules")), "to remove"),
+        ChangeKind::RemovePolicy => (Some(("policy", "policies")), "to remove"),
+        ChangeKind::RemoveUser => (Some(("user", "users")), "to remove from the account"),
+    };
+    match thing {
+        Some((one, many)) => format!("{n} {} {what}", if n == 1 { one } else { many }),
+        None => format!("{n} {what}"),
     }
 }
 
-/// What happens to one person (or identity) in one group.
+/// `1 service ID or trusted profile`, `2 service IDs or trusted profiles`: `n` and the
+/// phrase for one or for several.
+pub(super) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What a line of the plan does: adds, removes, or changes in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Sign {
     Add,
     Remove,
+    Update,
 }
 
 struct MemberLine {
@@ -76,6 +82,19 @@ struct MemberLine {
     note: &'static str,
 }
 
+/// One line of a group's or a role's changes, with details below it (a role's actions).
+struct Line {
+    sign: Sign,
+    text: String,
+    details: Vec<Detail>,
+}
+
+/// A line below a [`Line`]: a change of its own, or plain information (`sign: None`).
+struct Detail {
+    sign: Option<Sign>,
+    text: String,
+}
+
 /// One access group's part of the plan.
 struct GroupSection<'a> {
     name: &'a GroupName,
@@ -83,6 +102,10 @@ struct GroupSection<'a> {
     created: Option<&'a Option<String>>,
     /// `(old, new)` description.
     updated: Option<(&'a str, &'a str)>,
+    /// Grants, role changes and revocations, in the plan's order.
+    access: Vec<Line>,
+    /// Dynamic rules created, replaced and removed, in the plan's order.
+    rules: Vec<Line>,
     members: Vec<MemberLine>,
     roster: Option<&'a Roster>,
 }
@@ -94,6 +117,8 @@ struct AccountLine {
 }
 
 struct Sections<'a> {
+    /// Custom roles created and updated.
+    roles: Vec<Line>,
     groups: Vec<GroupSection<'a>>,
     account: Vec<AccountLine>,
 }
@@ -110,6 +135,7 @@ impl<'a> Sections<'a> {
     fn of(plan: &'a Plan) -> Self {
         let mut sections = SectionsBuilder {
             plan,
+            roles: Vec::new(),
             groups: BTreeMap::new(),
             account: Vec::new(),
         };
@@ -123,6 +149,7 @@ impl<'a> Sections<'a> {
 /// Sections being gathered, one change at a time.
 struct SectionsBuilder<'a> {
     plan: &'a Plan,
+    roles: Vec<Line>,
     /// Keyed by GroupName: case-insensitive, sorted like the plan.
     groups: BTreeMap<&'a GroupName, GroupSection<'a>>,
     account: Vec<AccountLine>,
@@ -131,21 +158,20 @@ struct SectionsBuilder<'a> {
 impl<'a> SectionsBuilder<'a> {
     fn add(&mut self, change: &'a Change) {
         match change {
-            // Until grants and rules get sections of their own: one line each.
-            Change::CreateRole { .. }
-            | Change::UpdateRole { .. }
-            | Change::CreatePolicy { .. }
-            | Change::UpdatePolicy { .. }
-            | Change::CreateRule { .. }
-            | Change::UpdateRule { .. } => self.account.push(AccountLine {
-                sign: Sign::Add,
-                text: change.to_string(),
-            }),
-            Change::RemovePolicy { .. } | Change::RemoveRule { .. } => {
-                self.account.push(AccountLine {
-                    sign: Sign::Remove,
-                    text: change.to_string(),
-                })
+            Change::CreateRole { .. } | Change::UpdateRole { .. } => {
+                self.roles.extend(role_line(change));
+            }
+            Change::CreatePolicy { group, .. }
+            | Change::UpdatePolicy { group, .. }
+            | Change::RemovePolicy { group, .. } => {
+                let line = access_line(change);
+                self.section(group).access.extend(line);
+            }
+            Change::CreateRule { group, .. }
+            | Change::UpdateRule { group, .. }
+            | Change::RemoveRule { group, .. } => {
+                let line = rule_line(change);
+                self.section(group).rules.extend(line);
             }
             Change::CreateGroup { group, description } => {
                 self.section(group).created = Some(description);
@@ -160,13 +186,17 @@ impl<'a> SectionsBuilder<'a> {
                 email,
                 groups: joins,
                 replaces_iam_id,
-                ..
+                other_groups,
             } => {
                 for g in joins {
                     self.member(g, Sign::Add, email.to_string(), "invited");
                 }
-                self.account
-                    .push(invite_line(email, joins, replaces_iam_id.as_ref()));
+                self.account.push(invite_line(
+                    email,
+                    joins,
+                    replaces_iam_id.as_ref(),
+                    other_groups,
+                ));
             }
             Change::AddMember {
                 group,
@@ -184,13 +214,14 @@ impl<'a> SectionsBuilder<'a> {
                 email,
                 iam_id,
                 groups: leaves,
-                ..
+                other_groups,
             } => {
                 for g in leaves {
                     let who = who(Some(email), iam_id);
                     self.member(g, Sign::Remove, who, "removed from the account");
                 }
-                self.account.push(removal_line(email, iam_id, leaves));
+                self.account
+                    .push(removal_line(email, iam_id, leaves, other_groups));
             }
         }
     }
@@ -207,6 +238,8 @@ impl<'a> SectionsBuilder<'a> {
             name,
             created: None,
             updated: None,
+            access: Vec::new(),
+            rules: Vec::new(),
             members: Vec::new(),
             roster,
         })
@@ -225,20 +258,221 @@ impl<'a> SectionsBuilder<'a> {
             });
         }
         Sections {
+            roles: self.roles,
             groups,
             account: self.account,
         }
     }
 }
 
-fn invite_line(email: &Email, joins: &[GroupName], replaces: Option<&IamId>) -> AccountLine {
+fn line(sign: Sign, text: String) -> Line {
+    Line {
+        sign,
+        text,
+        details: Vec::new(),
+    }
+}
+
+fn roles_text(roles: &[RoleName]) -> String {
+    if roles.is_empty() {
+        "no role".to_string()
+    } else {
+        roles
+            .iter()
+            .map(RoleName::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `+ grant Reader, JobManager on quantum-computing instance QR-ml`,
+/// `~ Reader → Reader, Writer on …`, `- revoke Viewer on …`.
+fn access_line(change: &Change) -> Option<Line> {
+    Some(match change {
+        Change::CreatePolicy { target, roles, .. } => line(
+            Sign::Add,
+            format!("grant {} on {target}", roles_text(roles)),
+        ),
+        Change::UpdatePolicy {
+            target,
+            roles,
+            old_roles,
+            ..
+        } => line(
+            Sign::Update,
+            format!(
+                "{} → {} on {target}",
+                roles_text(old_roles),
+                roles_text(roles)
+            ),
+        ),
+        Change::RemovePolicy { target, roles, .. } => line(
+            Sign::Remove,
+            format!("revoke {} on {target}", roles_text(roles)),
+        ),
+        _ => return None,
+    })
+}
+
+/// `claim OPERATOR "value"`, joined by `and`.
+fn conditions_text(conditions: &[RuleCondition]) -> String {
+    if conditions.is_empty() {
+        return "no condition".to_string();
+    }
+    conditions
+        .iter()
+        .map(|c| format!("{} {} {:?}", c.claim, c.operator, c.value))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn rule_name(rule: &str, id: Option<&RuleId>) -> String {
+    match (rule.is_empty(), id) {
+        (false, _) => rule.to_string(),
+        (true, Some(id)) => format!("(unnamed, id {id})"),
+        (true, None) => "(unnamed)".to_string(),
+    }
+}
+
+/// `+ rule ml-project: project CONTAINS "ml" (realm …, 24 h sessions)`, and the fields
+/// that change for a replaced rule.
+fn rule_line(change: &Change) -> Option<Line> {
+    Some(match change {
+        Change::CreateRule {
+            rule,
+            realm,
+            expiration_hours,
+            conditions,
+            ..
+        } => line(
+            Sign::Add,
+            format!(
+                "rule {}: {} (realm {realm}, {expiration_hours} h sessions)",
+                rule_name(rule, None),
+                conditions_text(conditions)
+            ),
+        ),
+        Change::UpdateRule {
+            rule,
+            rule_id,
+            realm,
+            expiration_hours,
+            conditions,
+            old_realm,
+            old_expiration_hours,
+            old_conditions,
+            ..
+        } => {
+            let mut parts = Vec::new();
+            if let Some(old) = old_realm {
+                parts.push(format!("realm {old} → {realm}"));
+            }
+            if let Some(old) = old_expiration_hours {
+                parts.push(format!("sessions {old} h → {expiration_hours} h"));
+            }
+            if let Some(old) = old_conditions {
+                parts.push(format!(
+                    "{} → {}",
+                    conditions_text(old),
+                    conditions_text(conditions)
+                ));
+            }
+            line(
+                Sign::Update,
+                format!(
+                    "rule {}: {}",
+                    rule_name(rule, Some(rule_id)),
+                    parts.join("; ")
+                ),
+            )
+        }
+        Change::RemoveRule { rule, rule_id, .. } => line(
+            Sign::Remove,
+            format!("rule {}", rule_name(rule, Some(rule_id))),
+        ),
+        _ => return None,
+    })
+}
+
+/// A custom role created or updated, with what it holds or what changes in it.
+fn role_line(change: &Change) -> Option<Line> {
+    let info = |text: String| Detail { sign: None, text };
+    let action = |sign: Sign, a: &str| Detail {
+        sign: Some(sign),
+        text: a.to_string(),
+    };
+    Some(match change {
+        Change::CreateRole {
+            role,
+            service,
+            display_name,
+            description,
+            actions,
+        } => {
+            let mut details = Vec::new();
+            if let Some(d) = description {
+                details.push(info(format!("description: {d:?}")));
+            }
+            details.extend(actions.iter().map(|a| action(Sign::Add, a)));
+            Line {
+                sign: Sign::Add,
+                text: format!("role {role} for {service}: {display_name:?}"),
+                details,
+            }
+        }
+        Change::UpdateRole {
+            role,
+            service,
+            display_name,
+            description,
+            actions,
+            old_display_name,
+            old_description,
+            old_actions,
+            ..
+        } => {
+            let mut details = Vec::new();
+            let mut changed = |what: &str, old: &str, new: &str| {
+                if old != new {
+                    details.push(Detail {
+                        sign: Some(Sign::Update),
+                        text: format!("{what}: {old:?} -> {new:?}"),
+                    });
+                }
+            };
+            changed("display name", old_display_name, display_name);
+            changed("description", old_description, description);
+            let old: BTreeSet<&String> = old_actions.iter().collect();
+            let new: BTreeSet<&String> = actions.iter().collect();
+            details.extend(new.difference(&old).map(|a| action(Sign::Add, a)));
+            details.extend(old.difference(&new).map(|a| action(Sign::Remove, a)));
+            Line {
+                sign: Sign::Update,
+                text: format!("role {role} for {service}"),
+                details,
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn invite_line(
+    email: &Email,
+    joins: &[GroupName],
+    replaces: Option<&IamId>,
+    others: &[GroupName],
+) -> AccountLine {
     let into = if joins.is_empty() {
         " into no managed group".to_string()
     } else {
         format!(" into {}", join_names(joins))
     };
     let replacing = match replaces {
-        Some(old) => format!(", replacing the failed invitation {old}"),
+        Some(old) if others.is_empty() => format!(", replacing the failed invitation {old}"),
+        Some(old) => format!(
+            ", replacing the failed invitation {old}, which leaves {}",
+            unmanaged_groups(others)
+        ),
         None => String::new(),
     };
     AccountLine {
@@ -247,11 +481,21 @@ fn invite_line(email: &Email, joins: &[GroupName], replaces: Option<&IamId>) -> 
     }
 }
 
-fn removal_line(email: &Email, iam_id: &IamId, leaves: &[GroupName]) -> AccountLine {
-    let leaving = if leaves.is_empty() {
-        String::new()
-    } else {
-        format!(", leaving {}", join_names(leaves))
+fn removal_line(
+    email: &Email,
+    iam_id: &IamId,
+    leaves: &[GroupName],
+    others: &[GroupName],
+) -> AccountLine {
+    let leaving = match (leaves.is_empty(), others.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(", leaving {}", join_names(leaves)),
+        (true, false) => format!(", leaving {}", unmanaged_groups(others)),
+        (false, false) => format!(
+            ", leaving {} and {}",
+            join_names(leaves),
+            unmanaged_groups(others)
+        ),
     };
     AccountLine {
         sign: Sign::Remove,
@@ -261,6 +505,15 @@ fn removal_line(email: &Email, iam_id: &IamId, leaves: &[GroupName]) -> AccountL
             format!("remove {email} ({iam_id}) from the account{leaving}")
         },
     }
+}
+
+/// `2 groups orgsync does not manage: a, b`.
+fn unmanaged_groups(others: &[GroupName]) -> String {
+    format!(
+        "{} orgsync does not manage: {}",
+        count(others.len(), "group", "groups"),
+        join_names(others)
+    )
 }
 
 fn join_names(names: &[GroupName]) -> String {

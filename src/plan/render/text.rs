@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    AccountLine, DiffLine, GroupSection, Sections, Sign, as_lines, roster_diff, summary_line,
+    AccountLine, DiffLine, GroupSection, Line, Sections, Sign, as_lines, count, roster_diff,
+    summary_line,
 };
 use crate::plan::types::{Plan, Roster};
 
@@ -27,6 +28,13 @@ pub fn render_text(plan: &Plan, color: bool) -> String {
         color,
     };
     let sections = Sections::of(plan);
+    if !sections.roles.is_empty() {
+        out.line(PLAIN, "Custom roles:", 0, true);
+        for role in &sections.roles {
+            write_line(&mut out, role, 2);
+        }
+        out.blank();
+    }
     for group in &sections.groups {
         write_group(&mut out, group);
     }
@@ -72,6 +80,9 @@ fn write_group(out: &mut Out, group: &GroupSection<'_>) {
             false,
         );
     }
+    for line in group.access.iter().chain(&group.rules) {
+        write_line(out, line, 4);
+    }
     for m in &group.members {
         let (sign, style) = sign_style(m.sign);
         let note = if m.note.is_empty() {
@@ -85,6 +96,21 @@ fn write_group(out: &mut Out, group: &GroupSection<'_>) {
         write_roster(out, roster);
     }
     out.blank();
+}
+
+/// A change line and its details, indented below it.
+fn write_line(out: &mut Out, line: &Line, indent: usize) {
+    let (sign, style) = sign_style(line.sign);
+    out.line(style, &format!("{sign} {}", line.text), indent, false);
+    for detail in &line.details {
+        match detail.sign {
+            Some(s) => {
+                let (sign, style) = sign_style(s);
+                out.line(style, &format!("{sign} {}", detail.text), indent + 4, false);
+            }
+            None => out.line(PLAIN, &detail.text, indent + 4, false),
+        }
+    }
 }
 
 fn write_roster(out: &mut Out, roster: &Roster) {
@@ -112,33 +138,33 @@ fn write_roster(out: &mut Out, roster: &Roster) {
 
 fn write_unmanaged(out: &mut Out, plan: &Plan) {
     let unmanaged = &plan.unmanaged;
-    if unmanaged.users == 0 && unmanaged.members.is_empty() {
+    if unmanaged.users == 0
+        && unmanaged.members.is_empty()
+        && unmanaged.policies == 0
+        && unmanaged.dynamic_members.is_empty()
+    {
         return;
     }
     out.line(PLAIN, "Unmanaged (left alone):", 0, true);
     out.line(
         PLAIN,
         &format!(
-            "{} account {} the file does not list",
-            unmanaged.users,
-            if unmanaged.users == 1 {
-                "user"
-            } else {
-                "users"
-            }
+            "{} the file does not list",
+            count(unmanaged.users, "account user", "account users")
         ),
         2,
         false,
     );
     if !unmanaged.members.is_empty() {
-        let one = unmanaged.members.len() == 1;
         out.line(
             PLAIN,
             &format!(
-                "{} service {} or trusted {} in managed groups:",
-                unmanaged.members.len(),
-                if one { "ID" } else { "IDs" },
-                if one { "profile" } else { "profiles" },
+                "{} in managed groups:",
+                count(
+                    unmanaged.members.len(),
+                    "service ID or trusted profile",
+                    "service IDs or trusted profiles"
+                )
             ),
             2,
             false,
@@ -152,6 +178,36 @@ fn write_unmanaged(out: &mut Out, plan: &Plan) {
             );
         }
     }
+    if unmanaged.policies > 0 {
+        out.line(
+            PLAIN,
+            &format!(
+                "{} of managed groups that the file cannot express (conditions, other \
+                 attributes, tags, or a second policy of one target)",
+                count(unmanaged.policies, "access policy", "access policies")
+            ),
+            2,
+            false,
+        );
+    }
+    if !unmanaged.dynamic_members.is_empty() {
+        out.line(
+            PLAIN,
+            &format!(
+                "{} of managed groups, added by dynamic rules at login:",
+                count(
+                    unmanaged.dynamic_members.len(),
+                    "dynamic member",
+                    "dynamic members"
+                )
+            ),
+            2,
+            false,
+        );
+        for m in &unmanaged.dynamic_members {
+            out.line(PLAIN, &format!("{}: {}", m.group, m.iam_id), 4, false);
+        }
+    }
     out.blank();
 }
 
@@ -159,6 +215,7 @@ fn sign_style(sign: Sign) -> (&'static str, Style) {
     match sign {
         Sign::Add => ("+", GREEN),
         Sign::Remove => ("-", RED),
+        Sign::Update => ("~", YELLOW),
     }
 }
 

@@ -3,21 +3,61 @@
 
 use super::*;
 use crate::plan::export::{
-    ChooseError, Contents, Description, FileFormat, SkippedGroup, Unlistable, UnlistableReason,
-    User, choose_groups, contents,
+    AccessNote, ChooseError, Contents, Description, FileFormat, RuleNote, SkippedGroup,
+    UndeclaredRole, Unlistable, UnlistableReason, User, choose_groups, contents,
 };
 
-/// A stand-in for the config format's rules: emails need an `@`, short limits.
-const FORMAT: FileFormat = FileFormat {
+/// A stand-in for the config format's rules: emails need an `@`, short limits, role
+/// names without `X`, rules with a realm.
+pub(super) const FORMAT: FileFormat = FileFormat {
     max_group_name_chars: 12,
     max_description_chars: 10,
     group_name_problem: |_| None,
     email_problem: |email| (!email.contains('@')).then_some("no `@`"),
+    role_problem: |role| {
+        role.name
+            .as_str()
+            .contains('X')
+            .then_some("an X in the name")
+    },
+    rule_problem: |rule| rule.realm.is_empty().then_some("no realm"),
 };
 
-fn export_all(live: &Live) -> Contents {
+pub(super) fn export_all(live: &Live) -> Contents {
     let chosen = choose_groups(&live.0.groups, None).expect("every group");
     contents(&live.0, &chosen, &FORMAT)
+}
+
+/// The desired state a file with these contents validates to: what `config` reads back
+/// from the YAML `config::export` writes (that side is `config::export`'s to test).
+pub(super) fn desired_of(contents: &Contents) -> DesiredState {
+    let mut d = desired();
+    for group in &contents.groups {
+        let declared = DesiredGroup {
+            name: group.name.clone(),
+            description: match &group.description {
+                Description::Written(text) => Some(text.clone()),
+                Description::Empty | Description::TooLong => None,
+            },
+            access: group.access.clone(),
+            rules: group.rules.clone(),
+        };
+        d.0.groups.insert(group.name.clone(), declared);
+    }
+    for user in &contents.users {
+        d.0.users.insert(
+            user.email.clone(),
+            DesiredUser {
+                email: user.email.clone(),
+                groups: user.groups.iter().cloned().collect(),
+                expires: None,
+            },
+        );
+    }
+    for role in &contents.roles {
+        d.0.roles.insert(role.name.clone(), role.clone());
+    }
+    d.0
 }
 
 fn unlistable(
@@ -219,4 +259,185 @@ fn unknown_group_names_are_refused_listing_the_available_ones() {
         Ok(vec![GroupName::new("quantum")]),
         "matched ignoring case and spaces, spelled as the account spells it"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Access, rules and roles
+
+/// The IBM example account with every policy and rule read, as export reads it.
+fn everything_read() -> Live {
+    let (_, l) = realistic_access();
+    l.policies_read("finance")
+        .policies_read("ml-readers")
+        .live_rules("finance", Vec::new())
+}
+
+#[test]
+fn policies_become_access_entries_instances_by_name_when_unique_else_by_guid() {
+    let l = everything_read()
+        .instance_with(QC, "QR-ml", "guid-qr-ml-twin")
+        .resource_group("Default", "ffff0000ffff0000ffff0000ffff0000");
+    let c = export_all(&l);
+    let ml = c.groups.iter().find(|g| g.name.as_str() == "ml").unwrap();
+    let access = ml.access.as_ref().expect("ml's policies were read");
+    let shown: Vec<(Option<&InstanceRef>, Vec<&str>)> = access
+        .iter()
+        .map(|e| {
+            (
+                e.instance.as_ref(),
+                e.roles.iter().map(RoleName::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                Some(&InstanceRef::Name("QR-common".into())),
+                vec!["Reader", "Writer"]
+            ),
+            // Two instances are named QR-ml now: the file names this one by GUID.
+            (
+                Some(&InstanceRef::Guid(instance_guid("QR-ml"))),
+                vec!["Reader", "Viewer"]
+            ),
+            (
+                Some(&InstanceRef::Name("QR-old".into())),
+                vec!["JobManager", "Viewer"]
+            ),
+        ]
+    );
+    assert_eq!(
+        ml.access_notes,
+        vec![AccessNote::Unexpressible {
+            policy: PolicyId::new("policy-ml-4"),
+            reason: "a time-based condition".into(),
+        }]
+    );
+    // The custom role the policies grant is declared as the account defines it.
+    assert_eq!(c.roles.len(), 1);
+    assert_eq!(c.roles[0].name.as_str(), "JobManager");
+    assert_eq!(c.roles[0].actions.len(), 4);
+    // Groups whose policies were read but hold none: `access: []`.
+    let readers = c
+        .groups
+        .iter()
+        .find(|g| g.name.as_str() == "ml-readers")
+        .unwrap();
+    assert_eq!(readers.access, Some(Vec::new()));
+    assert_eq!(readers.rules, Some(Vec::new()));
+}
+
+#[test]
+fn a_group_whose_policies_were_not_read_is_written_without_access() {
+    let (_, l) = realistic_access();
+    let c = export_all(&l);
+    let finance_like = c
+        .groups
+        .iter()
+        .find(|g| g.name.as_str() == "ml-readers")
+        .unwrap();
+    assert_eq!(finance_like.access, None);
+    assert!(finance_like.access_notes.is_empty());
+}
+
+#[test]
+fn a_role_the_account_has_no_name_for_keeps_the_groups_access_out() {
+    let odd = RoleCrn::new("crn:v1:bluemix:public:quantum-computing::::serviceRole:Odd");
+    let l = live()
+        .ibm_roles(QC)
+        .instance(QC, "QR-ml")
+        .group("ml")
+        .policy(
+            "ml",
+            "p1",
+            target(Some(QC), None, None),
+            &[ibm_role("Reader")],
+        )
+        .policy(
+            "ml",
+            "p2",
+            target(Some(QC), Some(&instance_guid("QR-ml")), None),
+            &[ibm_role("Reader"), odd.clone()],
+        );
+    let ml = &export_all(&l).groups[0];
+    assert_eq!(
+        ml.access, None,
+        "writing p1 alone would make the plan remove p2"
+    );
+    assert_eq!(
+        ml.access_notes,
+        vec![AccessNote::UnnamedRole {
+            policy: PolicyId::new("p2"),
+            role: odd,
+        }]
+    );
+}
+
+#[test]
+fn a_custom_role_the_format_refuses_is_granted_by_name_but_not_declared() {
+    let l = live()
+        .ibm_roles(QC)
+        .custom_role(
+            "JobXManager",
+            QC,
+            "Jobs",
+            "",
+            &["quantum-computing.job.read"],
+        )
+        .group("ml")
+        .policy(
+            "ml",
+            "p1",
+            target(Some(QC), None, None),
+            &[custom("JobXManager")],
+        );
+    let c = export_all(&l);
+    assert!(c.roles.is_empty());
+    assert_eq!(
+        c.undeclared_roles,
+        vec![UndeclaredRole {
+            name: RoleName::new("JobXManager"),
+            why: "an X in the name",
+        }]
+    );
+    assert!(c.groups[0].access.is_some());
+    assert!(plan_of(&Desired(desired_of(&c)), &l).is_empty());
+}
+
+#[test]
+fn rules_the_file_cannot_name_keep_the_groups_rules_out() {
+    let named = rule(
+        "ml-project",
+        vec![condition("project", RuleOperator::Contains, "ml")],
+    );
+    let l = live().group("ml").live_rules(
+        "ml",
+        vec![
+            live_rule("r1", &named),
+            live_rule("r2", &rule("", named.conditions.clone())),
+        ],
+    );
+    let ml = &export_all(&l).groups[0];
+    assert_eq!(ml.rules, None);
+    assert_eq!(
+        ml.rule_notes,
+        vec![RuleNote::Unnamed {
+            rule: RuleId::new("r2")
+        }]
+    );
+    let l = live()
+        .group("ml")
+        .live_rules("ml", vec![live_rule("r1", &named)]);
+    assert_eq!(export_all(&l).groups[0].rules, Some(vec![named]));
+}
+
+#[test]
+fn planning_the_export_of_an_account_with_grants_and_rules_changes_nothing() {
+    let l = everything_read();
+    let c = export_all(&l);
+    let p = plan_of(&Desired(desired_of(&c)), &l);
+    // Only what the export names as unlistable: here, nothing.
+    assert!(c.unlistable_members().is_empty());
+    assert!(p.is_empty(), "{:?}", lines(&p));
 }

@@ -71,7 +71,10 @@ fn a_plan_the_account_moved_away_from_is_refused_listing_what_moved() {
     assert_eq!(
         refusal,
         Refusal::AccountChanged {
-            moved: vec![Moved::Vanished(bob_added)]
+            moved: vec![Moved::Vanished {
+                change: bob_added,
+                count: 1
+            }]
         }
     );
     assert_eq!(
@@ -103,6 +106,7 @@ fn removals_beyond_the_policy_and_the_allowance_are_refused() {
         refusal,
         Refusal::TooManyRemovals {
             removals: 4,
+            revocations: 0,
             max: 3,
             allowed: None
         }
@@ -118,6 +122,42 @@ fn removals_beyond_the_policy_and_the_allowance_are_refused() {
         "the plan removes 4 memberships or users, more than policy.max_removals (2) and \
          --allow-removals 3; nothing was changed. Review the removals, then pass \
          --allow-removals 4"
+    );
+}
+
+#[test]
+fn removed_grants_count_and_are_named_beside_memberships() {
+    let (d, l) = realistic_access();
+    let p = plan_of(&d, &l);
+    // ravi from ml, eve from the account, rule `legacy`, the QR-old policy, and Writer
+    // dropped from QR-common.
+    assert_eq!(p.removals(), 5);
+    let refusal = guard_removals(&p, 4, None).expect_err("5 > 4");
+    assert_eq!(
+        refusal,
+        Refusal::TooManyRemovals {
+            removals: 5,
+            revocations: 3,
+            max: 4,
+            allowed: None
+        }
+    );
+    assert!(refusal.to_string().starts_with(
+        "the plan removes 5 memberships, users or grants (3 of them access policies, roles or \
+         dynamic rules), more than policy.max_removals (4)"
+    ));
+    let one = plan_of(
+        &desired().group("g"),
+        &live()
+            .user("x@example.com")
+            .group("g")
+            .member("g", "x@example.com"),
+    );
+    assert!(
+        guard_removals(&one, 0, None)
+            .expect_err("1 > 0")
+            .to_string()
+            .starts_with("the plan removes 1 membership or user, more than")
     );
 }
 

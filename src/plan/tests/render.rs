@@ -165,3 +165,118 @@ fn markdown_folds_long_sections_into_details() {
         "{md}"
     );
 }
+
+#[test]
+fn text_rendering_of_the_second_wave_scenario() {
+    let (d, l) = realistic_access();
+    insta::assert_snapshot!(render_text(&plan_of(&d, &l), false));
+}
+
+#[test]
+fn markdown_rendering_of_the_second_wave_scenario() {
+    let (d, l) = realistic_access();
+    insta::assert_snapshot!(render_markdown(&plan_of(&d, &l)));
+}
+
+#[test]
+fn json_rendering_of_the_second_wave_scenario() {
+    let (d, l) = realistic_access();
+    let p = plan_of(&d, &l);
+    let json = render_json(&p)
+        .replace(&p.config_digest, "sha256:<config>")
+        .replace(&p.live_digest, "sha256:<live>");
+    insta::assert_snapshot!(json);
+}
+
+#[test]
+fn every_summary_line_names_exactly_the_kinds_the_plan_holds() {
+    let d = desired().group("g");
+    let l = live()
+        .user("x@example.com")
+        .group("g")
+        .member("g", "x@example.com");
+    assert_eq!(summary_line(&plan_of(&d, &l)), "Plan: 1 to remove.");
+    let d = desired()
+        .user("x@example.com", &["g"])
+        .user("y@example.com", &["g"]);
+    let l = live()
+        .user("x@example.com")
+        .user("y@example.com")
+        .group("g");
+    assert_eq!(summary_line(&plan_of(&d, &l)), "Plan: 2 to add.");
+    let (d, l) = realistic_access();
+    assert_eq!(
+        summary_line(&plan_of(&d, &l)),
+        "Plan: 1 role to create, 1 role to update, 1 group to create, 1 group to update, 3 \
+         policies to create, 2 policies to update, 2 rules to create, 1 rule to update, 1 to \
+         invite, 2 to add, 1 to remove, 1 rule to remove, 1 policy to remove, 1 user to remove \
+         from the account."
+    );
+}
+
+#[test]
+fn one_unmanaged_member_is_counted_in_the_singular_in_both_renderings() {
+    let d = desired().group("g");
+    let l = live()
+        .group("g")
+        .member_id("g", "iam-ServiceId-bot", "service")
+        .user("x@example.com")
+        .member("g", "x@example.com");
+    let p = plan_of(&d, &l);
+    assert!(
+        render_text(&p, false).contains("  1 service ID or trusted profile in managed groups:\n")
+    );
+    let md = render_markdown(&p);
+    assert!(
+        md.contains("- 1 service ID or trusted profile in managed groups\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- 1 account user the file does not list\n"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_saved_plan_of_every_kind_renders_in_every_format_as_the_fresh_one_less_its_rosters() {
+    for (d, l) in [realistic(), realistic_access()] {
+        let fresh = plan_of(&d, &l);
+        let saved = Plan::from_json(&render_json(&fresh)).expect("reads back");
+        assert!(
+            saved
+                .warnings
+                .iter()
+                .all(|w| matches!(w, crate::plan::Warning::Saved(_)))
+        );
+        assert_eq!(render_json(&saved), render_json(&fresh));
+        // Text: the same lines, less the roster diffs.
+        let without_rosters = |text: String| -> Vec<String> {
+            let mut kept = Vec::new();
+            let mut in_roster = false;
+            for line in text.lines() {
+                if line.starts_with("    members: ") {
+                    in_roster = true;
+                    continue;
+                }
+                if in_roster && line.starts_with("      ") {
+                    continue;
+                }
+                in_roster = false;
+                kept.push(line.to_string());
+            }
+            kept
+        };
+        assert_eq!(
+            without_rosters(render_text(&saved, false)),
+            without_rosters(render_text(&fresh, false))
+        );
+        let md = render_markdown(&saved);
+        assert!(!md.contains("<summary>Members:"), "{md}");
+        for line in render_markdown(&fresh)
+            .lines()
+            .filter(|l| l.starts_with("- "))
+        {
+            assert!(md.contains(line), "{line} missing from\n{md}");
+        }
+    }
+}

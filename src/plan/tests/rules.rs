@@ -946,18 +946,24 @@ fn what_moved_names_new_and_vanished_changes() {
     assert_eq!(
         moved,
         vec![
-            Moved::New(Change::RemoveMember {
-                group: GroupName::new("quantum-algorithms"),
-                group_id: group_id("quantum-algorithms"),
-                email: None,
-                iam_id: IamId::new("IBMid-stranger"),
-            }),
-            Moved::Vanished(Change::AddMember {
-                group: GroupName::new("quantum-hardware"),
-                group_id: Some(group_id("quantum-hardware")),
-                email: Email::new("bob@example.com"),
-                iam_id: iam("bob@example.com"),
-            }),
+            Moved::New {
+                change: Change::RemoveMember {
+                    group: GroupName::new("quantum-algorithms"),
+                    group_id: group_id("quantum-algorithms"),
+                    email: None,
+                    iam_id: IamId::new("IBMid-stranger"),
+                },
+                count: 1
+            },
+            Moved::Vanished {
+                change: Change::AddMember {
+                    group: GroupName::new("quantum-hardware"),
+                    group_id: Some(group_id("quantum-hardware")),
+                    email: Email::new("bob@example.com"),
+                    iam_id: iam("bob@example.com"),
+                },
+                count: 1
+            },
         ]
     );
     // As `apply` shows them.

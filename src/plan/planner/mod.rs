@@ -1,18 +1,26 @@
 //! The reconciliation rules of docs/reconciliation.md, as a pure function in named phases.
 //!
 //! [`plan`] indexes the inputs ([`super::index`]), then runs one method per phase, each
-//! deciding one kind of thing and recording it in [`Decisions`]: the groups, the listed
-//! users, the unlisted users, the members the file does not place. [`Planner::finish`]
-//! orders the changes and assembles the [`Plan`]. Phases to come (custom roles, access
-//! policies, dynamic rules) slot into [`Planner::run_phases`] the same way, each a method
-//! of its own over the same index; the execution order of their changes comes from
-//! [`super::ChangeKind`], not from the order of the phases.
+//! deciding one kind of thing and recording it in [`Decisions`]: the custom roles
+//! ([`roles`]), the groups, what each group grants ([`access`]) and its dynamic rules
+//! ([`dynamic`]), the listed users, the unlisted users, the members the file does not
+//! place, the unmanaged groups a departing user leaves and the warnings about who runs
+//! the plan ([`others`]). [`Planner::finish`] orders the changes and assembles the
+//! [`Plan`]. The execution order of the changes comes from [`super::ChangeKind`], not
+//! from the order of the phases.
+
+mod access;
+mod dynamic;
+mod others;
+mod roles;
+
+pub use others::removal_candidates;
 
 use std::collections::HashMap;
 
 use crate::model::{
     Date, DesiredState, DesiredUser, Email, GroupName, IamId, LiveState, LiveUser, MemberKind,
-    UnlistedUsers, UserState, is_public_access_name,
+    Membership, UnlistedUsers, UserState, is_public_access_name,
 };
 
 use super::change::Change;
@@ -69,6 +77,10 @@ struct Decisions<'a> {
     replaced: Vec<UserIx>,
     unmanaged_users: usize,
     unmanaged_members: Vec<UnmanagedMember>,
+    /// Live policies of groups with `access` left alone (unexpressible, or a duplicate).
+    unmanaged_policies: usize,
+    /// Members a dynamic rule added, never removed as members.
+    dynamic_members: Vec<UnmanagedMember>,
 }
 
 impl<'a> Planner<'a> {
@@ -89,6 +101,8 @@ impl<'a> Planner<'a> {
             replaced: Vec::new(),
             unmanaged_users: 0,
             unmanaged_members: Vec::new(),
+            unmanaged_policies: 0,
+            dynamic_members: Vec::new(),
         };
         Ok(Planner {
             desired,
@@ -101,15 +115,21 @@ impl<'a> Planner<'a> {
     }
 
     /// Every phase, in the order their decisions depend on each other (the order also
-    /// sets the order of the warnings). The phases to come (docs/config.md, later keys)
-    /// go here as methods like these: custom roles first (they depend on nothing), then,
-    /// after the groups, access policies (they grant roles to groups) and dynamic rules
-    /// (they belong to groups). Their indexes of the live state join `new`.
+    /// sets the order of the warnings): custom roles first (they depend on nothing), the
+    /// groups, what the groups grant (policies name roles and groups) and their rules,
+    /// then the people; last, what depends on all of it (the groups a departing user
+    /// leaves, what the identity running orgsync loses or cannot do).
     fn run_phases(&mut self) -> Result<(), PlanError> {
+        self.plan_roles()?;
         self.plan_groups();
+        self.plan_access()?;
+        self.plan_rules()?;
         self.plan_listed_users()?;
         self.plan_unlisted_users();
         self.plan_member_removals();
+        self.plan_other_groups();
+        self.warn_caller_access();
+        self.warn_caller_kind();
         Ok(())
     }
 
@@ -289,6 +309,15 @@ impl<'a> Planner<'a> {
                     });
                     continue;
                 }
+                // A rule put them there at login; no membership call can take them out.
+                if member.membership == Membership::Dynamic {
+                    self.decided.dynamic_members.push(UnmanagedMember {
+                        group: group.name.clone(),
+                        iam_id: member.iam_id.clone(),
+                        kind: member.kind.as_str().to_string(),
+                    });
+                    continue;
+                }
                 let email = match user {
                     Some(u) if self.decided.leaving[u] => continue,
                     Some(u) => user_email(self.users.get(u)),
@@ -349,6 +378,9 @@ impl<'a> Planner<'a> {
         let mut unmanaged_members = decided.unmanaged_members;
         unmanaged_members.sort();
         unmanaged_members.dedup();
+        let mut dynamic_members = decided.dynamic_members;
+        dynamic_members.sort();
+        dynamic_members.dedup();
         let rosters = rosters(&groups, &users, &decided.replaced, &changes);
         Plan {
             format_version: FORMAT_VERSION,
@@ -361,8 +393,8 @@ impl<'a> Planner<'a> {
             unmanaged: Unmanaged {
                 users: decided.unmanaged_users,
                 members: unmanaged_members,
-                policies: 0,
-                dynamic_members: Vec::new(),
+                policies: decided.unmanaged_policies,
+                dynamic_members,
             },
             rosters,
         }
@@ -440,6 +472,8 @@ fn managed_groups<'a>(
             name: name.clone(),
             key,
             description: declared.description.clone(),
+            access: declared.access.as_deref(),
+            rules: declared.rules.as_deref(),
             live: live_group,
             members,
         });
@@ -461,17 +495,18 @@ type SortKey = (
 
 /// Kind, then group name (case-insensitively, then as spelled), then email (known emails
 /// first), then iam_id — or, for roles, policies and rules, what names them (the role,
-/// the target, the rule). Owned, so the sort computes it once per change.
+/// the target, the rule) and then their id. Owned, so the sort computes it once per
+/// change.
 fn sort_key(change: &Change) -> SortKey {
     let group = change.group();
-    let named = |name: String| -> SortKey {
+    let named = |name: String, id: &str| -> SortKey {
         (
             change.kind(),
             group.map(GroupName::key).unwrap_or_default(),
             group.map(|g| g.as_str().to_string()).unwrap_or_default(),
             false,
             name,
-            String::new(),
+            id.to_string(),
         )
     };
     let (email, iam): (Option<&Email>, &str) = match change {
@@ -481,15 +516,20 @@ fn sort_key(change: &Change) -> SortKey {
             (Some(email), iam_id.as_str())
         }
         Change::RemoveMember { email, iam_id, .. } => (email.as_ref(), iam_id.as_str()),
-        Change::CreateRole { role, .. } | Change::UpdateRole { role, .. } => {
-            return named(role.to_string());
+        Change::CreateRole { role, service, .. } | Change::UpdateRole { role, service, .. } => {
+            return named(role.to_string(), service.as_str());
         }
-        Change::CreatePolicy { target, .. }
-        | Change::UpdatePolicy { target, .. }
-        | Change::RemovePolicy { target, .. } => return named(target.to_string()),
-        Change::CreateRule { rule, .. }
-        | Change::UpdateRule { rule, .. }
-        | Change::RemoveRule { rule, .. } => return named(rule.to_lowercase()),
+        Change::CreatePolicy { target, .. } => return named(target.to_string(), ""),
+        Change::UpdatePolicy {
+            target, policy_id, ..
+        }
+        | Change::RemovePolicy {
+            target, policy_id, ..
+        } => return named(target.to_string(), policy_id.as_str()),
+        Change::CreateRule { rule, .. } => return named(rule.to_lowercase(), ""),
+        Change::UpdateRule { rule, rule_id, .. } | Change::RemoveRule { rule, rule_id, .. } => {
+            return named(rule.to_lowercase(), rule_id.as_str());
+        }
     };
     (
         change.kind(),
