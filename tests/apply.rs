@@ -1091,15 +1091,19 @@ async fn an_invite_answered_409_processing_counts_as_landed_and_the_rest_are_inv
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply() {
     bounded(60, async {
-        const SERVICE_KEY: &str = "e2e-service-api-key";
-        let state = small_account()
-            .api_key(SERVICE_KEY, SERVICE_ID, KeyType::Service)
-            .build();
-        let sc = Scenario::start(state, &small_config(10)).await;
+        let sc = Scenario::start(small_account().build(), &small_config(10)).await;
+        // IBM refuses zoe's invitation (a proxy answers it with User Management's 403).
+        let invites = format!("/v2/accounts/{ACCOUNT}/users");
+        let proxy = Stub::proxy(sc.emu.base_url(), move |seen, _| {
+            let body = serde_json::json!({
+                "errors": [{"code": "forbidden", "message": "The user does not have permission to invite"}],
+                "status_code": 403, "trace": "proxy-403"});
+            (seen.method == "POST" && seen.path == invites).then(|| Reply::json(403, body))
+        })
+        .await;
+        let sc = sc.endpoint(&proxy.base);
         let audit = sc.w.arg("audit.jsonl");
-        // A service ID may change memberships but not invite: zoe's invitation fails.
-        let apply = sc.apply(&["--yes", "--audit-log", &audit]);
-        let run = apply.api_key(SERVICE_KEY).run().await;
+        let run = sc.apply(&["--yes", "--audit-log", &audit]).run().await;
         run.expect(1);
         assert!(
             run.stdout
@@ -1131,11 +1135,54 @@ async fn a_failed_change_exits_1_reports_ibms_error_and_the_others_still_apply()
             .unwrap_or_default();
         assert_eq!(invite["result"], "failed");
         assert_eq!(invite["error"]["status"], 403);
-        assert_eq!(invite["actor"], SERVICE_ID);
         assert_eq!(invite["note"], Value::Null);
+        let r = rosters(&sc.emu.state());
+        assert_eq!(r["algorithms"], set(&["alice@example.com"]));
 
-        // Running it again (with a key that may invite) finishes the job.
+        // Once IBM accepts the invitation, running it again finishes the job.
+        let direct = sc.emu.base_url();
+        let sc = sc.endpoint(&direct);
         sc.converge(sc.apply(&["--yes"])).await;
+        sc.shutdown().await;
+    })
+    .await;
+}
+
+/// A service ID's key cannot invite or remove users (docs/ibm-api.md): a plan that needs
+/// either is refused before the first write, rather than half-applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_id_key_is_refused_before_any_write_when_the_plan_invites() {
+    bounded(60, async {
+        const SERVICE_KEY: &str = "e2e-service-api-key";
+        let state = small_account()
+            .api_key(SERVICE_KEY, SERVICE_ID, KeyType::Service)
+            .build();
+        let sc = Scenario::start(state, &small_config(10)).await;
+        let before = rosters(&sc.emu.state());
+        let run = sc.apply(&["--yes"]).api_key(SERVICE_KEY).run().await;
+        run.expect(3);
+        assert!(
+            run.stderr
+                .contains(&format!("orgsync runs as service ID {SERVICE_ID}"))
+                && run.stderr.contains("invite_user zoe@example.com"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(rosters(&sc.emu.state()), before, "nothing was changed");
+        assert!(writes(&sc.emu.stats()).is_empty(), "{:?}", sc.emu.stats());
+
+        // The JSON report refuses every change, so a consumer still gets one.
+        let json = (sc.apply(&["--yes", "--format", "json"]))
+            .api_key(SERVICE_KEY)
+            .run()
+            .await;
+        json.expect(3);
+        let report: Value = serde_json::from_str(&json.stdout).unwrap_or(Value::Null);
+        let results: Vec<&Value> = (report["changes"].as_array().into_iter().flatten())
+            .map(|c| &c["status"])
+            .collect();
+        assert_eq!(results.len(), 5, "{}", json.stdout);
+        assert!(results.iter().all(|r| *r == "refused"), "{}", json.stdout);
         sc.shutdown().await;
     })
     .await;

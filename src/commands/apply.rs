@@ -88,6 +88,8 @@ async fn apply(
     reporter.show_plan(&plan)?;
     plan::guard_removals(&plan, desired.policy.max_removals, s.allow_removals)
         .map_err(|r| reporter.refuse(r.into(), &plan.changes))?;
+    plan::preflight(&plan, &session.identity.iam_id)
+        .map_err(|r| reporter.refuse(r.into(), &plan.changes))?;
     // A saved plan was reviewed already (and is proven unchanged): like
     // `terraform apply PLANFILE`, it needs no second confirmation.
     if !reviewed && !s.yes {

@@ -111,8 +111,16 @@ impl Session {
         desired: &DesiredState,
         today: Date,
     ) -> Result<(Plan, LiveState)> {
-        let live = iam::acquire(&self.client, &desired.account_id, &desired.live_query()).await?;
-        let plan = plan::plan(desired, &live, &plan::Options { today })?;
+        let account = &desired.account_id;
+        let options = plan::Options { today };
+        let mut live = iam::acquire(&self.client, account, &desired.live_query()).await?;
+        // The plan names every group a leaving user leaves, so their groups are read
+        // first: one request per user leaving, none when nobody does.
+        let leaving = plan::removal_candidates(desired, &live, &options);
+        if !leaving.is_empty() {
+            live.user_groups = self.client.groups_of_users(account, &leaving).await?;
+        }
+        let plan = plan::plan(desired, &live, &options)?;
         Ok((plan, live))
     }
 
