@@ -528,11 +528,7 @@ async fn deleting_a_group_or_a_user_takes_their_policies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_and_stats_cover_the_policy_routes() {
     bounded(async {
-        // Tokens are signed with a key derived from the account: one from a healthy
-        // emulator of the same account is valid on the faulty one.
-        let (healthy, api) = qiskit_emulator().await;
-        let token = api.token.clone();
-        healthy.shutdown().await;
+        // Every call fails, the token request too: take the token without a request.
         let emu = emulator::start(
             qiskit(),
             Options {
@@ -542,7 +538,8 @@ async fn faults_and_stats_cover_the_policy_routes() {
         )
         .await
         .expect("start");
-        let http = api.http.clone();
+        let token = emu.token_for(ADMIN_KEY).expect("a token for a known key");
+        let http = crate::emulator_http::http();
         let before = emu.state();
         let r = http
             .post(format!("{}/v2/policies", emu.base_url()))
@@ -657,9 +654,6 @@ async fn persist_writes_policies_roles_and_rules_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_create_that_landed_is_a_409_on_the_retry() {
     bounded(async {
-        let (healthy, api) = qiskit_emulator().await;
-        let token = api.token.clone();
-        healthy.shutdown().await;
         let faulty = emulator::start(
             qiskit(),
             Options {
@@ -670,17 +664,16 @@ async fn a_dropped_create_that_landed_is_a_409_on_the_retry() {
         )
         .await
         .expect("start");
+        // Every call is dropped, the token request too: take the token without a request.
+        let token = faulty
+            .token_for(ADMIN_KEY)
+            .expect("a token for a known key");
+        let http = crate::emulator_http::http();
         let url = format!("{}/v2/policies", faulty.base_url());
         let mut landed = None;
         for i in 0..20 {
             let body = v2_body(FINANCE, &format!("g-{i}"), &[VIEWER]);
-            let sent = api
-                .http
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await;
+            let sent = http.post(&url).bearer_auth(&token).json(&body).send().await;
             assert!(sent.is_err(), "every connection is dropped");
             let state = faulty.state();
             if state.policies.len() > 3 {
