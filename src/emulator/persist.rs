@@ -151,7 +151,16 @@ mod tests {
         let mut state = State::parse(QISKIT).expect("valid");
         state.groups[0].description = "010".into();
         state.groups[1].description = "yes: no # not a comment\n  and \"quotes\"".into();
-        state
+        let mut timed = state.policies[0].clone();
+        timed.id = None;
+        timed.pattern = Some("time-based-conditions:weekly:custom-hours".into());
+        timed.rule = Some(serde_json::json!({"operator": "and", "conditions": [
+            {"key": "{{environment.attributes.day_of_week}}", "operator": "dayOfWeekAnyOf",
+             "value": ["1+00:00", "2+00:00"]},
+            {"key": "{{environment.attributes.current_time}}", "operator": "timeLessThanOrEquals",
+             "value": "17:00:00+00:00"}]}));
+        state.policies.push(timed);
+        State::parse(&serde_json::to_string(&state).expect("json")).expect("still valid")
     }
 
     #[test]
@@ -167,6 +176,35 @@ mod tests {
             );
             assert_eq!(text.trim_start().starts_with('{'), format == Format::Json);
         }
+    }
+
+    #[test]
+    fn a_synthetic_account_round_trips_through_yaml() {
+        let spec = crate::emulator::Synthetic {
+            users: 300,
+            groups: 20,
+            memberships: 900,
+            service_ids_in_groups: 5,
+            pending_users: 10,
+            seed: 3,
+        };
+        let state = crate::emulator::synthetic_access(
+            &spec,
+            &crate::emulator::SyntheticAccess {
+                instances: 5,
+                policy_groups: 5,
+                policies_per_group: 2,
+                v1_every: 2,
+                custom_roles: 1,
+                rule_groups: 2,
+                rules_per_group: 2,
+                dynamic_members_per_group: 2,
+                ..Default::default()
+            },
+        );
+        let text = Format::Yaml.render(&state).expect("renders");
+        let back = State::parse(&text).expect("loads back");
+        assert_eq!(back, state);
     }
 
     #[test]
