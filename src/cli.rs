@@ -294,6 +294,10 @@ pub struct EmulatorArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: String,
+    /// Allow a --listen address that is not loopback (the admin endpoints are
+    /// unauthenticated and return the API keys).
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Initial state (YAML or JSON); empty account when absent.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,

@@ -891,14 +891,27 @@ async fn a_group_deleted_between_plan_and_apply_fails_only_its_own_changes() {
         let run = plan_in_process(&emu, &config).await;
 
         // Between plan and apply: `doomed` is deleted in the console; someone creates `late`
-        // by hand, so this apply's create of it fails; hal leaves the account, so IBM's 207
-        // answer to the add that carries him and bob fails him alone.
+        // by hand, so this apply's create of it fails; hal is put in 50 other groups, IBM's
+        // limit, so IBM's 207 answer to the add that carries him and bob fails him alone.
         let mut moved = emu.state();
         moved.groups.retain(|g| g.id != DOOMED);
-        moved.users.retain(|u| u.email != "hal@example.com");
-        for g in &mut moved.groups {
-            g.members.retain(|m| m.iam_id != "IBMid-HAL0000001");
-        }
+        let template = (moved.groups.iter().flat_map(|g| g.members.iter()))
+            .next()
+            .cloned()
+            .expect("a member to copy");
+        let crowded: Vec<emulator::Group> = (0..50)
+            .map(|n| emulator::Group {
+                id: format!("AccessGroupId-0a1b2c3d-0000-4000-8000-0000000001{n:02}"),
+                name: format!("hal-{n}"),
+                description: String::new(),
+                members: vec![emulator::Member {
+                    iam_id: s("IBMid-HAL0000001"),
+                    ..template.clone()
+                }],
+                ..moved.groups[0].clone()
+            })
+            .collect();
+        moved.groups.extend(crowded);
         let mut late = moved
             .groups
             .iter()
@@ -1010,7 +1023,7 @@ async fn a_group_deleted_between_plan_and_apply_fails_only_its_own_changes() {
         let hal = find("hal@example.com");
         assert_eq!(hal["status"], "failed");
         assert_eq!(
-            hal["error"]["status"], 404,
+            hal["error"]["status"], 400,
             "the per-member status of the 207: {hal}"
         );
 

@@ -826,7 +826,6 @@ async fn drop_rate_closes_connections_and_half_the_drops_apply_the_write() {
     bounded(60, async {
         let state = small();
         let emu = start(state.clone(), Options::default()).await;
-        // Take a token while nothing drops, then turn drops on for everything.
         let api = Api::of(&emu, SYNTHETIC_ADMIN_KEY).await;
         emu.shutdown().await;
         let emu = start(
@@ -838,13 +837,18 @@ async fn drop_rate_closes_connections_and_half_the_drops_apply_the_write() {
             },
         )
         .await;
+        // A token call would be dropped too: take one from the emulator itself (a token is
+        // good only for the emulator that signed it).
+        let token = emu
+            .token_for(SYNTHETIC_ADMIN_KEY)
+            .expect("the admin key's token");
         let base = emu.base_url();
         let mut errors = 0;
         for i in 0..20 {
             let sent = api
                 .http
                 .post(format!("{base}/v2/groups?account_id={}", state.account_id))
-                .bearer_auth(&api.token)
+                .bearer_auth(&token)
                 .json(&json!({"name": format!("dropped-{i}")}))
                 .send()
                 .await;

@@ -57,10 +57,19 @@ async fn one_store_two_views() {
         let [v2_made, v1_made] = v1.body["policies"].as_array().expect("array").as_slice() else {
             panic!("two policies of ml: {}", v1.body);
         };
-        // The v1 view of a v2 policy is IBM's placeholder, with the real id and a v2 href.
+        // The v1 view of a v2 policy is IBM's placeholder, with the real id, a v2 href and
+        // the real policy's times (IBM's Go integration test parses its created_at).
+        let mut placeholder = v2_made.clone();
+        let times = ["created_at", "created_by_id", "last_modified_at", "last_modified_by_id"];
+        let v2_view = api.get(&format!("/v2/policies/{}", v2_made["id"].as_str().unwrap_or(""))).await;
+        for key in times {
+            let time = placeholder.as_object_mut().and_then(|o| o.remove(key));
+            assert_eq!(time.as_ref(), v2_view.body.get(key), "placeholder {key}");
+        }
+        assert!(v2_made["created_at"].is_string(), "{v2_made}");
         assert_eq!(
-            v2_made,
-            &json!({
+            placeholder,
+            json!({
                 "id": "00000000-0000-4000-8000-0000000000a1",
                 "type": "access",
                 "description": "**This is a unsupported policy version placeholder, to view the full content, please call GET with provided href**",
@@ -519,11 +528,7 @@ async fn deleting_a_group_or_a_user_takes_their_policies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_and_stats_cover_the_policy_routes() {
     bounded(async {
-        // Tokens are signed with a key derived from the account: one from a healthy
-        // emulator of the same account is valid on the faulty one.
-        let (healthy, api) = qiskit_emulator().await;
-        let token = api.token.clone();
-        healthy.shutdown().await;
+        // Every call fails, the token request too: take the token without a request.
         let emu = emulator::start(
             qiskit(),
             Options {
@@ -533,7 +538,8 @@ async fn faults_and_stats_cover_the_policy_routes() {
         )
         .await
         .expect("start");
-        let http = api.http.clone();
+        let token = emu.token_for(ADMIN_KEY).expect("a token for a known key");
+        let http = crate::emulator_http::http();
         let before = emu.state();
         let r = http
             .post(format!("{}/v2/policies", emu.base_url()))
@@ -648,9 +654,6 @@ async fn persist_writes_policies_roles_and_rules_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_create_that_landed_is_a_409_on_the_retry() {
     bounded(async {
-        let (healthy, api) = qiskit_emulator().await;
-        let token = api.token.clone();
-        healthy.shutdown().await;
         let faulty = emulator::start(
             qiskit(),
             Options {
@@ -661,17 +664,16 @@ async fn a_dropped_create_that_landed_is_a_409_on_the_retry() {
         )
         .await
         .expect("start");
+        // Every call is dropped, the token request too: take the token without a request.
+        let token = faulty
+            .token_for(ADMIN_KEY)
+            .expect("a token for a known key");
+        let http = crate::emulator_http::http();
         let url = format!("{}/v2/policies", faulty.base_url());
         let mut landed = None;
         for i in 0..20 {
             let body = v2_body(FINANCE, &format!("g-{i}"), &[VIEWER]);
-            let sent = api
-                .http
-                .post(&url)
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await;
+            let sent = http.post(&url).bearer_auth(&token).json(&body).send().await;
             assert!(sent.is_err(), "every connection is dropped");
             let state = faulty.state();
             if state.policies.len() > 3 {

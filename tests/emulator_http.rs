@@ -34,6 +34,15 @@ impl Answer {
     }
 }
 
+/// A plain HTTP client (reqwest is built without a default TLS provider).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
 pub struct Api {
     pub http: reqwest::Client,
     pub base: String,
@@ -42,11 +51,7 @@ pub struct Api {
 
 impl Api {
     pub async fn new(emu: &Emulator, key: &str) -> Api {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client");
+        let http = http();
         let base = emu.base_url();
         let resp = http
             .post(format!("{base}/identity/token"))

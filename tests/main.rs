@@ -22,6 +22,7 @@ mod emulator_access;
 mod emulator_http;
 mod emulator_resources;
 mod emulator_rules;
+mod emulator_trust;
 mod export;
 mod hostile;
 mod iam;

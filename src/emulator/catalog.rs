@@ -11,6 +11,12 @@
 /// The service IBM Quantum's examples use, with its catalog below.
 pub const QUANTUM: &str = "quantum-computing";
 
+/// IAM's own services, which every account has: Access Groups (`iam-groups`, whose custom
+/// role IBM's Policy Management integration tests create) and IAM Identity
+/// (`iam-identity`, whose ServiceIdCreator role the IAM service group lists). Like the
+/// services a state file names, they accept every `<service>.…` action.
+pub const IAM_SERVICES: [&str; 2] = ["iam-groups", "iam-identity"];
+
 /// The pseudo-service Terraform asks for when it needs the service roles of every
 /// IAM-enabled service.
 pub const ALL_IAM_SERVICE_ROLES: &str = "alliamserviceroles";

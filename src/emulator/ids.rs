@@ -1,6 +1,7 @@
 //! Ids in IBM's shapes (UUIDs, IBMid suffixes, hex digests), derived by hashing their
 //! inputs: the synthetic accounts are the same for the same seed, and the ids the store
-//! mints look like IBM's without a random generator.
+//! mints look like IBM's without a random generator. The one exception is what must not be
+//! guessed ([`random_bytes`]): the token-signing key and temporary file names.
 
 use sha2::{Digest, Sha256};
 
@@ -41,6 +42,31 @@ pub(crate) fn ibmid_suffix(parts: &[&[u8]]) -> String {
         .take(10)
         .map(|b| char::from(ALPHABET[usize::from(*b) % 36]))
         .collect()
+}
+
+/// Bytes from the operating system's random source. Without one (which no supported
+/// platform lacks) the clock and the process id stand in, hashed.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    if getrandom::getrandom(&mut out).is_err() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        for (counter, chunk) in (0u64..).zip(out.chunks_mut(32)) {
+            let d = digest(&[
+                &now.to_le_bytes(),
+                &std::process::id().to_le_bytes(),
+                &counter.to_le_bytes(),
+            ]);
+            chunk.copy_from_slice(&d[..chunk.len()]);
+        }
+    }
+    out
+}
+
+pub(crate) fn random_u64() -> u64 {
+    u64::from_le_bytes(random_bytes::<8>())
 }
 
 #[cfg(test)]

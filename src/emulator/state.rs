@@ -298,6 +298,10 @@ impl KeyType {
     }
 }
 
+/// The largest state the emulator reads, from a file or `POST /__admin/state`: ten times
+/// the benchmark's account (10,000 users, 30,000 memberships) as JSON.
+pub const MAX_STATE_BYTES: usize = 32 << 20;
+
 impl State {
     /// An account with nothing in it but one admin user and its key.
     pub fn empty(account_id: &str, admin_key: &str) -> State {
@@ -321,14 +325,32 @@ impl State {
         }
     }
 
-    /// Reads and checks a state file (YAML or JSON).
+    /// Reads and checks a state file (YAML or JSON): a regular file of at most
+    /// [`MAX_STATE_BYTES`], so a FIFO or a device cannot hang or exhaust the emulator.
     pub fn load(path: &Path) -> Result<State, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        use std::io::Read;
+        let cannot = |e: &dyn std::fmt::Display| {
             format!(
                 "cannot read the emulator state file {}: {e}; check the path given to --state",
                 path.display()
             )
-        })?;
+        };
+        let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+        if !meta.is_file() {
+            return Err(cannot(&"it is not a regular file"));
+        }
+        let limit = MAX_STATE_BYTES as u64;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+            .map_err(|e| cannot(&e))?;
+        if bytes.len() as u64 > limit {
+            return Err(cannot(&format!(
+                "it is larger than {} MiB, the most a state may be",
+                MAX_STATE_BYTES >> 20
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| cannot(&"it is not UTF-8 text"))?;
         State::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 

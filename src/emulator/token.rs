@@ -2,9 +2,11 @@
 //!
 //! IBM's Python and Node SDK cores decode the token (without checking the signature) to
 //! read `iat` and `exp`, and orgsync reads `iam_id` and `account.bss` from it, so the
-//! payload carries the claims IBM puts there. The emulator signs with HS256 and a key
-//! derived from the account id, so a token stays valid across a `--persist` restart but a
-//! token from another account or a tampered one is rejected (401).
+//! payload carries the claims IBM puts there. The emulator signs with HS256 and a random
+//! key of its process ([`SigningKey::random`]): a token is only good for the process that
+//! minted it (a restart invalidates it; orgsync's client fetches a new one on the 401),
+//! and nobody can mint one from what they know of the account. A token for another
+//! account (the state can be replaced) or a tampered one is refused (401) too.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -62,8 +64,21 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     outer.finalize().into()
 }
 
-fn signing_key(account_id: &str) -> [u8; 32] {
-    Sha256::digest(format!("orgsync-emulator-token-key:{account_id}").as_bytes()).into()
+/// The key a process signs its tokens with.
+#[derive(Clone)]
+pub struct SigningKey([u8; 32]);
+
+impl SigningKey {
+    /// 256 bits from the operating system's random source.
+    pub fn random() -> SigningKey {
+        SigningKey(super::ids::random_bytes())
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(..)")
+    }
 }
 
 /// Whom a token is for.
@@ -77,7 +92,7 @@ pub struct Subject<'a> {
 }
 
 /// Mints a token for `subject` valid from `iat` to `exp` (epoch seconds).
-pub fn mint(subject: &Subject<'_>, iat: u64, exp: u64, jti: &str) -> String {
+pub fn mint(key: &SigningKey, subject: &Subject<'_>, iat: u64, exp: u64, jti: &str) -> String {
     let Subject {
         account_id,
         iam_id,
@@ -121,7 +136,7 @@ pub fn mint(subject: &Subject<'_>, iat: u64, exp: u64, jti: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"kid":"emulator","alg":"HS256"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
     let signing_input = format!("{header}.{payload}");
-    let signature = hmac_sha256(&signing_key(account_id), signing_input.as_bytes());
+    let signature = hmac_sha256(&key.0, signing_input.as_bytes());
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
@@ -130,11 +145,18 @@ pub fn mint(subject: &Subject<'_>, iat: u64, exp: u64, jti: &str) -> String {
 pub enum Refused {
     Malformed,
     BadSignature,
+    OtherAccount,
     Expired,
 }
 
-/// Checks a token minted by [`mint`] for `account_id` at time `now` (epoch seconds).
-pub fn verify(token: &str, account_id: &str, now: u64) -> Result<Caller, Refused> {
+/// Checks a token minted by [`mint`] with `key` for `account_id` at time `now` (epoch
+/// seconds).
+pub fn verify(
+    token: &str,
+    key: &SigningKey,
+    account_id: &str,
+    now: u64,
+) -> Result<Caller, Refused> {
     let mut segments = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) = (
         segments.next(),
@@ -144,10 +166,7 @@ pub fn verify(token: &str, account_id: &str, now: u64) -> Result<Caller, Refused
     ) else {
         return Err(Refused::Malformed);
     };
-    let expected = hmac_sha256(
-        &signing_key(account_id),
-        format!("{header}.{payload}").as_bytes(),
-    );
+    let expected = hmac_sha256(&key.0, format!("{header}.{payload}").as_bytes());
     let given = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| Refused::Malformed)?;
@@ -158,6 +177,9 @@ pub fn verify(token: &str, account_id: &str, now: u64) -> Result<Caller, Refused
         .decode(payload)
         .map_err(|_| Refused::Malformed)?;
     let claims: Claims = serde_json::from_slice(&bytes).map_err(|_| Refused::Malformed)?;
+    if claims.account.bss != account_id {
+        return Err(Refused::OtherAccount);
+    }
     if now >= claims.exp {
         return Err(Refused::Expired);
     }
@@ -196,12 +218,16 @@ mod tests {
             email: Some("a@x.com"),
             kind: KeyType::User,
         };
-        let token = mint(&subject, 100, 200, "j");
+        let key = SigningKey::random();
+        let token = mint(&key, &subject, 100, 200, "j");
         assert_eq!(token.split('.').count(), 3);
-        let caller = verify(&token, ACCOUNT, 150).expect("valid");
+        let caller = verify(&token, &key, ACCOUNT, 150).expect("valid");
         assert_eq!(caller.iam_id, "IBMid-A");
         assert_eq!(caller.kind, KeyType::User);
-        assert_eq!(verify(&token, ACCOUNT, 200).err(), Some(Refused::Expired));
+        assert_eq!(
+            verify(&token, &key, ACCOUNT, 200).err(),
+            Some(Refused::Expired)
+        );
     }
 
     #[test]
@@ -212,13 +238,47 @@ mod tests {
             email: None,
             kind: KeyType::Service,
         };
-        let token = mint(&subject, 1, 9_999, "j");
+        let key = SigningKey::random();
+        let token = mint(&key, &subject, 1, 9_999, "j");
         assert_eq!(
-            verify(&token, "ffffffffffffffffffffffffffffffff", 5).err(),
+            verify(&token, &key, "ffffffffffffffffffffffffffffffff", 5).err(),
+            Some(Refused::OtherAccount)
+        );
+        assert_eq!(
+            verify("a.b", &key, ACCOUNT, 5).err(),
+            Some(Refused::Malformed)
+        );
+        let (head, rest) = token.split_at(token.len() - 4);
+        let tampered = format!("{head}{}", if rest == "AAAA" { "BBBB" } else { "AAAA" });
+        assert_eq!(
+            verify(&tampered, &key, ACCOUNT, 5).err(),
             Some(Refused::BadSignature)
         );
-        assert_eq!(verify("a.b", ACCOUNT, 5).err(), Some(Refused::Malformed));
-        let caller = verify(&token, ACCOUNT, 5).expect("valid");
+        let caller = verify(&token, &key, ACCOUNT, 5).expect("valid");
         assert_eq!(caller.kind, KeyType::Service);
+    }
+
+    /// Issue 13: a key derived from the account id let anyone who knows the id mint a
+    /// token. Another process's key, and that old derivation, are refused.
+    #[test]
+    fn only_the_minting_process_key_verifies() {
+        let subject = Subject {
+            account_id: ACCOUNT,
+            iam_id: "IBMid-ADMIN00001",
+            email: None,
+            kind: KeyType::User,
+        };
+        let derived = SigningKey(
+            Sha256::digest(format!("orgsync-emulator-token-key:{ACCOUNT}").as_bytes()).into(),
+        );
+        let key = SigningKey::random();
+        assert_ne!(key.0, SigningKey::random().0, "a fresh key per process");
+        for other in [derived, SigningKey::random()] {
+            let forged = mint(&other, &subject, 1, 9_999, "j");
+            assert_eq!(
+                verify(&forged, &key, ACCOUNT, 5).err(),
+                Some(Refused::BadSignature)
+            );
+        }
     }
 }

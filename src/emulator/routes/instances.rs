@@ -20,7 +20,7 @@ use super::{Call, Caller, Params, Shr, json};
 use crate::emulator::error::ApiError;
 use crate::emulator::state::ResourceInstance;
 use crate::emulator::store::{INSTANCE_STATES, INSTANCE_TYPE, InstanceFilter, Store};
-use crate::emulator::wire::instances::{InstanceBody, ResourceInstancesList};
+use crate::emulator::wire::instances::{InstanceBody, LastOperation, ResourceInstancesList};
 
 pub fn routes() -> Router<Shr> {
     Router::new()
@@ -68,7 +68,7 @@ fn instance_body(call: &Call, store: &Store, i: &ResourceInstance) -> InstanceBo
         sub_type: None,
         resource_id: i.resource_id.clone().unwrap_or_default(),
         dashboard_url: None,
-        last_operation: None,
+        last_operation: last_operation(i.state.as_deref().unwrap_or("active")),
         resource_aliases_url: format!("{url}/resource_aliases"),
         resource_bindings_url: format!("{url}/resource_bindings"),
         resource_keys_url: format!("{url}/resource_keys"),
@@ -76,8 +76,31 @@ fn instance_body(call: &Call, store: &Store, i: &ResourceInstance) -> InstanceBo
         migrated: false,
         controlled_by: None,
         locked: false,
+        onetime_credentials: false,
         url,
         account_id: account,
+    }
+}
+
+/// The last operation an instance in `state` went through. IBM's integration tests show
+/// a created instance (`create`, `succeeded`, not async), a deleted one (`delete`,
+/// `succeeded`) and, in their commented-out reclamation steps, a `reclamation`; the
+/// other states are the emulator's reading of their names.
+fn last_operation(state: &str) -> LastOperation {
+    let (kind, op_state, is_async) = match state {
+        "removed" => ("delete", "succeeded", false),
+        "pending_reclamation" => ("reclamation", "succeeded", false),
+        "provisioning" | "pre_provisioning" => ("create", "in progress", true),
+        "failed" => ("create", "failed", true),
+        _ => ("create", "succeeded", false),
+    };
+    LastOperation {
+        kind,
+        state: op_state,
+        is_async,
+        description: format!("{kind} instance operation: {op_state}"),
+        cancelable: false,
+        poll: is_async,
     }
 }
 

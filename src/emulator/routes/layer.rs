@@ -9,9 +9,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::{Dialect, Shr, Trace, answer};
-use crate::emulator::DropConnection;
 use crate::emulator::error::ApiError;
 use crate::emulator::faults::Fault;
+use crate::emulator::server::DropConnection;
 
 /// The layer's state: the emulator and the dialect of the API it wraps.
 #[derive(Clone)]

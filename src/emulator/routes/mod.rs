@@ -26,6 +26,7 @@ mod resource_groups;
 mod roles;
 mod rules;
 mod token;
+pub(crate) use token::token_for;
 mod users;
 
 use std::sync::Arc;
@@ -242,7 +243,12 @@ fn authenticate(headers: &HeaderMap, shared: &Shared) -> Result<Actor, ApiError>
         ));
     }
     let account = shared.lock().account_id().to_string();
-    match jwt::verify(token.trim(), &account, clock::now_ms() / 1000) {
+    match jwt::verify(
+        token.trim(),
+        &shared.token_key,
+        &account,
+        clock::now_ms() / 1000,
+    ) {
         Ok(caller) => Ok(Actor {
             iam_id: caller.iam_id,
             kind: caller.kind,

@@ -135,7 +135,7 @@ fn v1_tag(t: &Tag) -> V1Attribute {
 }
 
 /// IBM's placeholder for a v2 policy in a v1 answer (docs/ibm-api.md), verbatim but for
-/// the real id, account and v2 `href`.
+/// the real id, account, v2 `href` and times.
 fn placeholder(call: &Call, store: &Store, p: &Policy) -> V1Policy {
     V1Policy {
         id: p.id.clone().unwrap_or_default(),
@@ -161,10 +161,12 @@ fn placeholder(call: &Call, store: &Store, p: &Policy) -> V1Policy {
             tags: Vec::new(),
         }],
         href: href(call, p),
-        created_at: None,
-        created_by_id: None,
-        last_modified_at: None,
-        last_modified_by_id: None,
+        // The real policy's times: IBM's Go integration test parses `created_at` of every
+        // policy a v1 listing by `iam_id` returns, its v2 policy's placeholder included.
+        created_at: p.created_at.clone(),
+        created_by_id: p.created_by_id.clone(),
+        last_modified_at: p.last_modified_at.clone(),
+        last_modified_by_id: p.last_modified_by_id.clone(),
         state: None,
     }
 }

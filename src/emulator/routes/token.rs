@@ -10,8 +10,10 @@ use axum::response::Response;
 use axum::routing::post;
 
 use super::{Call, Shr, json};
+use crate::emulator::Shared;
 use crate::emulator::clock;
 use crate::emulator::state::KeyType;
+use crate::emulator::store::KeyOwner;
 use crate::emulator::token;
 use crate::emulator::wire::token::{TokenError, TokenErrorContext, TokenRequest, TokenResponse};
 
@@ -71,6 +73,35 @@ async fn read_form(body: Bytes) -> Result<TokenRequest, Refused> {
 }
 
 /// The API-key grant.
+/// A token for `owner` of `account`, signed with this process's key: the token, its
+/// lifetime in seconds and its expiry (epoch seconds).
+fn mint_for(shared: &Shared, account: &str, owner: &KeyOwner, jti: &str) -> (String, u64, u64) {
+    let iat = clock::now_ms() / 1000;
+    let ttl = shared.options.token_ttl.as_secs();
+    let exp = iat.saturating_add(ttl);
+    let claims = token::Subject {
+        account_id: account,
+        iam_id: &owner.iam_id,
+        email: owner.email.as_deref(),
+        kind: owner.kind,
+    };
+    (
+        token::mint(&shared.token_key, &claims, iat, exp, jti),
+        ttl,
+        exp,
+    )
+}
+
+/// A token for `apikey` as `POST /identity/token` would answer it, without the API layer
+/// (not counted, never faulted): [`crate::emulator::Emulator::token_for`].
+pub(crate) fn token_for(shared: &Shared, apikey: &str) -> Option<String> {
+    let (owner, account) = {
+        let store = shared.lock();
+        (store.key_owner(apikey), store.account_id().to_string())
+    };
+    Some(mint_for(shared, &account, &owner?, "emulator-direct").0)
+}
+
 fn exchange(shared: &Shr, call: &Call, form: TokenRequest) -> Result<TokenResponse, Refused> {
     match form.grant_type.as_deref() {
         Some("urn:ibm:params:oauth:grant-type:apikey") => {}
@@ -92,17 +123,9 @@ fn exchange(shared: &Shr, call: &Call, form: TokenRequest) -> Result<TokenRespon
         (store.key_owner(&apikey), store.account_id().to_string())
     };
     let owner = owner.ok_or_else(not_found)?;
-    let iat = clock::now_ms() / 1000;
-    let ttl = shared.options.token_ttl.as_secs();
-    let exp = iat + ttl;
-    let claims = token::Subject {
-        account_id: &account,
-        iam_id: &owner.iam_id,
-        email: owner.email.as_deref(),
-        kind: owner.kind,
-    };
+    let (access_token, ttl, exp) = mint_for(shared, &account, &owner, &call.trace);
     Ok(TokenResponse {
-        access_token: token::mint(&claims, iat, exp, &call.trace),
+        access_token,
         refresh_token: match owner.kind {
             KeyType::Service => "not_supported".into(),
             KeyType::User => format!("emulator-refresh-{}", call.trace),

@@ -630,8 +630,11 @@ pub fn role_fits(
 }
 
 /// What makes two active policies duplicates (docs/emulator.md): type, subject, the
-/// resource attributes as a set (operators defaulted) and the tags as a set. Roles,
-/// description and conditions are not part of it.
+/// resource attributes as a set (operators defaulted), the tags as a set and the
+/// conditions (`pattern` and `rule`, compared as JSON). Roles and description are not
+/// part of it. Conditions count because IBM's Go integration test creates a time-based
+/// v2 policy beside a v1 policy of the same subject and resource and gets a 201
+/// (docs/ibm-api.md, question 14).
 pub fn duplicate_key(account_id: &str, policy: &Policy) -> String {
     let mut attrs: Vec<String> = policy
         .resource
@@ -647,11 +650,18 @@ pub fn duplicate_key(account_id: &str, policy: &Policy) -> String {
         .collect();
     tags.sort();
     let (kind, subject) = policy.subject().unwrap_or(("", ""));
+    // `Value`'s objects are ordered maps, so equal conditions print equally.
+    let rule = policy
+        .rule
+        .as_ref()
+        .map(|r| r.to_string())
+        .unwrap_or_default();
     format!(
-        "{account_id}\u{2}{}\u{2}{kind}={subject}\u{2}{}\u{2}{}",
+        "{account_id}\u{2}{}\u{2}{kind}={subject}\u{2}{}\u{2}{}\u{2}{}\u{2}{rule}",
         policy.kind,
         attrs.join("\u{3}"),
-        tags.join("\u{3}")
+        tags.join("\u{3}"),
+        policy.pattern.as_deref().unwrap_or("")
     )
 }
 

@@ -102,10 +102,12 @@ impl Store {
         self.roles.iter().find(|r| self.custom_role_crn(r) == crn)
     }
 
-    /// Whether IAM knows a service: the built-in one, or one the account names (by an
-    /// instance, a custom role or a policy it was loaded with).
+    /// Whether IAM knows a service: a built-in one (`quantum-computing`, IAM's own), or
+    /// one the account names (by an instance, a custom role or a policy it was loaded with).
     pub fn known_service(&self, name: &str) -> bool {
-        name == catalog::QUANTUM || self.services.contains(name)
+        name == catalog::QUANTUM
+            || catalog::IAM_SERVICES.contains(&name)
+            || self.services.contains(name)
     }
 
     /// A role by CRN as a policy shows it (`display_name`, `description`, `actions`);

@@ -159,6 +159,61 @@ fn duplicates_conflict_across_versions_and_name_the_existing_policy() {
     );
 }
 
+/// IBM's Go integration test creates a time-based v2 policy beside a v1 policy of the
+/// same subject and resource and gets a 201 (docs/ibm-api.md, question 14).
+#[test]
+fn conditions_are_part_of_what_makes_a_duplicate() {
+    let mut s = store();
+    let timed = |roles: &[&str]| PolicyDraft {
+        pattern: Some("time-based-conditions:weekly:custom-hours".into()),
+        rule: Some(serde_json::json!({"operator": "and", "conditions": [
+            {"key": "{{environment.attributes.day_of_week}}", "operator": "dayOfWeekAnyOf",
+             "value": ["1+00:00", "2+00:00"]}]})),
+        ..draft(GROUP, GUID, roles)
+    };
+    let first = s
+        .create_policy(&actor(), ApiVersion::V2, timed(&[VIEWER]), 1)
+        .expect("conditions make another policy");
+    match s.create_policy(&actor(), ApiVersion::V2, timed(&[READER]), 1) {
+        Err(PolicyRefusal::Duplicate(p)) => assert_eq!(p.id, first.id),
+        other => panic!("the same conditions again are a duplicate, got {other:?}"),
+    }
+}
+
+/// IBM's Access Groups integration tests add `IBMid-<random number>`, a user no account
+/// has, and get a per-member 200; it is then a member like any other.
+#[test]
+fn a_user_the_account_does_not_have_can_be_added_and_removed() {
+    let mut s = store();
+    let ghost = "IBMid-12345";
+    let added = s
+        .add_members(&actor(), "AccessGroupId-finance", &[(ghost, "user")], 1)
+        .expect("207");
+    assert_eq!(
+        added[0].as_ref().ok().map(|m| m.kind),
+        Some(crate::emulator::state::MemberKind::User)
+    );
+    assert!(s.is_member("AccessGroupId-finance", ghost));
+    let again = s
+        .add_to_groups(
+            &actor(),
+            ghost,
+            "user",
+            &["AccessGroupId-finance".into()],
+            1,
+        )
+        .expect("207");
+    assert!(again[0].is_ok(), "an existing member is a per-group 200");
+    // The type must still fit the prefix.
+    let wrong = s
+        .add_members(&actor(), GROUP, &[(ghost, "service")], 1)
+        .expect("207");
+    assert_eq!(wrong[0].as_ref().err().map(|e| e.status), Some(400));
+    s.remove_member("AccessGroupId-finance", ghost)
+        .expect("204");
+    assert_eq!(s.remove_from_all(ghost).map_err(|e| e.status), Err(404));
+}
+
 #[test]
 fn subjects_roles_and_resources_are_checked() {
     let mut s = store();

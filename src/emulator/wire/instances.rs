@@ -43,7 +43,7 @@ pub struct InstanceBody {
     pub sub_type: Option<String>,
     pub resource_id: String,
     pub dashboard_url: Option<String>,
-    pub last_operation: Option<serde_json::Value>,
+    pub last_operation: LastOperation,
     pub resource_aliases_url: String,
     pub resource_bindings_url: String,
     pub resource_keys_url: String,
@@ -51,4 +51,19 @@ pub struct InstanceBody {
     pub migrated: bool,
     pub controlled_by: Option<String>,
     pub locked: bool,
+    pub onetime_credentials: bool,
+}
+
+/// What last happened to an instance. IBM's integration tests read `type`, `async` and
+/// `state` on every instance they get (docs/ibm-api.md, Resource Controller).
+#[derive(Serialize)]
+pub struct LastOperation {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub state: &'static str,
+    #[serde(rename = "async")]
+    pub is_async: bool,
+    pub description: String,
+    pub cancelable: bool,
+    pub poll: bool,
 }
