@@ -199,3 +199,29 @@ test("the plan step hands the comment step what sticky-comment.js reads", () => 
   assert.match(EXAMPLE, /ORGSYNC_PLAN_EXIT_CODE: \$\{\{ steps\.plan\.outputs\.exit-code \}\}/);
   assert.match(EXAMPLE, /GITHUB_TOKEN: \$\{\{ github\.token \}\}/);
 });
+
+test('the validate step annotates on stdout, keeps the text in plan.err, and fails as validate does', async () => {
+  const [script] = runScripts(EXAMPLE, 'Validate');
+  assert.ok(script, 'the example has a Validate step');
+  assert.match(script, /orgsync validate --format github 2> plan\.err/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orgsync-validate-'));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  // A stand-in for `orgsync validate --format github` that finds one problem, or none.
+  fs.writeFileSync(
+    path.join(bin, 'orgsync'),
+    '#!/bin/sh\n[ "$1 $2 $3" = "validate --format github" ] || exit 64\n' +
+      'if [ -n "$PROBLEM" ]; then echo "::error file=org.yaml,line=7,col=14,title=unknown group::x"; ' +
+      'echo "error: unknown group" >&2; exit 78; fi\n',
+    { mode: 0o755 },
+  );
+  const env = { PATH: `${bin}:${process.env.PATH}` };
+  const failed = await bash(script, { cwd: dir, env: { ...env, PROBLEM: '1' } });
+  assert.equal(failed.code, 78, failed.out);
+  assert.match(failed.out, /^::error file=org\.yaml,line=7,col=14,/m);
+  assert.equal(fs.readFileSync(path.join(dir, 'plan.err'), 'utf8'), 'error: unknown group\n');
+  const passed = await bash(script, { cwd: dir, env });
+  assert.equal(passed.code, 0, passed.out);
+  assert.equal(fs.readFileSync(path.join(dir, 'plan.err'), 'utf8'), '');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

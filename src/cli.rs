@@ -155,6 +155,17 @@ pub struct TodayArg {
 pub struct ValidateArgs {
     #[command(flatten)]
     pub config: ConfigArg,
+    /// How problems are reported: text for people, one GitHub Actions annotation per
+    /// problem, or one JSON document (github and json go to stdout, text to stderr).
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub format: ValidateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Github,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -1172,6 +1172,15 @@ async fn a_service_id_key_is_refused_before_any_write_when_the_plan_invites() {
             .build();
         let sc = Scenario::start(state, &small_config(10)).await;
         let before = rosters(&sc.emu.state());
+        // plan says so first.
+        let plan = sc.plan(&[]).api_key(SERVICE_KEY).run().await;
+        plan.expect(0);
+        assert!(
+            plan.stdout
+                .contains(&format!("orgsync runs as service ID {SERVICE_ID}")),
+            "{}",
+            plan.stdout
+        );
         let run = sc.apply(&["--yes"]).api_key(SERVICE_KEY).run().await;
         run.expect(3);
         assert!(

@@ -922,3 +922,56 @@ async fn account_mismatches_blame_what_is_true_in_context() {
     })
     .await;
 }
+
+// ------------------------------------------------------- validate for CI and tools
+
+/// `validate --format github` puts one annotation per problem on stdout, at the problem's
+/// line, and `--format json` one document; the text form still goes to stderr, and the
+/// exit code is the config's (78) either way (docs/config.md, Problems for CI and tools).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_reports_problems_as_github_annotations_and_json() {
+    bounded(60, async {
+        let config = format!(
+            "version: 1\naccount_id: {ACCOUNT}\ngroups:\n  lab-simulation: {{}}\nusers:\n  student@lab.example.org:\n    groups: [lab-simulaton]\n  Student@lab.example.org:\n    groups: [lab-simulation]\n"
+        );
+        let w = Workdir::new(&config);
+        let validate = |format: &'static str| {
+            orgsync_args(&["validate", "-c", "org.yaml", "--format", format]).current_dir(w.root())
+        };
+        let github = validate("github").run().await;
+        github.expect(78);
+        let annotations: Vec<&str> = github.stdout.lines().collect();
+        assert_eq!(annotations.len(), 2, "{}", github.stdout);
+        assert!(
+            annotations.iter().all(|a| a.starts_with("::error file=org.yaml,line=")),
+            "{}",
+            github.stdout
+        );
+        insta::assert_snapshot!("validate_github", github.stdout);
+        assert!(
+            github.stderr.contains("--> org.yaml:7:14"),
+            "the text form on stderr: {}",
+            github.stderr
+        );
+
+        let json = validate("json").run().await;
+        json.expect(78);
+        let report = json.json();
+        assert_eq!(report["valid"], false);
+        assert_eq!(report["count"], 2);
+        insta::assert_snapshot!("validate_json", json.stdout);
+
+        // A valid file: no annotation, and a JSON document that says so.
+        w.write("org.yaml", &config.replace("Student@", "teacher@").replace("lab-simulaton", "lab-simulation"));
+        let github = validate("github").run().await;
+        github.expect(0);
+        assert_eq!(github.stdout, "");
+        let json = validate("json").run().await;
+        json.expect(0);
+        assert_eq!(
+            json.json(),
+            serde_json::json!({"valid": true, "count": 0, "problems": []})
+        );
+    })
+    .await;
+}

@@ -30,7 +30,7 @@ use settings::{Settings, Task};
 pub fn run(cli: Cli, matches: &ArgMatches) -> Result<Exit> {
     let Settings { output, task } = Settings::new(cli, matches)?;
     match task {
-        Task::Validate { config } => validate::run(&config, output),
+        Task::Validate { config, format } => validate::run(&config, format, output),
         Task::Plan(s) => plan::run(&s, output),
         Task::Apply(s) => apply::run(&s, output),
         Task::Show(s) => show::run(&s, output),

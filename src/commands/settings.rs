@@ -23,7 +23,7 @@ use super::files::{Existing, FileKind, OutFile};
 use crate::cli::EmulatorArgs;
 use crate::cli::{
     ApplyArgs, Cli, ColorChoice, Command, ConfigArg, ConnectionArgs, ExportArgs, PlanArgs,
-    PlanFormat, ReportFormat,
+    PlanFormat, ReportFormat, ValidateFormat,
 };
 use crate::error::{Error, Result, Usage};
 use crate::iam::Endpoints;
@@ -60,6 +60,7 @@ impl Output {
 pub enum Task {
     Validate {
         config: PathBuf,
+        format: ValidateFormat,
     },
     Plan(PlanSettings),
     Apply(ApplySettings),
@@ -161,6 +162,7 @@ impl Settings {
         let task = match cli.command {
             Command::Validate(args) => Task::Validate {
                 config: config(args.config)?,
+                format: args.format,
             },
             Command::Plan(args) => Task::Plan(plan(args, config, sub)?),
             Command::Apply(args) => Task::Apply(apply(args, config, sub)?),
@@ -549,11 +551,11 @@ mod tests {
         }
         let before = settings(&["-c", "a.yaml", "validate"]).unwrap();
         assert!(
-            matches!(before.task, Task::Validate { config } if config.as_path() == std::path::Path::new("a.yaml"))
+            matches!(before.task, Task::Validate { config, .. } if config.as_path() == std::path::Path::new("a.yaml"))
         );
         let after = settings(&["validate", "-c", "b.yaml"]).unwrap();
         assert!(
-            matches!(after.task, Task::Validate { config } if config.as_path() == std::path::Path::new("b.yaml"))
+            matches!(after.task, Task::Validate { config, .. } if config.as_path() == std::path::Path::new("b.yaml"))
         );
         assert!(matches!(
             usage(&["-c", "a.yaml", "plan", "-c", "b.yaml"]),
