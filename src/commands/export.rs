@@ -69,7 +69,7 @@ async fn read_account(
             source,
         }
     })?;
-    let live = iam::acquire(&session.client, &account, &iam::members_only(&chosen)).await?;
+    let live = iam::acquire(&session.client, &account, &iam::everything_of(&chosen)).await?;
     Ok((live, chosen))
 }
 

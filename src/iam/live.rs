@@ -57,6 +57,19 @@ pub fn members_only(managed: &[crate::model::GroupName]) -> LiveQuery {
     }
 }
 
+/// What `export` reads of `groups`: members, policies (with the names of the instances,
+/// resource groups and custom roles they refer to) and dynamic rules.
+pub fn everything_of(groups: &[crate::model::GroupName]) -> LiveQuery {
+    let all: std::collections::BTreeSet<_> = groups.iter().cloned().collect();
+    LiveQuery {
+        managed: all.clone(),
+        policies_of: all.clone(),
+        rules_of: all,
+        everything_policies_name: true,
+        ..LiveQuery::default()
+    }
+}
+
 /// What one concurrent read of the acquisition returned.
 enum Read {
     Members(usize, Vec<LiveMember>),

@@ -39,7 +39,7 @@ pub use error::{ApiErrorInfo, IamError};
 pub use groups::{CreatedGroup, MEMBERS_PER_CALL, MemberOutcome};
 pub use http::RetryPolicy;
 pub use keyfile::key_file_warning;
-pub use live::{PolicyListing, acquire, members_only, policy_listing};
+pub use live::{PolicyListing, acquire, everything_of, members_only, policy_listing};
 pub use policies::CreatedPolicy;
 pub use resources::crn_segment;
 pub use roles::CreatedRole;
