@@ -407,6 +407,20 @@ async fn export_from_the_sandbox_plans_empty_against_the_sandbox() {
         exported
             .contains("    #   iam-ServiceId-5b1d2c3e-0000-4000-8000-00000000c1c1 (service ID)\n")
     );
+    // What the groups grant and their rules are written too: the custom role, each policy
+    // by instance name, the one policy the file cannot express as a comment, the rules.
+    for written in [
+        "roles:\n  JobManager:\n    service: quantum-computing\n",
+        "      - service: quantum-computing\n        instance: QR-common\n        roles: [JobManager, Viewer]\n",
+        "        instance: QR-finance\n        roles: [Reader]\n",
+        "(the attribute `region`)",
+        "      - name: ml-project\n",
+        "        expiration_hours: 12\n",
+        "    # Also members, added at login by a dynamic rule (never changed by orgsync):\n    #   IBMid-SBXAPPID001\n",
+    ] {
+        assert!(exported.contains(written), "{written:?} in:\n{exported}");
+    }
+    assert!(!exported.contains("proposes removing"), "{exported}");
 
     let config = config.display().to_string();
     let out = admin(&["plan", "--sandbox", "-c", &config, "--detailed-exitcode"])

@@ -118,10 +118,11 @@ fn write_header(out: &mut String, account: &AccountId) {
 #      your edits.
 #   3. `orgsync apply` makes the account match.
 #
-# This file is AUTHORITATIVE for the members of the groups under `groups:`: once you
-# apply, a user you take out of a group here is removed from that group in the account.
-# Groups not listed are never read or changed. Service IDs and trusted profiles in
-# groups are never changed (they are mentioned in comments).
+# This file is AUTHORITATIVE for the groups under `groups:`: once you apply, a user you
+# take out of a group here is removed from that group in the account, and so is a
+# policy you take out of a group's `access` or a rule out of its `rules`. Groups not
+# listed are never read or changed. Service IDs, trusted profiles and members added by
+# dynamic rules are never changed (they are mentioned in comments).
 #
 # Editors validate as you type with this first line (and `orgsync schema > org.schema.json`):
 #   # yaml-language-server: $schema=./org.schema.json
@@ -143,8 +144,8 @@ policy:
   # `ignore` leaves them in the account; `remove` removes them from the account.
   # The export keeps the safe default; every user is listed anyway.
   unlisted_users: ignore
-  # apply refuses a plan with more removals (memberships and users) than this,
-  # unless `--allow-removals N` covers them.
+  # apply refuses a plan with more removals (memberships, users, policies, roles of a
+  # policy, rules) than this, unless `--allow-removals N` covers them.
   max_removals: 10
   # Emails never removed from the account or from any group, whatever the file says.
   protected: []
@@ -371,6 +372,15 @@ fn write_group_notes(out: &mut String, group: &Group) {
                 comment_text(member.iam_id.as_str()),
                 kind_label(&member.kind)
             );
+        }
+    }
+    if !group.dynamic.is_empty() {
+        let _ = writeln!(
+            out,
+            "    # Also members, added at login by a dynamic rule (never changed by orgsync):"
+        );
+        for iam in &group.dynamic {
+            let _ = writeln!(out, "    #   {}", comment_text(iam.as_str()));
         }
     }
     if !group.unknown.is_empty() {

@@ -34,8 +34,8 @@ use std::fmt;
 
 use crate::model::{
     AccessGroupId, DesiredAccess, DesiredRole, DesiredRule, Email, GroupName, IamId, InstanceRef,
-    LiveGroup, LiveMember, LiveState, MAX_RULES_PER_GROUP, MemberKind, PolicyId, PolicyTarget,
-    ResourceGroupRef, RoleCrn, RoleKind, RoleName, UserState, is_public_access,
+    LiveGroup, LiveMember, LiveState, MAX_RULES_PER_GROUP, MemberKind, Membership, PolicyId,
+    PolicyTarget, ResourceGroupRef, RoleCrn, RoleKind, RoleName, UserState, is_public_access,
     is_public_access_name,
 };
 
@@ -122,8 +122,10 @@ pub struct Group {
     pub description: Description,
     /// Service IDs, profiles and other non-user members (never changed by orgsync), sorted.
     pub unmanaged: Vec<LiveMember>,
-    /// User-type members User Management does not know, sorted.
+    /// User-type members User Management does not know, sorted (dynamic ones excluded).
     pub unknown: Vec<IamId>,
+    /// Members a dynamic rule added at login (never changed by orgsync), sorted.
+    pub dynamic: Vec<IamId>,
     /// `access`, in target order; `None`: not written (policies not read, or see
     /// `access_notes`).
     pub access: Option<Vec<DesiredAccess>>,
@@ -517,6 +519,12 @@ fn written_group(group: &ManagedGroup<'_>, format: &FileFormat) -> Group {
         Description::Written(live.to_string())
     };
     let users = |m: &&Member<'_>| m.member.kind == MemberKind::User;
+    let dynamic = |m: &&Member<'_>| m.member.membership == Membership::Dynamic;
+    let mut dynamic_members: Vec<IamId> = (group.members.iter())
+        .filter(|m| users(m) && dynamic(m))
+        .map(|m| m.member.iam_id.clone())
+        .collect();
+    dynamic_members.dedup();
     Group {
         name: group.name.clone(),
         description,
@@ -525,9 +533,10 @@ fn written_group(group: &ManagedGroup<'_>, format: &FileFormat) -> Group {
             .map(|m| m.member.clone())
             .collect(),
         unknown: (group.members.iter())
-            .filter(|m| users(m) && m.user.is_none())
+            .filter(|m| users(m) && !dynamic(m) && m.user.is_none())
             .map(|m| m.member.iam_id.clone())
             .collect(),
+        dynamic: dynamic_members,
         access: None,
         access_notes: Vec::new(),
         rules: None,
@@ -544,7 +553,7 @@ struct Decided {
 /// Per email, the entry the planner takes to stand for the person is listed, with its
 /// groups; the others become comments.
 fn decide_users(users: &UserIndex<'_>, groups: &ManagedGroups<'_>, format: &FileFormat) -> Decided {
-    let names = |u: UserIx| groups.names(groups.of_user(u));
+    let names = |u: UserIx| groups.names(&static_groups(groups, u));
     let mut decided = Decided {
         users: Vec::new(),
         unlistable: Vec::new(),
@@ -599,11 +608,25 @@ fn decide_users(users: &UserIndex<'_>, groups: &ManagedGroups<'_>, format: &File
 }
 
 /// User-type members that User Management does not know, each once with its groups.
+/// The managed groups (ascending) the user is a static member of: a membership a
+/// dynamic rule made is the rule's, so the file does not list it.
+fn static_groups(groups: &ManagedGroups<'_>, u: UserIx) -> Vec<GroupIx> {
+    (groups.of_user(u).iter().copied())
+        .filter(|&g| {
+            (groups[g].members.iter())
+                .any(|m| m.user == Some(u) && m.member.membership == Membership::Static)
+        })
+        .collect()
+}
+
 fn unknown_members(groups: &ManagedGroups<'_>) -> Vec<Unlistable> {
     let mut unknown: Vec<Unlistable> = Vec::new();
     for (_, group) in groups.iter() {
         for member in &group.members {
-            if member.member.kind != MemberKind::User || member.user.is_some() {
+            if member.member.kind != MemberKind::User
+                || member.user.is_some()
+                || member.member.membership == Membership::Dynamic
+            {
                 continue;
             }
             let iam_id = &member.member.iam_id;

@@ -441,3 +441,35 @@ fn planning_the_export_of_an_account_with_grants_and_rules_changes_nothing() {
     assert!(c.unlistable_members().is_empty());
     assert!(p.is_empty(), "{:?}", lines(&p));
 }
+
+#[test]
+fn members_a_dynamic_rule_added_are_noted_not_listed_and_plan_to_nothing() {
+    let l = live()
+        .user("bob@example.com")
+        .user("dyn@example.com")
+        .group("ml")
+        .member("ml", "bob@example.com")
+        .dynamic_member("ml", "dyn@example.com")
+        .dynamic_member("ml", "idp-only@example.com");
+    let c = export_all(&l);
+    let ml = &c.groups[0];
+    assert_eq!(
+        ml.dynamic,
+        [iam("dyn@example.com"), iam("idp-only@example.com")]
+    );
+    // A rule's member is the rule's: neither an entry's group nor a removal to propose.
+    assert!(ml.unknown.is_empty(), "{:?}", ml.unknown);
+    assert!(c.unlistable.is_empty(), "{:?}", c.unlistable);
+    let groups_of = |email: &str| {
+        (c.users.iter())
+            .find(|u| u.email.as_str() == email)
+            .map(|u| u.groups.clone())
+    };
+    assert_eq!(
+        groups_of("bob@example.com"),
+        Some(vec![GroupName::new("ml")])
+    );
+    assert_eq!(groups_of("dyn@example.com"), Some(vec![]));
+    let plan = plan_of(&Desired(desired_of(&c)), &l);
+    assert!(plan.changes.is_empty(), "{:?}", plan.changes);
+}
