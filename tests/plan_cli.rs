@@ -296,3 +296,56 @@ async fn an_invalid_config_gives_78_before_any_request() {
     })
     .await;
 }
+
+/// A user the plan takes out of the account leaves every group, those the file does not
+/// manage too: plan reads that user's groups (one request per leaving user, none when
+/// nobody leaves) and names them (docs/reconciliation.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_leaving_the_account_is_shown_with_the_unmanaged_groups_they_leave() {
+    bounded(60, async {
+        let state = Account::new()
+            .user("alice@example.com", "IBMid-ALICE00001", "ACTIVE")
+            .user("frank@example.com", "IBMid-FRANK00001", "ACTIVE")
+            .group(ALGO_ID, "algorithms", "", &["IBMid-ALICE00001", "IBMid-FRANK00001"])
+            .group(CHEM_ID, "billing", "", &["IBMid-FRANK00001"])
+            .group(
+                "AccessGroupId-0a1b2c3d-0000-4000-8000-0000000000f0",
+                "finance",
+                "",
+                &["IBMid-FRANK00001"],
+            )
+            .build();
+        let config = |users: &[(String, Vec<String>)]| {
+            config_yaml(
+                ACCOUNT,
+                "  unlisted_users: remove\n",
+                &[(s("algorithms"), None)],
+                users,
+            )
+        };
+        let alice = (s("alice@example.com"), vec![s("algorithms")]);
+        let frank = (s("frank@example.com"), vec![s("algorithms")]);
+        let sc = Scenario::start(state, &config(&[alice.clone()])).await;
+        sc.emu.reset_stats();
+        let run = sc.plan(&[]).run().await;
+        run.expect(0);
+        assert!(
+            run.stdout.contains(
+                "- remove frank@example.com (IBMid-FRANK00001) from the account, leaving algorithms and 2 groups orgsync does not manage: billing, finance"
+            ),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("were not read"), "{}", run.stdout);
+        // The group listing, and frank's groups.
+        assert_eq!(calls(&sc.emu.stats(), "GET /v2/groups"), 2);
+
+        // Nobody leaves: no request more.
+        sc.w.write("org.yaml", &config(&[alice, frank]));
+        sc.emu.reset_stats();
+        sc.plan(&[]).run().await.expect(0);
+        assert_eq!(calls(&sc.emu.stats(), "GET /v2/groups"), 1);
+        sc.shutdown().await;
+    })
+    .await;
+}
