@@ -975,3 +975,66 @@ async fn validate_reports_problems_as_github_annotations_and_json() {
     })
     .await;
 }
+
+/// Sandbox runs each serve their own emulator, but two applies with one `--sandbox-state`
+/// file share its account (each writes it back): the second is refused like a second
+/// apply on one real account, and another state file is another account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_applies_with_one_sandbox_state_file_are_kept_apart() {
+    bounded(60, async {
+        let w = Workdir::new(&std::fs::read_to_string("org.example.yaml").unwrap());
+        let sandbox = std::fs::read_to_string("examples/sandbox-state.yaml").unwrap();
+        w.write("account.yaml", &sandbox);
+        w.write("other.yaml", &sandbox);
+        let runtime = tempfile::tempdir().unwrap();
+        let runtime_dir = runtime.path().display().to_string();
+        let apply = |state: &str| {
+            orgsync(
+                &w.config(),
+                None,
+                &["apply", "--yes", "--sandbox-state", state],
+            )
+            .env("XDG_RUNTIME_DIR", &runtime_dir)
+            .env("ORGSYNC_TODAY", TODAY)
+        };
+        // Hold the lock an apply with account.yaml takes, as a running apply would.
+        let state = std::fs::canonicalize(w.path("account.yaml")).unwrap();
+        let scope = format!("8c3f1e9a27b64d0f9e5a1c7b3d2f6e04@{}", state.display());
+        let name: String = (scope.chars())
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let dir = runtime.path().join("orgsync");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut perms = std::fs::metadata(&dir).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o700);
+        std::fs::set_permissions(&dir, perms).unwrap();
+        let held = std::fs::File::create(dir.join(format!("apply-{name}.lock"))).unwrap();
+        held.try_lock().expect("the test takes the lock");
+
+        let refused = apply(&w.arg("account.yaml")).run().await;
+        refused.expect(3);
+        assert!(
+            refused.stderr.contains(&format!(
+                "another orgsync apply is running on account {scope}"
+            )),
+            "{}",
+            refused.stderr
+        );
+        assert_eq!(
+            w.read("account.yaml"),
+            sandbox,
+            "the refused apply wrote nothing"
+        );
+        // Another state file is another account.
+        apply(&w.arg("other.yaml")).run().await.expect(0);
+        drop(held);
+        apply(&w.arg("account.yaml")).run().await.expect(0);
+    })
+    .await;
+}

@@ -266,9 +266,12 @@ fn write_holder(file: &mut File, holder: &Holder) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// The scope as a file name: letters, digits, `-` and `.` kept, anything else `_`.
+/// The scope as a file name: letters, digits, `-` and `.` kept, anything else `_`. A
+/// long scope (a sandbox state file's path) keeps its start and gains a digest of the
+/// whole, so that the name stays within file-name limits and distinct.
 fn file_name_safe(scope: &str) -> String {
-    scope
+    const KEPT: usize = 96;
+    let safe: String = scope
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
@@ -277,7 +280,14 @@ fn file_name_safe(scope: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if safe.len() <= KEPT {
+        return safe;
+    }
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(scope.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", &safe[..KEPT])
 }
 
 fn host_name() -> String {
@@ -361,6 +371,18 @@ mod tests {
             Err(LockError::Io { .. })
         ));
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[test]
+    fn long_scopes_become_short_distinct_file_names() {
+        let long = |tail: &str| format!("acct@/{}/{tail}", "d".repeat(300));
+        let (a, b) = (
+            file_name_safe(&long("a.yaml")),
+            file_name_safe(&long("b.yaml")),
+        );
+        assert!(a.len() < 120 && b.len() < 120, "{a}");
+        assert_ne!(a, b);
+        assert!(a.starts_with("acct_"), "{a}");
     }
 
     #[test]

@@ -26,10 +26,19 @@ pub(super) struct Session {
     pub identity: Identity,
     #[cfg(feature = "emulator")]
     sandbox: Option<crate::emulator::Emulator>,
+    /// The `--sandbox-state` file, resolved: the account two sandbox runs share.
+    sandbox_state: Option<std::path::PathBuf>,
 }
 
 impl Session {
     pub async fn open(conn: &Connection, output: Output) -> Result<Session> {
+        let sandbox_state = match &conn.target {
+            #[cfg(feature = "emulator")]
+            Target::Sandbox { state: Some(path) } => {
+                Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()))
+            }
+            _ => None,
+        };
         #[cfg(feature = "emulator")]
         let (endpoints, api_key, sandbox) = match &conn.target {
             Target::Account {
@@ -64,6 +73,7 @@ impl Session {
             identity,
             #[cfg(feature = "emulator")]
             sandbox,
+            sandbox_state,
         })
     }
 
@@ -92,6 +102,11 @@ impl Session {
     /// this machine the account at its address, since every emulator (a test's, the
     /// sandbox) is an account of its own whatever id it carries.
     pub fn lock_scope(&self, account: &AccountId) -> String {
+        // Each sandbox run serves its own emulator, but runs with one --sandbox-state
+        // file share its account: they are kept apart like applies on one real account.
+        if let Some(state) = &self.sandbox_state {
+            return format!("{account}@{}", state.display());
+        }
         let url = self.client.endpoints().iam();
         let host = url.host_str().unwrap_or_default();
         let bare = host.trim_start_matches('[').trim_end_matches(']');
