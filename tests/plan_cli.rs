@@ -325,7 +325,7 @@ async fn a_user_leaving_the_account_is_shown_with_the_unmanaged_groups_they_leav
         };
         let alice = (s("alice@example.com"), vec![s("algorithms")]);
         let frank = (s("frank@example.com"), vec![s("algorithms")]);
-        let sc = Scenario::start(state, &config(&[alice.clone()])).await;
+        let sc = Scenario::start(state, &config(std::slice::from_ref(&alice))).await;
         sc.emu.reset_stats();
         let run = sc.plan(&[]).run().await;
         run.expect(0);
