@@ -14,10 +14,11 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 
 use crate::model::Date;
 
-/// Keep IBM Cloud IAM access-group membership in one reviewed YAML file.
+/// Keep IBM Cloud IAM access groups in one reviewed YAML file: who belongs to each, what
+/// each grants (access policies, custom roles), and its dynamic rules.
 ///
 /// `orgsync plan` shows how the live account differs from the file; `orgsync apply`
-/// sends the invitations and membership changes.
+/// makes the account match it.
 #[derive(Debug, Parser)]
 #[command(
     name = "orgsync",
@@ -86,7 +87,10 @@ pub enum Command {
     Show(ShowArgs),
     /// Write a config file from the live account.
     Export(ExportArgs),
-    /// Serve a local emulator of IBM's token, User Management and Access Groups APIs.
+    /// Serve a local emulator of IBM's APIs, for tests.
+    ///
+    /// The token service, User Management, Access Groups, Policy Management, Resource
+    /// Controller and Resource Manager, on a loopback port; docs/emulator.md.
     Emulator(EmulatorArgs),
     /// Print the JSON Schema (draft-07) of the config file.
     Schema,
@@ -258,7 +262,7 @@ pub struct ConnectionArgs {
     /// Every API at one base URL, as the emulator serves them.
     #[arg(long, env = "ORGSYNC_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
-    /// IAM token service and Access Groups API.
+    /// IAM token service, Access Groups and Policy Management APIs.
     #[arg(
         long,
         env = "IBMCLOUD_IAM_API_ENDPOINT",

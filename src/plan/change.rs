@@ -385,17 +385,24 @@ impl fmt::Display for Change {
                 email,
                 iam_id,
                 groups,
-                ..
+                other_groups,
             } => {
                 if email.as_str().is_empty() {
                     write!(f, "remove_user {iam_id}")?;
                 } else {
                     write!(f, "remove_user {email} ({iam_id})")?;
                 }
-                if !groups.is_empty() {
-                    write!(f, " leaving {}", join_groups(groups))?;
+                match (groups.is_empty(), other_groups.is_empty()) {
+                    (true, true) => Ok(()),
+                    (false, true) => write!(f, " leaving {}", join_groups(groups)),
+                    (true, false) => write!(f, " leaving {}", unmanaged(other_groups)),
+                    (false, false) => write!(
+                        f,
+                        " leaving {} and {}",
+                        join_groups(groups),
+                        unmanaged(other_groups)
+                    ),
                 }
-                Ok(())
             }
         }
     }
@@ -431,4 +438,14 @@ fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
 
 fn join_groups(groups: &[GroupName]) -> String {
     join(groups.iter().map(GroupName::as_str))
+}
+
+/// `1 group orgsync does not manage: billing`, as the plan's text names them.
+fn unmanaged(groups: &[GroupName]) -> String {
+    let noun = if groups.len() == 1 { "group" } else { "groups" };
+    format!(
+        "{} {noun} orgsync does not manage: {}",
+        groups.len(),
+        join_groups(groups)
+    )
 }

@@ -100,9 +100,12 @@ impl fmt::Display for Refusal {
                 let what = match (*removals, *revocations) {
                     (1, 0) => "1 membership or user".to_string(),
                     (n, 0) => format!("{n} memberships or users"),
-                    (1, _) => "1 grant (an access policy, role or dynamic rule)".to_string(),
+                    (1, _) => {
+                        "1 grant (an access policy, a role of a policy, or a dynamic rule)"
+                            .to_string()
+                    }
                     (n, r) => format!(
-                        "{n} memberships, users or grants ({r} of them access policies, roles or dynamic rules)"
+                        "{n} memberships, users or grants ({r} of them access policies, roles taken from a policy, or dynamic rules)"
                     ),
                 };
                 write!(

@@ -159,13 +159,13 @@ fn member_line(member: Member<'_>, users: &UserIndex<'_>) -> String {
     if member.member.kind != MemberKind::User {
         return format!("{} ({})", member.member.iam_id, member.member.kind.as_str());
     }
-    let line = match member.user {
-        None => format!("{} (not in User Management)", member.member.iam_id),
-        Some(u) => user_line(users.get(u)),
-    };
-    match member.member.membership {
-        Membership::Static => line,
-        Membership::Dynamic => format!("{line} (dynamic)"),
+    // An ID-provider user a rule admitted need not be in User Management: that is no
+    // problem to point out.
+    match (member.user, member.member.membership) {
+        (None, Membership::Static) => format!("{} (not in User Management)", member.member.iam_id),
+        (None, Membership::Dynamic) => format!("{} (dynamic)", member.member.iam_id),
+        (Some(u), Membership::Static) => user_line(users.get(u)),
+        (Some(u), Membership::Dynamic) => format!("{} (dynamic)", user_line(users.get(u))),
     }
 }
 

@@ -746,7 +746,7 @@ fn grants_come_before_memberships_and_revocations_after_them() {
             "remove_member ravi@example.com (IBMid-ravi) from ml",
             "remove_rule \"legacy\" of ml",
             "remove_policy ml JobManager, Viewer on quantum-computing instance QR-old",
-            "remove_user eve@example.com (IBMid-eve) leaving ml",
+            "remove_user eve@example.com (IBMid-eve) leaving ml and 2 groups orgsync does not manage: billing-admins, lab-viewers",
         ]
     );
 }

@@ -143,8 +143,8 @@ fn removed_grants_count_and_are_named_beside_memberships() {
         }
     );
     assert!(refusal.to_string().starts_with(
-        "the plan removes 5 memberships, users or grants (3 of them access policies, roles or \
-         dynamic rules), more than policy.max_removals (4)"
+        "the plan removes 5 memberships, users or grants (3 of them access policies, roles \
+         taken from a policy, or dynamic rules), more than policy.max_removals (4)"
     ));
     let one = plan_of(
         &desired().group("g"),
