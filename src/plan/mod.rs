@@ -30,7 +30,10 @@ pub use error::{AccessProblem, PlanError};
 pub use guard::{Refusal, check_saved, guard_removals, preflight};
 pub use planner::{EXPIRY_WARNING_DAYS, Options, plan, removal_candidates};
 pub use render::{render_json, render_markdown, render_text, summary_line};
-pub use types::{FORMAT_VERSION, Plan, PlanFileError, Roster, Summary, Unmanaged, UnmanagedMember};
+pub use types::{
+    FORMAT_VERSION, Plan, PlanFileError, Roster, Summary, UnexpressiblePolicy, Unmanaged,
+    UnmanagedMember,
+};
 pub use warning::{AccessLoss, KeepReason, PENDING_INVITATION_DAYS, RuleRef, Warning, Who};
 
 /// IBM's limit of access policies per subject, an access group here (docs/ibm-api.md,

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AccountId, GroupName, IamId};
+use crate::model::{AccountId, GroupName, IamId, PolicyId};
 
 use super::change::{Change, ChangeKind};
 use super::warning::Warning;
@@ -130,10 +130,24 @@ pub struct Unmanaged {
     /// other attributes, tags): left alone. Absent from the JSON when zero.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub policies: usize,
+    /// Of those, the ones no entry could ever express, each with what the file cannot
+    /// say about it (the others are duplicates, named by a warning). Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unexpressible_policies: Vec<UnexpressiblePolicy>,
     /// Members a dynamic rule added (`membership_type: dynamic`): never removed as
     /// members. Absent from the JSON when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dynamic_members: Vec<UnmanagedMember>,
+}
+
+/// A live policy left alone because the file cannot express it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnexpressiblePolicy {
+    pub group: GroupName,
+    pub policy_id: PolicyId,
+    /// What the file cannot say about it, e.g. "the attribute `region`".
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

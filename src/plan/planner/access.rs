@@ -17,6 +17,7 @@ use super::super::change::{Change, Target};
 use super::super::error::{AccessProblem, PlanError};
 use super::super::index::ManagedGroup;
 use super::super::resolve::{AccessIndex, Found, LivePolicies};
+use super::super::types::UnexpressiblePolicy;
 use super::super::warning::Warning;
 use super::{Decisions, Planner};
 
@@ -56,6 +57,13 @@ impl<'a> Planner<'a> {
                 });
             } else if problems.is_empty() {
                 self.decided.unmanaged_policies += live.left_alone;
+                (self.decided.unexpressible_policies).extend(live.unexpressible.iter().map(
+                    |(id, reason)| UnexpressiblePolicy {
+                        group: group.name.clone(),
+                        policy_id: (*id).clone(),
+                        reason: reason.to_string(),
+                    },
+                ));
                 reconcile(&index, group, &wanted, &live, &mut self.decided);
             }
         }

@@ -29,7 +29,9 @@ use super::error::PlanError;
 use super::index::{GroupIx, IxVec, LiveGroups, ManagedGroup, ManagedGroups, UserIndex, UserIx};
 use super::index::{resolve_members, user_email};
 use super::roster::rosters;
-use super::types::{FORMAT_VERSION, Plan, Summary, Unmanaged, UnmanagedMember};
+use super::types::{
+    FORMAT_VERSION, Plan, Summary, UnexpressiblePolicy, Unmanaged, UnmanagedMember,
+};
 use super::warning::{KeepReason, PENDING_INVITATION_DAYS, Warning, Warnings, Who};
 
 /// Memberships expiring within this many days are warned about.
@@ -79,6 +81,8 @@ struct Decisions<'a> {
     unmanaged_members: Vec<UnmanagedMember>,
     /// Live policies of groups with `access` left alone (unexpressible, or a duplicate).
     unmanaged_policies: usize,
+    /// Of those, the ones the file cannot express, named.
+    unexpressible_policies: Vec<UnexpressiblePolicy>,
     /// Members a dynamic rule added, never removed as members.
     dynamic_members: Vec<UnmanagedMember>,
 }
@@ -102,6 +106,7 @@ impl<'a> Planner<'a> {
             unmanaged_users: 0,
             unmanaged_members: Vec::new(),
             unmanaged_policies: 0,
+            unexpressible_policies: Vec::new(),
             dynamic_members: Vec::new(),
         };
         Ok(Planner {
@@ -394,6 +399,7 @@ impl<'a> Planner<'a> {
                 users: decided.unmanaged_users,
                 members: unmanaged_members,
                 policies: decided.unmanaged_policies,
+                unexpressible_policies: decided.unexpressible_policies,
                 dynamic_members,
             },
             rosters,

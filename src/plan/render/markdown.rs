@@ -245,6 +245,15 @@ fn write_unmanaged(md: &mut String, plan: &Plan) {
              attributes, tags, or a second policy of one target)",
             count(unmanaged.policies, "access policy", "access policies")
         );
+        for p in &unmanaged.unexpressible_policies {
+            let _ = writeln!(
+                md,
+                "  - {}: policy `{}` ({})",
+                md_escape(p.group.as_str()),
+                code_escape(p.policy_id.as_str()),
+                md_escape(&p.reason)
+            );
+        }
     }
     if !unmanaged.dynamic_members.is_empty() {
         let _ = writeln!(

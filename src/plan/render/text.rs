@@ -183,12 +183,25 @@ fn write_unmanaged(out: &mut Out, plan: &Plan) {
             PLAIN,
             &format!(
                 "{} of managed groups that the file cannot express (conditions, other \
-                 attributes, tags, or a second policy of one target)",
-                count(unmanaged.policies, "access policy", "access policies")
+                 attributes, tags, or a second policy of one target){}",
+                count(unmanaged.policies, "access policy", "access policies"),
+                if unmanaged.unexpressible_policies.is_empty() {
+                    ""
+                } else {
+                    ":"
+                }
             ),
             2,
             false,
         );
+        for p in &unmanaged.unexpressible_policies {
+            out.line(
+                PLAIN,
+                &format!("{}: policy {} ({})", p.group, p.policy_id, p.reason),
+                4,
+                false,
+            );
+        }
     }
     if !unmanaged.dynamic_members.is_empty() {
         out.line(

@@ -363,6 +363,14 @@ fn policies_the_file_cannot_express_are_left_alone_and_counted() {
     let p = plan_of(&d, &l);
     assert!(p.is_empty(), "{:?}", lines(&p));
     assert_eq!(p.unmanaged.policies, 1);
+    assert_eq!(
+        p.unmanaged.unexpressible_policies,
+        [crate::plan::UnexpressiblePolicy {
+            group: GroupName::new("ml"),
+            policy_id: PolicyId::new("p1"),
+            reason: "the attribute `region`".into(),
+        }]
+    );
 }
 
 #[test]
