@@ -260,7 +260,7 @@ pub(crate) struct Shared {
     faults: Faults,
     options: Options,
     persister: Option<persist::Persister>,
-    /// This process's token-signing key (docs/emulator.md, Tokens).
+    /// This process's token-signing key (docs/emulator.md, Safety).
     token_key: token::SigningKey,
     traces: std::sync::atomic::AtomicU64,
 }

@@ -1,4 +1,4 @@
-//! What apply did, change by change (docs/cli.md, `apply --format json`), and its
+//! What apply did, change by change (docs/cli.md, Apply reports), and its
 //! renderings.
 
 use std::fmt::{self, Write as _};

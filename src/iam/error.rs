@@ -184,7 +184,7 @@ impl IamError {
         }
     }
 
-    /// The error as a report entry (docs/cli.md, `apply --format json`).
+    /// The error as a report entry (docs/cli.md, Apply reports).
     pub fn info(&self) -> ApiErrorInfo {
         match self {
             IamError::Api { info, .. } | IamError::InvalidApiKey { info } => info.clone(),
