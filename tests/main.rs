@@ -1,14 +1,17 @@
 //! orgsync's integration tests, as one test binary: the crate is linked once, and the
 //! helpers in [`support`] are shared by every module instead of being copied per file.
 //!
-//! Each module is one contract: `config` (the file and `validate`/`schema`), `plan_cli`
-//! and `apply` (the real binary against the in-process emulator), `export`, `emulator`
-//! (its HTTP behaviour; `emulator_access`, `emulator_resources` and `emulator_rules` for
-//! what a group grants, with helpers in `emulator_http`), `iam` and `hostile` (the
-//! client against scripted servers), `cli` (the command line: flags, files, the apply
-//! lock, signals, show/completions/man), `reliability` (faults and secrets), `readme` (the
-//! walkthrough replayed). Shared helpers live in `support`; `e2e` keeps the end-to-end
-//! helpers reachable under their first name.
+//! Each module is one contract: `config` (the file and `validate`/`schema`;
+//! `config_grants` for roles, access and rules, `config_messages` for how problems read,
+//! `config_trust` for hostile files), `plan_cli` and `apply` (the real binary against the
+//! in-process emulator), `export`, `emulator` (its HTTP behaviour; `emulator_access`,
+//! `emulator_resources` and `emulator_rules` for what a group grants, `emulator_trust`
+//! for its safety, with helpers in `emulator_http`), `iam`, `iam_access` and `hostile`
+//! (the client against scripted servers), `cli` (the command line: flags, files, the
+//! apply lock, signals, show/completions/man, validate's formats), `reliability` and
+//! `reliability_access` (faults and secrets), `readme` (the walkthrough replayed).
+//! Shared helpers live in `support`; `e2e` keeps the end-to-end helpers reachable under
+//! their first name.
 
 mod apply;
 mod cli;

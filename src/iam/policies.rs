@@ -305,9 +305,14 @@ fn role_set(policy: &Policy) -> BTreeSet<String> {
         .collect()
 }
 
-/// A listed policy as orgsync sees it; `None` when it has no id or its subject names no
-/// access group (a user's or service ID's policy).
+/// A listed policy as orgsync sees it; `None` when it has no id, its subject names no
+/// access group (a user's or service ID's policy), or it is deleted: listings without a
+/// `state` filter return active policies only, but a deleted one, should IBM list it,
+/// grants nothing and must not be planned as live (docs/ibm-api.md).
 pub(crate) fn live_policy(policy: Policy, account: &AccountId) -> Option<LivePolicy> {
+    if (policy.state.as_deref()).is_some_and(|s| s.trim().eq_ignore_ascii_case("deleted")) {
+        return None;
+    }
     let id = policy
         .id
         .as_deref()

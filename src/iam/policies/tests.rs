@@ -61,6 +61,17 @@ fn a_v2_grant_on_one_instance_is_expressible_with_its_roles() {
 }
 
 #[test]
+fn a_deleted_policy_is_not_live_and_no_state_is_taken_for_active() {
+    let resource = json!([attr("accountId", ACCOUNT), attr("serviceName", "billing")]);
+    let mut deleted = v2(resource.clone());
+    deleted["state"] = json!("Deleted");
+    assert_eq!(decode(deleted), None);
+    let mut unsaid = v2(resource);
+    unsaid.as_object_mut().map(|o| o.remove("state"));
+    assert!(decode(unsaid).is_some());
+}
+
+#[test]
 fn a_v1_policy_seen_through_v2_keeps_its_v1_version() {
     let mut v = v2(json!([
         attr("accountId", ACCOUNT),
