@@ -11,7 +11,8 @@
 //! - [`rules`]: the dynamic rules that let ID-provider users join a group
 //!   (docs/reconciliation.md, Dynamic rules);
 //! - [`desired`]: the validated config file; [`live`]: the account as read, and
-//!   [`LiveQuery`], what to read for a given file.
+//!   [`LiveQuery`], what to read for a given file;
+//! - [`similar`]: how far apart two names are, for "did you mean".
 
 mod access;
 mod date;
@@ -19,6 +20,7 @@ mod desired;
 mod ids;
 mod live;
 mod rules;
+mod similar;
 
 pub use access::*;
 pub use date::*;
@@ -26,6 +28,7 @@ pub use desired::*;
 pub use ids::*;
 pub use live::*;
 pub use rules::*;
+pub use similar::edit_distance;
 
 #[cfg(test)]
 mod tests {

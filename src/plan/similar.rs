@@ -4,7 +4,9 @@
 //! The config has a closest-match of its own for its keys; this one serves the planner,
 //! which may not depend on `config` (docs/design.md, the dependency rule), and returns
 //! every close candidate rather than one, since two instances named `QR-ml` and `qr-ml2`
-//! are both worth naming.
+//! are both worth naming. Both measure with [`edit_distance`], defined once in `model`.
+
+use crate::model::edit_distance;
 
 /// At most this many suggestions are offered.
 const MAX_SUGGESTIONS: usize = 3;
@@ -49,31 +51,6 @@ pub(super) fn similar<'c>(name: &str, candidates: impl Iterator<Item = &'c str>)
         .take(MAX_SUGGESTIONS)
         .map(|(_, c)| c)
         .collect()
-}
-
-/// Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
-/// neighbours each cost 1.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let width = b.len() + 1;
-    let mut prev2 = vec![0usize; width];
-    let mut prev: Vec<usize> = (0..width).collect();
-    let mut cur = vec![0usize; width];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(prev2[j - 2] + 1);
-            }
-            cur[j] = d;
-        }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
