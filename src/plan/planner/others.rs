@@ -115,6 +115,9 @@ impl<'a> Planner<'a> {
             if matches!(loss, AccessLoss::Rule { .. }) && !membership.dynamic {
                 continue;
             }
+            if !apply_may_need(&loss) {
+                continue;
+            }
             losses
                 .entry(group)
                 .or_default()
@@ -168,6 +171,31 @@ impl<'a> Planner<'a> {
 struct CallerMembership {
     /// A dynamic rule made it a member (it may also be a static one).
     dynamic: bool,
+}
+
+/// The services whose access an apply itself uses after its first write: Access Groups,
+/// Policy Management (policies and roles), User Management and IAM Identity (tokens).
+/// Instances are looked up while planning, before anything is written.
+const SERVICES_APPLY_USES: [&str; 4] = [
+    "iam-groups",
+    "iam-access-management",
+    "user-management",
+    "iam-identity",
+];
+
+/// Whether an apply could need what `loss` takes away to finish: a rule (the caller
+/// leaves the group and every grant with it), a grant on one of the services apply uses,
+/// or one with no service (a resource group, or the account's services together). A
+/// role on a Qiskit Runtime instance, say, is never needed by orgsync itself.
+fn apply_may_need(loss: &AccessLoss) -> bool {
+    match loss {
+        AccessLoss::Rule { .. } => true,
+        AccessLoss::Revoked { target, .. } | AccessLoss::Dropped { target, .. } => {
+            target.service.as_ref().is_none_or(|service| {
+                SERVICES_APPLY_USES.contains(&service.as_str().trim().to_lowercase().as_str())
+            })
+        }
+    }
 }
 
 /// What a change takes away from a group, if anything.
