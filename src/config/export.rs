@@ -1101,6 +1101,7 @@ mod tests {
                 operator: RuleOperator::Contains,
                 value: "true".into(),
             }],
+            unreadable_conditions: 0,
         }]);
         live.groups[1].policies = Some(Vec::new());
         live.roles = vec![

@@ -390,7 +390,7 @@ impl<W: IamWrite> NonIdempotent for RuleCreate<'_, W> {
                     .find(|r| r.name.to_lowercase() == rule.name.to_lowercase());
                 match named {
                     None => Seen::Missing,
-                    Some(r) if crate::iam::same_rule(r, rule) => Seen::Landed(CreatedRule {
+                    Some(r) if r.matches(rule) => Seen::Landed(CreatedRule {
                         id: r.id.clone(),
                         transaction_id: None,
                     }),

@@ -751,6 +751,7 @@ impl IamWrite for Fake {
                     realm: rule.realm.clone(),
                     expiration_hours: rule.expiration_hours,
                     conditions: rule.conditions.clone(),
+                    unreadable_conditions: 0,
                 });
                 Ok(CreatedRule {
                     transaction_id: Some(format!("tx-{id}")),

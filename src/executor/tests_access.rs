@@ -389,6 +389,7 @@ async fn removals_answered_404_are_gone_already_and_updates_go_through_the_versi
                 realm: "x".into(),
                 expiration_hours: 1,
                 conditions: vec![],
+                unreadable_conditions: 0,
             },
         );
     let changes = vec![

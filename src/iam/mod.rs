@@ -43,7 +43,7 @@ pub use live::{PolicyListing, acquire, everything_of, members_only, policy_listi
 pub use policies::CreatedPolicy;
 pub use resources::crn_segment;
 pub use roles::CreatedRole;
-pub use rules::{CreatedRule, same_rule};
+pub use rules::CreatedRule;
 pub use users::{InvitedUser, UserRemoval};
 
 use crate::model::{AccountId, IamId};

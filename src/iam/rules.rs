@@ -110,7 +110,7 @@ impl Client {
     ) -> Result<Option<String>, IamError> {
         let url = self.rules_url(group, Some(id));
         let (etag, current) = self.get_rule(&url).await?;
-        if current.as_ref().is_some_and(|c| same_rule(c, rule)) {
+        if current.as_ref().is_some_and(|c| c.matches(rule)) {
             return Ok(None);
         }
         let mut put = Request::new(Method::PUT, PUT_ROUTE, url.clone(), Retry::Idempotent)
@@ -119,7 +119,7 @@ impl Client {
         match self.send(&put).await {
             Ok(reply) => Ok(reply.transaction_id),
             Err(e) if e.status() == Some(412) => match self.get_rule(&url).await?.1 {
-                Some(now) if same_rule(&now, rule) => Ok(e.info().transaction_id),
+                Some(now) if now.matches(rule) => Ok(e.info().transaction_id),
                 _ => Err(e),
             },
             Err(e) => Err(e),
@@ -153,19 +153,6 @@ impl Client {
         segments.extend(rule.map(RuleId::as_str));
         join(&self.inner.endpoints.iam, &segments, &[])
     }
-}
-
-/// Whether a live rule already is what the file says: same name (ignoring case, as the
-/// file's names are unique), realm, expiration and conditions (in any order).
-pub fn same_rule(live: &LiveRule, rule: &DesiredRule) -> bool {
-    let mut a = live.conditions.clone();
-    let mut b = rule.conditions.clone();
-    a.sort();
-    b.sort();
-    live.name.to_lowercase() == rule.name.to_lowercase()
-        && live.realm == rule.realm
-        && live.expiration_hours == rule.expiration_hours
-        && a == b
 }
 
 /// The body of a create or replace: values JSON-encoded, as IBM stores them.
@@ -204,11 +191,13 @@ pub(crate) fn decode_value(stored: &str) -> String {
     }
 }
 
-/// A listed rule; `None` without an id. A condition with an operator IBM added since is
-/// dropped, so the rule differs from anything the file says and is replaced, not matched.
+/// A listed rule; `None` without an id. A condition orgsync cannot read (an operator IBM
+/// added since, no claim) is counted, not kept: the rule then matches nothing the file
+/// says ([`LiveRule::matches`]), so it is replaced, not taken as in sync.
 fn live_rule(rule: Rule) -> Option<LiveRule> {
     let id = rule.id.filter(|i| !i.trim().is_empty())?;
-    let conditions = rule
+    let listed = rule.conditions.len();
+    let conditions: Vec<RuleCondition> = rule
         .conditions
         .into_iter()
         .filter_map(|c| {
@@ -219,6 +208,7 @@ fn live_rule(rule: Rule) -> Option<LiveRule> {
             })
         })
         .collect();
+    let unreadable_conditions = listed - conditions.len();
     Some(LiveRule {
         id: RuleId::new(id.trim()),
         name: rule.name.unwrap_or_default(),
@@ -228,6 +218,7 @@ fn live_rule(rule: Rule) -> Option<LiveRule> {
             .and_then(|e| u32::try_from(e).ok())
             .unwrap_or(0),
         conditions,
+        unreadable_conditions,
     })
 }
 
@@ -260,8 +251,9 @@ mod tests {
         assert_eq!(
             live.conditions.len(),
             1,
-            "the unknown operator's condition is dropped"
+            "the unknown operator's condition is not kept"
         );
+        assert_eq!(live.unreadable_conditions, 1, "but it is counted");
         assert_eq!(live.conditions[0].value, "ml");
         let desired = DesiredRule {
             name: "ML-Project".into(),
@@ -273,7 +265,15 @@ mod tests {
                 value: "ml".into(),
             }],
         };
-        assert!(same_rule(&live, &desired));
+        assert!(
+            !live.matches(&desired),
+            "a condition orgsync cannot read is a difference"
+        );
+        let readable = LiveRule {
+            unreadable_conditions: 0,
+            ..live.clone()
+        };
+        assert!(readable.matches(&desired));
         let body = rule_body(&desired);
         assert_eq!(body["conditions"][0]["value"], r#""ml""#);
         assert_eq!(body["name"], "ML-Project");

@@ -5,6 +5,7 @@
 //! Dynamic rules).
 
 use std::borrow::Borrow;
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -99,5 +100,34 @@ pub struct LiveRule {
     pub name: String,
     pub realm: String,
     pub expiration_hours: u32,
+    /// The conditions orgsync can read.
     pub conditions: Vec<RuleCondition>,
+    /// Conditions it cannot (an operator IBM added since, no claim): the rule admits
+    /// less than `conditions` say, so it matches nothing the file says. Left out of the
+    /// serialised form when zero, so digests of readable rules are what they were.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unreadable_conditions: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl LiveRule {
+    /// Whether the rule admits exactly whom `rule`'s conditions admit. Conditions
+    /// compare as a set: all must hold, so neither their order nor a repeat changes it.
+    pub fn same_conditions(&self, rule: &DesiredRule) -> bool {
+        let set = |c: &[RuleCondition]| c.iter().cloned().collect::<BTreeSet<_>>();
+        self.unreadable_conditions == 0 && set(&self.conditions) == set(&rule.conditions)
+    }
+
+    /// Whether this is `rule` as the file says it: the name (ignoring case), realm,
+    /// session length and conditions. The one test the planner, the re-read after an
+    /// ambiguous create and verification share.
+    pub fn matches(&self, rule: &DesiredRule) -> bool {
+        self.name.to_lowercase() == rule.name.to_lowercase()
+            && self.realm == rule.realm
+            && self.expiration_hours == rule.expiration_hours
+            && self.same_conditions(rule)
+    }
 }

@@ -559,13 +559,7 @@ fn rule_discrepancy(
             rule: rule.name.clone(),
         });
     };
-    let mut a = found.conditions.clone();
-    let mut b = rule.conditions.clone();
-    a.sort();
-    b.sort();
-    let same =
-        found.realm == rule.realm && found.expiration_hours == rule.expiration_hours && a == b;
-    (!same).then(|| Discrepancy::RuleDiffers {
+    (!found.matches(rule)).then(|| Discrepancy::RuleDiffers {
         group: group.clone(),
         rule: rule.name.clone(),
     })
@@ -1010,6 +1004,7 @@ mod tests {
                 realm: String::new(),
                 expiration_hours: 1,
                 conditions: vec![],
+                unreadable_conditions: 0,
             }],
         );
         let Verdict::Fails(d) = judge(&e, &o) else {
@@ -1045,6 +1040,7 @@ mod tests {
             realm: "realm".into(),
             expiration_hours: hours,
             conditions,
+            unreadable_conditions: 0,
         };
         o.rules
             .insert(id("a"), vec![live(vec![c("y"), c("x")], 12)]);

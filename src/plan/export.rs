@@ -445,6 +445,13 @@ fn written_rules(
             });
             continue;
         }
+        if rule.unreadable_conditions > 0 {
+            notes.push(RuleNote::Refused {
+                name: rule.name.clone(),
+                why: "it has a condition orgsync cannot read (an operator it does not know, or no claim)",
+            });
+            continue;
+        }
         let written = DesiredRule {
             name: rule.name.clone(),
             realm: rule.realm.clone(),

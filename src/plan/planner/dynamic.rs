@@ -5,7 +5,7 @@
 //! included): `remove_rule`. Then the warning IBM gives itself: a `CONTAINS` value that
 //! is part of another group's on the same realm and claim admits that group's users too.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::model::{
     DesiredRule, GroupName, LiveGroup, LiveRule, MAX_RULES_PER_GROUP, RuleId, RuleOperator,
@@ -140,17 +140,16 @@ fn reconcile(
     }
 }
 
-/// The replacement of `live` by `rule`, if realm, session length or conditions differ.
-/// Conditions are compared as a set: all must hold, so neither their order nor a repeat
-/// changes what the rule admits. A name differing only in case is not a difference.
+/// The replacement of `live` by `rule`, if realm, session length or conditions differ
+/// (conditions as a set, and a condition orgsync cannot read always differs:
+/// [`LiveRule::same_conditions`]). A name differing only in case is not a difference.
 fn update(
     group: &ManagedGroup<'_>,
     lg: &LiveGroup,
     rule: &DesiredRule,
     live: &LiveRule,
 ) -> Option<Change> {
-    let same_conditions = rule.conditions.iter().collect::<BTreeSet<_>>()
-        == live.conditions.iter().collect::<BTreeSet<_>>();
+    let same_conditions = live.same_conditions(rule);
     let old_realm = (live.realm != rule.realm).then(|| live.realm.clone());
     let old_expiration_hours =
         (live.expiration_hours != rule.expiration_hours).then_some(live.expiration_hours);

@@ -329,3 +329,24 @@ fn a_dynamic_member_removed_from_the_account_leaves_the_roster() {
     assert_eq!(roster.before, ["idp@example.com (dynamic)"]);
     assert!(roster.after.is_empty());
 }
+
+#[test]
+fn a_live_rule_with_a_condition_orgsync_cannot_read_is_replaced_not_taken_as_in_sync() {
+    let wanted = rule("ml-project", project("ml"));
+    let d = desired().rules("ml", vec![wanted.clone()]);
+    let unreadable = LiveRule {
+        unreadable_conditions: 1,
+        ..live_rule("r1", &wanted)
+    };
+    let l = ml().live_rules("ml", vec![unreadable]);
+    let p = plan_of(&d, &l);
+    assert_eq!(
+        p.changes.iter().map(|c| c.kind()).collect::<Vec<_>>(),
+        [crate::plan::ChangeKind::UpdateRule],
+        "{:?}",
+        lines(&p)
+    );
+    // The same rule, all of it readable, is in sync.
+    let l = ml().live_rules("ml", vec![live_rule("r1", &wanted)]);
+    assert!(plan_of(&d, &l).is_empty());
+}

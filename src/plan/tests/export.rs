@@ -426,6 +426,19 @@ fn rules_the_file_cannot_name_keep_the_groups_rules_out() {
             rule: RuleId::new("r2")
         }]
     );
+    // A rule with a condition orgsync cannot read would be written short of it.
+    let unreadable = LiveRule {
+        unreadable_conditions: 1,
+        ..live_rule("r1", &named)
+    };
+    let l = live().group("ml").live_rules("ml", vec![unreadable]);
+    let ml = &export_all(&l).groups[0];
+    assert_eq!(ml.rules, None);
+    assert!(
+        matches!(&ml.rule_notes[..], [RuleNote::Refused { name, .. }] if name == "ml-project"),
+        "{:?}",
+        ml.rule_notes
+    );
     let l = live()
         .group("ml")
         .live_rules("ml", vec![live_rule("r1", &named)]);

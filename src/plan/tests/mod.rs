@@ -230,6 +230,7 @@ pub(crate) fn live_rule(id: &str, rule: &DesiredRule) -> LiveRule {
         realm: rule.realm.clone(),
         expiration_hours: rule.expiration_hours,
         conditions: rule.conditions.clone(),
+        unreadable_conditions: 0,
     }
 }
 

@@ -399,6 +399,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                         realm: realm.clone(),
                         expiration_hours: *expiration_hours,
                         conditions: conditions.clone(),
+                        unreadable_conditions: 0,
                     });
             }
             Change::UpdateRule {
