@@ -272,3 +272,62 @@ async fn resource_groups_are_listed_and_read() {
     })
     .await;
 }
+
+/// Page tokens are the client's to forge: an offset beyond any listing is an empty last
+/// page and a page size the service does not serve is refused — never a panic, never a
+/// `next` that repeats its page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_page_tokens_are_an_empty_page_or_a_400() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    bounded(async {
+        let (emu, api) = qiskit_emulator().await;
+        let first = api
+            .get(&format!("/v2/policies?account_id={ACCOUNT}&limit=1"))
+            .await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        let start = first.body["next"]["start"].as_str().expect("a next page");
+        let token = String::from_utf8(URL_SAFE_NO_PAD.decode(start).unwrap()).unwrap();
+        let (_, fingerprint) = token.rsplit_once(':').unwrap();
+        let forged = URL_SAFE_NO_PAD.encode(format!("emu-policies:{}:{fingerprint}", u64::MAX));
+        let far = api
+            .get(&format!(
+                "/v2/policies?account_id={ACCOUNT}&limit=1&start={forged}"
+            ))
+            .await;
+        assert_eq!(far.status, StatusCode::OK, "{}", far.body);
+        assert_eq!(far.body["policies"], json!([]));
+        assert!(far.body["next"].is_null(), "{}", far.body);
+
+        let instance_token = |offset: u64, limit: u64| {
+            URL_SAFE_NO_PAD.encode(format!(
+                "next_docid={offset}&limit={limit}&account_id={ACCOUNT}"
+            ))
+        };
+        let far = api
+            .get(&format!(
+                "/v2/resource_instances?start={}",
+                instance_token(u64::MAX, 1)
+            ))
+            .await;
+        assert_eq!(far.status, StatusCode::OK, "{}", far.body);
+        assert!(names(&far.body).is_empty());
+        assert!(far.body["next_url"].is_null(), "{}", far.body);
+        for limit in [0, 1_000_000] {
+            let odd = api
+                .get(&format!(
+                    "/v2/resource_instances?start={}",
+                    instance_token(0, limit)
+                ))
+                .await;
+            assert_eq!(
+                odd.status,
+                StatusCode::BAD_REQUEST,
+                "limit {limit}: {}",
+                odd.body
+            );
+        }
+        emu.shutdown().await;
+    })
+    .await;
+}

@@ -186,11 +186,15 @@ fn decode_token(raw: &str, account: &str) -> Result<Continuation, ApiError> {
         }
     }
     match (offset, limit, acct) {
-        (Some(offset), Some(limit), Some(a)) if a == account => Ok(Continuation {
-            query,
-            limit,
-            offset,
-        }),
+        // A token is the client's to forge: the page size it carries must be one the
+        // service serves (1 to 100), or a next_url would repeat its page forever.
+        (Some(offset), Some(limit), Some(a)) if a == account && (1..=100).contains(&limit) => {
+            Ok(Continuation {
+                query,
+                limit,
+                offset,
+            })
+        }
         _ => Err(refused()),
     }
 }
@@ -259,7 +263,7 @@ async fn list_instances(
         if f.sub_type.is_some() {
             all.clear();
         }
-        let end = (c.offset + c.limit).min(all.len());
+        let end = c.offset.saturating_add(c.limit).min(all.len());
         let next_url = (end < all.len()).then(|| {
             let token = encode_token(f, c.limit, end, &account);
             format!("/v2/resource_instances?start={token}&limit={}", c.limit)

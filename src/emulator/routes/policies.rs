@@ -621,8 +621,10 @@ fn paginate<'a>(
     };
     let sep = if query.is_empty() { "" } else { "&" };
     let base = format!("{}{path}?{query}{sep}limit={limit}", call.base);
-    let next = (offset + limit < policies.len()).then(|| {
-        let start = encode_start(offset + limit, &query);
+    // A token is the client's to forge: an offset beyond the listing is an empty page.
+    let end = offset.saturating_add(limit);
+    let next = (end < policies.len()).then(|| {
+        let start = encode_start(end, &query);
         PageLink {
             href: format!("{base}&start={start}"),
             start: Some(start),
