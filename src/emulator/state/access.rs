@@ -517,6 +517,12 @@ fn check_policy(ctx: &PolicyContext<'_>, policy: &Policy, what: &str, problems: 
     if policy.roles.is_empty() {
         problems.push(format!("{what}: a policy grants at least one role"));
     }
+    // A deleted policy grants nothing: a custom role it names may have been deleted
+    // since (IBM refuses that only while an active policy grants the role), and restoring
+    // the policy checks its roles again.
+    if policy.state == PolicyState::Deleted {
+        return;
+    }
     for role in &policy.roles {
         match resolve_role(ctx.account_id, ctx.roles, role) {
             None => problems.push(format!(

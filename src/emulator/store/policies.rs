@@ -376,6 +376,9 @@ impl Store {
         }
         let subject = Policies::subject_key(current);
         self.check_limits(&subject, Some(seq))?;
+        // A custom role it granted may have been deleted while the policy was.
+        let service = current.resource.get_str("serviceName");
+        self.check_policy_roles(&current.roles, service, &current.resource)?;
         let mut restored = current.clone();
         restored.state = PolicyState::Active;
         restored.revision = restored.revision.max(1) + 1;

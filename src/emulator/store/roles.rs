@@ -336,8 +336,9 @@ impl Store {
             ))
             .into());
         }
-        for (i, action) in actions.iter().enumerate() {
-            if actions[..i].contains(action) {
+        let mut seen = std::collections::HashSet::with_capacity(actions.len());
+        for action in actions {
+            if !seen.insert(action) {
                 return Err(
                     ApiError::invalid_body(format!("Action {action} is listed twice.")).into(),
                 );

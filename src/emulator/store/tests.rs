@@ -558,3 +558,32 @@ fn instances_filter_by_state_name_and_id() {
     assert_eq!(s.list_resource_groups(None, Some(true)).len(), 1);
     let _ = MembershipType::Static;
 }
+
+/// IBM refuses to delete a custom role only while an active policy grants it: once the
+/// policy is deleted the role may go, the persisted state still loads, and the policy
+/// cannot be restored granting a role that no longer exists.
+#[test]
+fn a_role_of_a_deleted_policy_may_go_and_the_policy_is_not_restored_without_it() {
+    let mut s = store();
+    let role = RoleDraft {
+        name: "Temp".into(),
+        display_name: "Temp".into(),
+        description: String::new(),
+        service_name: "quantum-computing".into(),
+        actions: vec!["quantum-computing.job.read".into()],
+    };
+    let created = s.create_role(&actor(), role, 1).expect("created");
+    let crn = s.custom_role_crn(&created);
+    let p = s
+        .create_policy(&actor(), ApiVersion::V1, draft(GROUP, "guid-x", &[&crn]), 1)
+        .expect("created");
+    let id = p.id.clone().expect("an id");
+    let etag = policy_etag(&s.policy(&id).expect("readable"));
+    s.delete_policy(ApiVersion::V1, &id).expect("deleted");
+    s.delete_role(&created.id.clone().expect("id"))
+        .expect("no active policy grants it");
+    let text = serde_json::to_string(&s.to_state()).expect("serializes");
+    State::parse(&text).expect("the persisted state loads again");
+    let e = err(s.restore_policy(&actor(), &id, Some(&etag), "active", 3));
+    assert_eq!(e.status, 400, "{e:?}");
+}
