@@ -40,7 +40,7 @@ use crate::model::{
 };
 
 use super::index::{
-    GroupIx, LiveGroups, ManagedGroup, ManagedGroups, Member, UserIndex, UserIx, live_rules,
+    GroupIx, IxVec, LiveGroups, ManagedGroup, ManagedGroups, Member, UserIndex, UserIx, live_rules,
     resolve_members, user_email,
 };
 use super::resolve::{AccessIndex, Found, LivePolicies};
@@ -560,7 +560,8 @@ struct Decided {
 /// Per email, the entry the planner takes to stand for the person is listed, with its
 /// groups; the others become comments.
 fn decide_users(users: &UserIndex<'_>, groups: &ManagedGroups<'_>, format: &FileFormat) -> Decided {
-    let names = |u: UserIx| groups.names(&static_groups(groups, u));
+    let static_of = static_groups(users, groups);
+    let names = |u: UserIx| groups.names(&static_of[u]);
     let mut decided = Decided {
         users: Vec::new(),
         unlistable: Vec::new(),
@@ -597,11 +598,9 @@ fn decide_users(users: &UserIndex<'_>, groups: &ManagedGroups<'_>, format: &File
         } else {
             // The planner keeps a duplicate's memberships where the email is placed; the
             // rest it removes, so those are what this entry cannot express.
-            let listed = groups.of_user(standing);
-            let beyond: Vec<GroupIx> = groups
-                .of_user(u)
-                .iter()
-                .copied()
+            // Dynamic memberships are neither listed nor removed, so only static ones count.
+            let listed = &static_of[standing];
+            let beyond: Vec<GroupIx> = (static_of[u].iter().copied())
                 .filter(|g| !listed.contains(g))
                 .collect();
             decided.unlistable.push(Unlistable {
@@ -614,18 +613,25 @@ fn decide_users(users: &UserIndex<'_>, groups: &ManagedGroups<'_>, format: &File
     decided
 }
 
-/// User-type members that User Management does not know, each once with its groups.
-/// The managed groups (ascending) the user is a static member of: a membership a
-/// dynamic rule made is the rule's, so the file does not list it.
-fn static_groups(groups: &ManagedGroups<'_>, u: UserIx) -> Vec<GroupIx> {
-    (groups.of_user(u).iter().copied())
-        .filter(|&g| {
-            (groups[g].members.iter())
-                .any(|m| m.user == Some(u) && m.member.membership == Membership::Static)
-        })
-        .collect()
+/// Per user, the managed groups (ascending) they are a static member of: a membership a
+/// dynamic rule made is the rule's, so the file does not list it, and the planner never
+/// removes it. One pass over the members.
+fn static_groups(users: &UserIndex<'_>, groups: &ManagedGroups<'_>) -> IxVec<UserIx, Vec<GroupIx>> {
+    let mut of: IxVec<UserIx, Vec<GroupIx>> = IxVec::filled(Vec::new(), users.len());
+    for (g, group) in groups.iter() {
+        for member in &group.members {
+            if let Some(u) = member.user
+                && member.member.membership == Membership::Static
+                && of[u].last() != Some(&g)
+            {
+                of[u].push(g);
+            }
+        }
+    }
+    of
 }
 
+/// User-type members that User Management does not know, each once with its groups.
 fn unknown_members(groups: &ManagedGroups<'_>) -> Vec<Unlistable> {
     let mut unknown: Vec<Unlistable> = Vec::new();
     for (_, group) in groups.iter() {

@@ -578,7 +578,7 @@ fn a_role_of_a_deleted_policy_may_go_and_the_policy_is_not_restored_without_it()
         .create_policy(&actor(), ApiVersion::V1, draft(GROUP, "guid-x", &[&crn]), 1)
         .expect("created");
     let id = p.id.clone().expect("an id");
-    let etag = policy_etag(&s.policy(&id).expect("readable"));
+    let etag = policy_etag(s.policy(&id).expect("readable"));
     s.delete_policy(ApiVersion::V1, &id).expect("deleted");
     s.delete_role(&created.id.clone().expect("id"))
         .expect("no active policy grants it");

@@ -183,6 +183,54 @@ fn the_entry_the_planner_takes_for_an_email_is_listed_and_the_other_named() {
 }
 
 #[test]
+fn a_duplicate_entrys_memberships_are_weighed_against_the_listed_ones_static_groups() {
+    // bob's ACTIVE entry is in quantum only by a rule; the PENDING entry is a static
+    // member there. The planner removes that static membership (the rule's is not the
+    // file's), so the export must name it; a dynamic one of the duplicate it never names.
+    let mut l = live()
+        .user_in("bob@example.com", UserState::Pending)
+        .group("quantum")
+        .group("chemistry")
+        .member("quantum", "bob@example.com")
+        .dynamic_member("chemistry", "bob@example.com");
+    l.0.users.push(LiveUser {
+        iam_id: IamId::new("IBMid-bob-active"),
+        email: Email::new("bob@example.com"),
+        state: UserState::Active,
+        added_on: None,
+    });
+    let quantum = (l.0.groups.iter_mut())
+        .find(|g| g.name.as_str() == "quantum")
+        .expect("quantum");
+    quantum
+        .members
+        .get_or_insert_with(Vec::new)
+        .push(LiveMember {
+            iam_id: IamId::new("IBMid-bob-active"),
+            kind: MemberKind::User,
+            membership: Membership::Dynamic,
+        });
+    let c = export_all(&l);
+    assert_eq!(c.users.len(), 1);
+    assert_eq!(c.users[0].groups, Vec::<GroupName>::new());
+    assert_eq!(
+        c.unlistable,
+        vec![unlistable(
+            "IBMid-bob",
+            Some("bob@example.com"),
+            UnlistableReason::DuplicateEmail,
+            &["quantum"],
+        )]
+    );
+    // What the export names is exactly what planning it removes.
+    let p = plan_of(&Desired(desired_of(&c)), &l);
+    assert_eq!(
+        lines(&p),
+        ["remove_member bob@example.com (IBMid-bob) from quantum"]
+    );
+}
+
+#[test]
 fn what_the_format_cannot_hold_is_left_to_comments() {
     let l = live()
         .described("described", "more than ten characters")
