@@ -517,19 +517,22 @@ fn policy_discrepancy(
     role_ids: &[RoleCrn],
     live: &[LivePolicy],
 ) -> Option<Discrepancy> {
-    let found = live
-        .iter()
-        .find(|p| matches!(&p.shape, PolicyShape::Expressible(t) if t == target));
+    // Of several policies on the target (IBM forbids them, the planner warns and changes
+    // one), the change holds when any grants exactly the roles written: which one IBM
+    // lists first must not decide it.
+    let mut on_target = (live.iter())
+        .filter(|p| matches!(&p.shape, PolicyShape::Expressible(t) if t == target))
+        .peekable();
     let shown = target_text(target);
-    let Some(found) = found else {
+    if on_target.peek().is_none() {
         return Some(Discrepancy::PolicyMissing {
             group: group.clone(),
             target: shown,
         });
-    };
+    }
     let wanted: BTreeSet<&RoleCrn> = role_ids.iter().collect();
-    let granted: BTreeSet<&RoleCrn> = found.roles.iter().collect();
-    (wanted != granted).then(|| Discrepancy::PolicyRolesDiffer {
+    let holds = on_target.any(|p| p.roles.iter().collect::<BTreeSet<_>>() == wanted);
+    (!holds).then(|| Discrepancy::PolicyRolesDiffer {
         group: group.clone(),
         target: shown,
     })
@@ -950,6 +953,15 @@ mod tests {
         };
         o.policies
             .insert(id("a"), vec![policy_of("a", target.clone(), &["r2", "r1"])]);
+        assert_eq!(judge(&e, &o), Verdict::Holds);
+        // A duplicate on the target listed first does not hide the policy that holds.
+        o.policies.insert(
+            id("a"),
+            vec![
+                policy_of("a", target.clone(), &["r1"]),
+                policy_of("a", target.clone(), &["r1", "r2"]),
+            ],
+        );
         assert_eq!(judge(&e, &o), Verdict::Holds);
         o.policies
             .insert(id("a"), vec![policy_of("a", target, &["r1"])]);
