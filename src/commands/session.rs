@@ -129,12 +129,14 @@ impl Session {
         let account = &desired.account_id;
         let options = plan::Options { today };
         let mut live = iam::acquire(&self.client, account, &desired.live_query()).await?;
-        // The plan names every group a leaving user leaves, so their groups are read
-        // first: one request per user leaving, none when nobody does.
-        let leaving = plan::removal_candidates(desired, &live, &options);
-        if !leaving.is_empty() {
-            live.user_groups = self.client.groups_of_users(account, &leaving).await?;
+        let plan = plan::plan(desired, &live, &options)?;
+        // The plan names every group a leaving user leaves, groups orgsync does not manage
+        // included: their groups are read, one request per user, and the plan made again.
+        let leaving = plan.leaving_the_account();
+        if leaving.is_empty() {
+            return Ok((plan, live));
         }
+        live.user_groups = self.client.groups_of_users(account, &leaving).await?;
         let plan = plan::plan(desired, &live, &options)?;
         Ok((plan, live))
     }

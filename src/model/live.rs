@@ -204,7 +204,7 @@ pub struct LiveState {
     /// The resource groups the file names.
     pub resource_groups: Vec<LiveResourceGroup>,
     /// Every access group (managed or not) of each user the plan may remove from the
-    /// account, read after a first look at the plan (`plan::removal_candidates`), so the
+    /// account, read after a first look at the plan (`Plan::leaving_the_account`), so the
     /// plan names every group they leave. Users absent here were not read.
     pub user_groups: BTreeMap<IamId, Vec<GroupRef>>,
 }

@@ -28,7 +28,7 @@ pub use compare::{Moved, what_moved};
 pub use digest::{config_digest, live_digest};
 pub use error::{AccessProblem, PlanError};
 pub use guard::{Refusal, check_saved, guard_removals, preflight};
-pub use planner::{EXPIRY_WARNING_DAYS, Options, plan, removal_candidates};
+pub use planner::{EXPIRY_WARNING_DAYS, Options, plan};
 pub use render::{render_json, render_markdown, render_text, summary_line};
 pub use types::{
     FORMAT_VERSION, Plan, PlanFileError, Roster, Summary, UnexpressiblePolicy, Unmanaged,

@@ -201,6 +201,26 @@ impl std::error::Error for PlanFileError {
 }
 
 impl Plan {
+    /// The account users this plan takes out of the account: removals from it, and the
+    /// failed invitations it replaces (sorted, once each). Commands read their groups
+    /// (into `LiveState::user_groups`) and plan again, so that the plan names every group
+    /// they leave; a plan that takes nobody out is made once.
+    pub fn leaving_the_account(&self) -> Vec<IamId> {
+        let mut leaving: Vec<IamId> = (self.changes.iter())
+            .filter_map(|change| match change {
+                Change::RemoveUser { iam_id, .. } => Some(iam_id.clone()),
+                Change::InviteUser {
+                    replaces_iam_id: Some(old),
+                    ..
+                } => Some(old.clone()),
+                _ => None,
+            })
+            .collect();
+        leaving.sort();
+        leaving.dedup();
+        leaving
+    }
+
     /// No change at all (warnings do not count).
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()

@@ -14,8 +14,6 @@ mod dynamic;
 mod others;
 mod roles;
 
-pub use others::removal_candidates;
-
 use std::collections::HashMap;
 
 use crate::model::{

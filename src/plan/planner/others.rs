@@ -6,50 +6,15 @@
 //! Removing a user from the account (and replacing a failed invitation, which removes the
 //! failed entry first) takes them out of every access group, managed or not. The plan
 //! names those groups from the live state's `user_groups`, which commands fill for
-//! exactly the users [`removal_candidates`] returns, read before planning.
+//! exactly the users a first plan takes out (`Plan::leaving_the_account`), then plan again.
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::model::{
-    AccessGroupId, DesiredState, GroupName, GroupRef, IamId, LiveState, Membership,
-    is_public_access,
-};
+use crate::model::{AccessGroupId, GroupName, GroupRef, Membership, is_public_access};
 
 use super::super::change::Change;
 use super::super::warning::{AccessLoss, Warning};
-use super::{Options, Planner, sort_key, who};
-
-/// The account users a plan of `desired` against `live` would take out of the account:
-/// unlisted users under `policy.unlisted_users: remove`, and failed invitations it
-/// replaces. Sorted. Commands read their groups (into `LiveState::user_groups`) before
-/// planning, so the plan can name every group they leave. Empty when no plan can be made
-/// (the plan then fails with its own error).
-pub fn removal_candidates(
-    desired: &DesiredState,
-    live: &LiveState,
-    options: &Options,
-) -> Vec<IamId> {
-    let Ok(mut planner) = Planner::new(desired, live, options) else {
-        return Vec::new();
-    };
-    if planner.plan_listed_users().is_err() {
-        return Vec::new();
-    }
-    planner.plan_unlisted_users();
-    let mut leaving: Vec<IamId> = (planner.decided.changes.iter())
-        .filter_map(|change| match change {
-            Change::RemoveUser { iam_id, .. } => Some(iam_id.clone()),
-            Change::InviteUser {
-                replaces_iam_id: Some(old),
-                ..
-            } => Some(old.clone()),
-            _ => None,
-        })
-        .collect();
-    leaving.sort();
-    leaving.dedup();
-    leaving
-}
+use super::{Planner, sort_key, who};
 
 impl<'a> Planner<'a> {
     /// Fills `other_groups` of every removal from the account and every replaced failed

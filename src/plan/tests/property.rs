@@ -687,7 +687,14 @@ proptest! {
             _ => None,
         }).collect();
         leaving.sort();
-        prop_assert_eq!(&crate::plan::removal_candidates(&s.desired, &s.live, &options()), &leaving);
+        leaving.dedup();
+        prop_assert_eq!(&p.leaving_the_account(), &leaving);
+        // Reading their groups changes who leaves in no way.
+        let mut read = s.live.clone();
+        for who in &leaving {
+            read.user_groups.entry(who.clone()).or_default();
+        }
+        prop_assert_eq!(&plan(&s.desired, &read, &options()).expect("plans").leaving_the_account(), &leaving);
         let managed: BTreeSet<&AccessGroupId> = s.live.groups.iter()
             .filter(|g| s.desired.groups.contains_key(&g.name))
             .map(|g| &g.id)

@@ -4,8 +4,7 @@
 
 use super::*;
 use crate::plan::{
-    Moved, Refusal, Warning, Who, check_saved, preflight, removal_candidates, render_json,
-    render_markdown, render_text,
+    Moved, Refusal, Warning, Who, check_saved, preflight, render_json, render_markdown, render_text,
 };
 
 fn who(email: &str) -> Who {
@@ -37,12 +36,12 @@ fn departures() -> (Desired, Live) {
 }
 
 #[test]
-fn removal_candidates_are_the_users_the_plan_takes_out_of_the_account() {
+fn the_users_leaving_the_account_are_those_the_plan_takes_out() {
     let (d, l) = departures();
     // eve (unlisted), gus (expired), dan's failed entry; not hal (expires later) nor pat
     // (protected) nor the caller.
     assert_eq!(
-        removal_candidates(&d.0, &l.0, &options()),
+        plan_of(&d, &l).leaving_the_account(),
         vec![
             iam("dan@example.com"),
             iam("eve@example.com"),
@@ -54,16 +53,16 @@ fn removal_candidates_are_the_users_the_plan_takes_out_of_the_account() {
         ..d.0.clone()
     });
     assert_eq!(
-        removal_candidates(&ignore.0, &l.0, &options()),
+        plan_of(&ignore, &l).leaving_the_account(),
         vec![iam("dan@example.com")],
         "with unlisted_users: ignore only the failed invitation leaves"
     );
-    // No plan, no candidates: the plan fails with its own error.
+    // No plan, nobody to read: the plan fails with its own error first.
     let d = desired()
         .access("ml", vec![])
         .no_group_creation()
         .group("missing");
-    assert!(removal_candidates(&d.0, &l.0, &options()).is_empty());
+    assert!(crate::plan::plan(&d.0, &l.0, &options()).is_err());
 }
 
 #[test]
