@@ -331,6 +331,22 @@ async fn a_missing_sandbox_state_or_key_file_names_the_flag_and_the_path() {
             );
             assert!(!run.stderr.contains("entity not found"), "{}", run.stderr);
         }
+        // A state file far beyond what a state may be is refused unread (sparse: no disk).
+        let huge = std::fs::File::create(w.path("huge.yaml")).unwrap();
+        huge.set_len(3 << 30).unwrap();
+        let run = orgsync(
+            &w.config(),
+            None,
+            &["plan", "--sandbox-state", &w.arg("huge.yaml")],
+        )
+        .run()
+        .await;
+        run.expect(1);
+        assert!(
+            run.stderr.contains("huge.yaml: it is larger than 32 MiB"),
+            "{}",
+            run.stderr
+        );
     })
     .await;
 }

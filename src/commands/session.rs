@@ -168,9 +168,9 @@ async fn start_sandbox(
     use crate::emulator::{self, KeyType, State};
     use crate::error::SandboxError;
     let state = match state_file {
-        // Read here rather than by `State::load`, so that a problem names --sandbox-state.
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| e.to_string())
+        // Read here rather than by `State::load`, so that a problem names --sandbox-state;
+        // bounded and never blocking, as the emulator reads its --state.
+        Some(path) => State::read(path)
             .and_then(|text| State::parse(&text))
             .map_err(|message| {
                 Error::Sandbox(SandboxError::State {

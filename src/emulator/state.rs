@@ -328,30 +328,35 @@ impl State {
     /// Reads and checks a state file (YAML or JSON): a regular file of at most
     /// [`MAX_STATE_BYTES`], so a FIFO or a device cannot hang or exhaust the emulator.
     pub fn load(path: &Path) -> Result<State, String> {
-        use std::io::Read;
-        let cannot = |e: &dyn std::fmt::Display| {
+        let text = State::read(path).map_err(|why| {
             format!(
-                "cannot read the emulator state file {}: {e}; check the path given to --state",
+                "cannot read the emulator state file {}: {why}; check the path given to --state",
                 path.display()
             )
-        };
-        let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+        })?;
+        State::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// A state file's text: a regular file (never a FIFO, which would block) of at most
+    /// [`MAX_STATE_BYTES`], in UTF-8. The error says why, for the caller to name the flag.
+    pub fn read(path: &Path) -> Result<String, String> {
+        use std::io::Read;
+        let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
         if !meta.is_file() {
-            return Err(cannot(&"it is not a regular file"));
+            return Err("it is not a regular file".into());
         }
         let limit = MAX_STATE_BYTES as u64;
         let mut bytes = Vec::new();
         std::fs::File::open(path)
             .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
-            .map_err(|e| cannot(&e))?;
+            .map_err(|e| e.to_string())?;
         if bytes.len() as u64 > limit {
-            return Err(cannot(&format!(
+            return Err(format!(
                 "it is larger than {} MiB, the most a state may be",
                 MAX_STATE_BYTES >> 20
-            )));
+            ));
         }
-        let text = String::from_utf8(bytes).map_err(|_| cannot(&"it is not UTF-8 text"))?;
-        State::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".into())
     }
 
     /// Parses and checks a state document (YAML, or JSON when it starts with `{`).
