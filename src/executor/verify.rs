@@ -88,13 +88,24 @@ async fn read<R: IamRead>(
         users,
         ..Observation::default()
     };
+    // A read that did not complete leaves its part unobserved, and an unobserved change
+    // is judged to hold: say so, rather than verify by silence.
+    let unfinished = |warnings: &mut Vec<String>, e: tokio::task::JoinError| {
+        warnings.push(format!(
+            "a read to verify the apply did not complete ({e}); what it would have checked is not verified: run `orgsync plan` to see the account as it is"
+        ));
+    };
     while let Some(joined) = pages.join_next().await {
-        let Ok((id, result)) = joined else { continue };
-        observe(&mut seen, id, result, warnings);
+        match joined {
+            Ok((id, result)) => observe(&mut seen, id, result, warnings),
+            Err(e) => unfinished(warnings, e),
+        }
     }
     while let Some(joined) = access.join_next().await {
-        let Ok(read) = joined else { continue };
-        observe_access(&mut seen, reads, read, warnings);
+        match joined {
+            Ok(read) => observe_access(&mut seen, reads, read, warnings),
+            Err(e) => unfinished(warnings, e),
+        }
     }
     seen
 }

@@ -470,13 +470,7 @@ impl Client {
             }
             Err(e) => {
                 let key = self.inner.auth.api_key.expose_secret().as_bytes();
-                let mut bytes = e.into_bytes();
-                if key.len() >= 4 {
-                    while let Some(at) = bytes.windows(key.len()).position(|w| w == key) {
-                        bytes.splice(at..at + key.len(), b"[redacted]".iter().copied());
-                    }
-                }
-                bytes
+                redact_bytes(e.into_bytes(), key)
             }
         }
     }
@@ -543,9 +537,39 @@ fn innermost_reason(e: &reqwest::Error) -> String {
     one_line(&source.to_string(), 150)
 }
 
+/// `bytes` (not UTF-8) with every occurrence of `key` replaced. The search goes on after
+/// each replacement, so a key that is part of "[redacted]" is not found in it again (and
+/// again). Keys shorter than 4 bytes are not looked for: they would match by chance.
+fn redact_bytes(mut bytes: Vec<u8>, key: &[u8]) -> Vec<u8> {
+    const REDACTED: &[u8] = b"[redacted]";
+    if key.len() < 4 {
+        return bytes;
+    }
+    let mut from = 0;
+    while let Some(at) = (bytes.get(from..).unwrap_or_default())
+        .windows(key.len())
+        .position(|w| w == key)
+    {
+        let at = from + at;
+        bytes.splice(at..at + key.len(), REDACTED.iter().copied());
+        from = at + REDACTED.len();
+    }
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_in_bytes_that_are_not_text_are_redacted_once_each() {
+        let body = [b"\xff key=".as_slice(), b"dact", b" and dact\xfe"].concat();
+        assert_eq!(
+            redact_bytes(body, b"dact"),
+            b"\xff key=[redacted] and [redacted]\xfe".to_vec()
+        );
+        assert_eq!(redact_bytes(b"abc".to_vec(), b"ab"), b"abc".to_vec());
+    }
 
     #[test]
     fn jwts_in_error_text_are_redacted() {

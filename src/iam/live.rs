@@ -9,7 +9,7 @@
 //! sequential) runs alongside everything else, which is bulk and leaves it a slot of
 //! `--parallelism` to itself, so all of it hides behind the cursor.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
@@ -300,12 +300,16 @@ async fn collect(reads: &mut Reads, live: &mut LiveState) -> Result<(), IamError
             Read::Members(i, members) => live.groups[i].members = Some(members),
             Read::Policies(Some(i), policies) => live.groups[i].policies = Some(policies),
             Read::Policies(None, policies) => {
+                // The account-wide listing, filed by subject: one lookup per policy.
+                // (Reversed, so that of two groups with one id the first is filed to.)
+                let read: HashMap<crate::model::AccessGroupId, usize> =
+                    (live.groups.iter().enumerate().rev())
+                        .filter(|(_, g)| g.policies.is_some())
+                        .map(|(i, g)| (g.id.clone(), i))
+                        .collect();
                 for p in policies {
-                    if let Some(g) = live
-                        .groups
-                        .iter_mut()
-                        .find(|g| g.id == p.group && g.policies.is_some())
-                        && let Some(list) = g.policies.as_mut()
+                    if let Some(&i) = read.get(&p.group)
+                        && let Some(list) = live.groups[i].policies.as_mut()
                     {
                         list.push(p);
                     }
