@@ -429,3 +429,54 @@ async fn export_from_the_sandbox_plans_empty_against_the_sandbox() {
     out.expect(0);
     assert!(out.stdout.contains("No changes."), "{}", out.stdout);
 }
+
+/// What the account holds but the file format refuses (a role's display name with two
+/// spaces, a rule's claim with two spaces) is judged by the validator itself: left to a
+/// comment, and the export still validates and plans to no changes — not refused as a bug.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_or_rule_the_format_refuses_is_left_to_a_comment_not_an_export_failure() {
+    let w = Workdir::empty();
+    let state = std::fs::read_to_string("examples/sandbox-state.yaml")
+        .unwrap()
+        .replace(
+            "display_name: Job manager",
+            "display_name: \"Job  manager\"",
+        )
+        .replace(
+            "conditions: [{claim: project, operator: EQUALS",
+            "conditions: [{claim: \"pro  ject\", operator: EQUALS",
+        );
+    w.write("state.yaml", &state);
+    let state = w.arg("state.yaml");
+    let out = admin(&[
+        "export",
+        "--sandbox-state",
+        &state,
+        "--out",
+        &w.arg("org.yaml"),
+    ])
+    .run()
+    .await;
+    out.expect(0);
+    let exported = w.read("org.yaml");
+    assert!(
+        exported.contains("not declared (orgsync leaves it as it is): JobManager: the `display_name` of role `JobManager` contains two spaces in a row"),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("`rules` is not written, so orgsync leaves this group's rules"),
+        "{exported}"
+    );
+    validate(&w.path("org.yaml")).await;
+    let plan = admin(&[
+        "plan",
+        "--sandbox-state",
+        &state,
+        "-c",
+        &w.arg("org.yaml"),
+        "--detailed-exitcode",
+    ])
+    .run()
+    .await;
+    plan.expect(0);
+}

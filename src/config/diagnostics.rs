@@ -144,6 +144,14 @@ pub struct Diagnostics {
 const MAX_SHOWN: usize = 200;
 
 impl Diagnostics {
+    /// The first problem's message with its hint, for a one-line reason elsewhere.
+    pub(crate) fn first_message(&self) -> Option<String> {
+        self.items.first().map(|d| match &d.hint {
+            Some(hint) => format!("{} ({hint})", d.message),
+            None => d.message.clone(),
+        })
+    }
+
     pub(crate) fn new() -> Self {
         Diagnostics {
             sources: Vec::new(),

@@ -25,8 +25,8 @@ use std::fmt::Write as _;
 
 use super::validate::{MAX_DESCRIPTION_CHARS, MAX_GROUP_NAME_CHARS, email_problem, name_problem};
 use crate::model::{
-    AccountId, DesiredAccess, DesiredRole, DesiredRule, InstanceRef, MemberKind,
-    RULE_EXPIRATION_HOURS, ResourceGroupRef, UserState,
+    AccountId, DesiredAccess, DesiredRole, DesiredRule, InstanceRef, MemberKind, ResourceGroupRef,
+    UserState,
 };
 use crate::plan::export::{
     AccessNote, Contents, Description, FileFormat, Group, RuleNote, SkippedGroup, UndeclaredRole,
@@ -43,48 +43,33 @@ pub const FILE_FORMAT: FileFormat = FileFormat {
     rule_problem,
 };
 
-/// Why a custom role could not be declared under `roles:` (docs/config.md: a capital
-/// letter then up to 29 letters or digits, a display name of 1 to 50 characters, a
-/// description of at most 250, at least one action, each of the role's own service).
-fn role_problem(role: &DesiredRole) -> Option<&'static str> {
-    let name = role.name.as_str();
-    let mut chars = name.chars();
-    let name_ok = chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_alphanumeric())
-        && name.len() <= 30;
-    let service = format!("{}.", role.service);
-    if !name_ok {
-        Some("its name is not a capital letter followed by up to 29 letters or digits")
-    } else if !(1..=50).contains(&role.display_name.chars().count()) {
-        Some("its display name is not 1 to 50 characters")
-    } else if role
-        .description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 250)
-    {
-        Some("its description is longer than 250 characters")
-    } else if role.actions.is_empty() {
-        Some("it has no actions")
-    } else if role.actions.iter().any(|a| !a.starts_with(&service)) {
-        Some("it bundles actions of other services, which the file format refuses")
-    } else {
-        None
-    }
+/// Why a custom role could not be declared under `roles:`: whatever the validator says
+/// of a file that declares it and nothing else. The validator is the one judge, so an
+/// export never writes what `validate` would refuse (docs/config.md).
+fn role_problem(role: &DesiredRole) -> Option<String> {
+    let mut text = String::from(PROBE);
+    write_roles(&mut text, std::slice::from_ref(role), &[]);
+    text.push_str("groups: {}\n");
+    refused(&text)
 }
 
-/// Why a dynamic rule could not be written under `rules:` (docs/config.md).
-fn rule_problem(rule: &DesiredRule) -> Option<&'static str> {
-    if rule.realm.is_empty() {
-        Some("it names no realm")
-    } else if !RULE_EXPIRATION_HOURS.contains(&rule.expiration_hours) {
-        Some("its session length is not 1 to 24 hours")
-    } else if rule.conditions.is_empty() {
-        Some("it has no conditions")
-    } else if rule.conditions.iter().any(|c| c.claim.is_empty()) {
-        Some("a condition names no claim")
-    } else {
-        None
-    }
+/// Why a dynamic rule could not be written under `rules:`, judged as [`role_problem`].
+fn rule_problem(rule: &DesiredRule) -> Option<String> {
+    let mut text = format!("{PROBE}groups:\n  probe:\n");
+    write_rules(&mut text, std::slice::from_ref(rule));
+    refused(&text)
+}
+
+/// The start of a file that holds one thing to judge.
+const PROBE: &str = "version: 1\naccount_id: \"00000000000000000000000000000000\"\nusers: {}\n";
+
+fn refused(text: &str) -> Option<String> {
+    let problems = super::parse_str("export", text).err()?;
+    Some(
+        problems
+            .first_message()
+            .unwrap_or_else(|| "the file format refuses it".into()),
+    )
 }
 
 /// The config file for `contents`, read from `account`, with explanatory comments.

@@ -56,9 +56,9 @@ pub struct FileFormat {
     /// Why an email would not validate (as validation words it), or `None`.
     pub email_problem: fn(&str) -> Option<&'static str>,
     /// Why a custom role could not be declared under `roles:`, or `None`.
-    pub role_problem: fn(&DesiredRole) -> Option<&'static str>,
+    pub role_problem: fn(&DesiredRole) -> Option<String>,
     /// Why a dynamic rule could not be written under `rules:`, or `None`.
-    pub rule_problem: fn(&DesiredRule) -> Option<&'static str>,
+    pub rule_problem: fn(&DesiredRule) -> Option<String>,
 }
 
 /// Everything a file written from the account holds, in the order it is written.
@@ -84,7 +84,7 @@ pub struct Contents {
 pub struct UndeclaredRole {
     pub name: RoleName,
     /// As the format's check words it.
-    pub why: &'static str,
+    pub why: String,
 }
 
 /// What a group's `access` comments say.
@@ -109,7 +109,7 @@ pub enum RuleNote {
     /// Two rules whose names differ only in case (the file's names are unique so).
     SameName { name: String },
     /// The format refuses the rule (the reason as its check words it).
-    Refused { name: String, why: &'static str },
+    Refused { name: String, why: String },
     /// More rules than IBM allows a group.
     TooMany { rules: usize },
 }
@@ -448,7 +448,8 @@ fn written_rules(
         if rule.unreadable_conditions > 0 {
             notes.push(RuleNote::Refused {
                 name: rule.name.clone(),
-                why: "it has a condition orgsync cannot read (an operator it does not know, or no claim)",
+                why: "it has a condition orgsync cannot read (an operator it does not know, or no claim)"
+                    .into(),
             });
             continue;
         }

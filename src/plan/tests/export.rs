@@ -14,13 +14,8 @@ pub(super) const FORMAT: FileFormat = FileFormat {
     max_description_chars: 10,
     group_name_problem: |_| None,
     email_problem: |email| (!email.contains('@')).then_some("no `@`"),
-    role_problem: |role| {
-        role.name
-            .as_str()
-            .contains('X')
-            .then_some("an X in the name")
-    },
-    rule_problem: |rule| rule.realm.is_empty().then_some("no realm"),
+    role_problem: |role| (role.name.as_str().contains('X')).then(|| "an X in the name".into()),
+    rule_problem: |rule| rule.realm.is_empty().then(|| "no realm".into()),
 };
 
 pub(super) fn export_all(live: &Live) -> Contents {
@@ -446,7 +441,7 @@ fn a_custom_role_the_format_refuses_is_granted_by_name_but_not_declared() {
         c.undeclared_roles,
         vec![UndeclaredRole {
             name: RoleName::new("JobXManager"),
-            why: "an X in the name",
+            why: "an X in the name".into(),
         }]
     );
     assert!(c.groups[0].access.is_some());
