@@ -74,7 +74,22 @@ async fn out_targets_that_are_not_regular_files_are_refused_and_left_as_they_are
                 run.expect(64);
                 assert!(run.stderr.contains(kind), "{kind}: {}", run.stderr);
                 assert!(run.stderr.contains(&target), "{}", run.stderr);
+                // Only a symlink is something to remove; never a device or a directory.
+                let advice = run.stderr.contains("Remove it");
+                assert_eq!(advice, kind == "a symbolic link", "{}", run.stderr);
             }
+        }
+        // `dir/` names a directory, whatever Rust's file_name() says: refused before
+        // anything is read, and `/dev/null` is a device orgsync does not write.
+        for (target, said) in [
+            (format!("{}/", w.arg("nodir")), "names no file"),
+            ("/dev/null".to_string(), "is a character device"),
+        ] {
+            let run = orgsync(&w.config(), None, &["plan", "--out", &target])
+                .run()
+                .await;
+            run.expect(64);
+            assert!(run.stderr.contains(said), "{target}: {}", run.stderr);
         }
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert!(is_fifo(&fifo));

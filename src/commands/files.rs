@@ -125,9 +125,15 @@ impl fmt::Display for WriteError {
         let path = self.path.display();
         let flag = self.flag;
         match &self.problem {
+            // Removing is advice for a symlink only: never for /dev/null or a directory.
+            WriteProblem::NotRegular(FileKind::Symlink) => write!(
+                f,
+                "{flag} {path} is {}; orgsync writes only regular files and never replaces or writes through anything else. Remove it, or give another path",
+                FileKind::Symlink
+            ),
             WriteProblem::NotRegular(kind) => write!(
                 f,
-                "{flag} {path} is {kind}; orgsync writes only regular files and never replaces or writes through anything else. Remove it, or give another path"
+                "{flag} {path} is {kind}; orgsync writes only regular files and never replaces or writes through anything else. Give the path of a regular file"
             ),
             WriteProblem::Exists => write!(
                 f,
@@ -166,7 +172,10 @@ impl OutFile {
     /// Returns the existing file's permissions, which the new file keeps. Done once
     /// before any network work (so a bad `--out` costs nothing) and again when writing.
     pub fn check(&self) -> Result<Option<Permissions>, WriteError> {
-        if self.path.file_name().is_none() {
+        // `dir/` has a file name to Rust (`dir`) but names a directory to the system.
+        let separators: &[char] = if cfg!(windows) { &['/', '\\'] } else { &['/'] };
+        let trailing_slash = (self.path.as_os_str().to_string_lossy()).ends_with(separators);
+        if self.path.file_name().is_none() || trailing_slash {
             return Err(self.fail(WriteProblem::NoFileName));
         }
         match std::fs::symlink_metadata(&self.path) {
