@@ -135,12 +135,6 @@ pub enum Target {
     Sandbox { state: Option<PathBuf> },
 }
 
-impl Connection {
-    pub fn is_sandbox(&self) -> bool {
-        !matches!(self.target, Target::Account { .. })
-    }
-}
-
 impl Settings {
     /// Validates `cli`; `matches` tells which values came from the command line.
     pub fn new(cli: Cli, matches: &ArgMatches) -> Result<Settings> {

@@ -485,7 +485,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 /// every indicator (`:`, `#`, `,`, brackets, quotes), numbers, and leading or trailing
 /// space; the words YAML 1.1 reads as booleans or null are quoted too, so no reader
 /// mistakes them. Valid in block and flow context alike.
-pub fn yaml_scalar(s: &str) -> String {
+fn yaml_scalar(s: &str) -> String {
     if is_plain_safe(s) {
         return s.to_string();
     }

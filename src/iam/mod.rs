@@ -41,7 +41,6 @@ pub use http::RetryPolicy;
 pub use keyfile::key_file_warning;
 pub use live::{PolicyListing, acquire, everything_of, members_only, policy_listing};
 pub use policies::CreatedPolicy;
-pub use resources::crn_segment;
 pub use roles::CreatedRole;
 pub use rules::CreatedRule;
 pub use users::{InvitedUser, UserRemoval};
@@ -409,12 +408,6 @@ impl Client {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.inner.endpoints
-    }
-
-    /// The kind of identity the API key acts as (fetches a token if none is held): for
-    /// apply's preflight, since a service ID's key cannot invite or remove users.
-    pub async fn identity_kind(&self) -> Result<IdentityKind, IamError> {
-        Ok(self.whoami().await?.kind())
     }
 
     /// The identity of the API key (fetches a token if none is held).

@@ -55,14 +55,6 @@ impl Client {
     /// The access policies of one group (`group: Some`), or of every access group of the
     /// account in one listing (`None`), through `/v2/policies`. Policies whose subject is
     /// not an access group are dropped.
-    pub async fn list_policies(
-        &self,
-        account: &AccountId,
-        group: Option<&AccessGroupId>,
-    ) -> Result<Vec<LivePolicy>, IamError> {
-        self.list_policies_with(account, group, false, &|| {}).await
-    }
-
     pub(crate) async fn list_policies_with(
         &self,
         account: &AccountId,

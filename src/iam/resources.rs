@@ -27,14 +27,8 @@ const MAX_PAGE_ITEMS: usize = 1_000;
 impl Client {
     /// Every instance a reference matches: by `name=` (names are not unique, so every
     /// match is kept: ambiguity is the planner's to report) or by `guid=` (a GUID, or the
-    /// GUID segment of a CRN), following `next_url`'s `start`, 100 rows a page.
-    pub async fn find_instances(
-        &self,
-        reference: &InstanceRef,
-    ) -> Result<Vec<LiveInstance>, IamError> {
-        self.find_instances_with(reference, false).await
-    }
-
+    /// GUID segment of a CRN), following `next_url`'s `start`, 100 rows a page. `bulk`:
+    /// a read of the acquisition, which yields to the user cursor.
     pub(crate) async fn find_instances_with(
         &self,
         reference: &InstanceRef,
@@ -109,13 +103,6 @@ impl Client {
     }
 
     /// The account's resource groups (Resource Manager, one unpaged call).
-    pub async fn list_resource_groups(
-        &self,
-        account: &AccountId,
-    ) -> Result<Vec<LiveResourceGroup>, IamError> {
-        self.list_resource_groups_with(account, false).await
-    }
-
     pub(crate) async fn list_resource_groups_with(
         &self,
         account: &AccountId,
@@ -158,7 +145,7 @@ impl Client {
 
 /// Segment `n` (0-based) of a CRN `crn:v1:bluemix:public:<service>:<region>:a/<account>:
 /// <guid>::`: 4 is the service, 7 the instance's GUID. `None` when empty or missing.
-pub fn crn_segment(crn: &str, n: usize) -> Option<&str> {
+fn crn_segment(crn: &str, n: usize) -> Option<&str> {
     let mut parts = crn.trim().split(':');
     (parts.next() == Some("crn")).then_some(())?;
     parts.nth(n - 1).filter(|s| !s.is_empty())
