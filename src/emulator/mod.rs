@@ -286,6 +286,9 @@ impl Shared {
             if let Some(persister) = &self.persister
                 && let Err(e) = persister.write(&store.to_state())
             {
+                // The change holds in memory but not on disk yet: the next request
+                // writes again, so the file catches up rather than staying behind.
+                store.dirty = true;
                 tracing::error!("{e}");
                 return Err(ApiError::new(500, "persist_failed", e));
             }

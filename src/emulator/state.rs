@@ -503,7 +503,7 @@ impl State {
     /// The checks of what the account grants: custom roles, policies, instances and
     /// resource groups.
     fn check_access(&self, problems: &mut Vec<String>) {
-        access::check_roles(&self.account_id, &self.roles, problems);
+        access::check_roles(&self.roles, problems);
         let mut group_ids: HashSet<&str> = self.groups.iter().map(|g| g.id.as_str()).collect();
         group_ids.insert(PUBLIC_ACCESS_ID);
         let ctx = access::PolicyContext {

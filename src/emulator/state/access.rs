@@ -350,7 +350,7 @@ pub fn resolve_role(account_id: &str, roles: &[CustomRole], name: &str) -> Optio
 }
 
 /// The checks of custom roles in a state file; problems are appended.
-pub fn check_roles(account_id: &str, roles: &[CustomRole], problems: &mut Vec<String>) {
+pub fn check_roles(roles: &[CustomRole], problems: &mut Vec<String>) {
     if roles.len() > MAX_CUSTOM_ROLES {
         problems.push(format!(
             "{} custom roles exceed IBM's limit of {MAX_CUSTOM_ROLES} per account",
@@ -388,7 +388,6 @@ pub fn check_roles(account_id: &str, roles: &[CustomRole], problems: &mut Vec<St
         }
         check_actions(&role.service_name, &role.actions, &what, problems);
     }
-    let _ = account_id;
 }
 
 fn check_actions(service: &str, actions: &[String], what: &str, problems: &mut Vec<String>) {
