@@ -282,11 +282,17 @@ impl Change {
     /// Whether this change takes access away: counted against `policy.max_removals`.
     /// A policy replaced with fewer roles counts when it drops any role it granted.
     pub fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            Change::RemoveMember { .. } | Change::RemoveUser { .. }
+        ) || self.is_revocation()
+    }
+
+    /// Whether this change takes away what a group grants: a policy or rule removed, or a
+    /// role a policy stops granting (the removals that are not memberships or users).
+    pub fn is_revocation(&self) -> bool {
         match self {
-            Change::RemoveMember { .. }
-            | Change::RemoveUser { .. }
-            | Change::RemovePolicy { .. }
-            | Change::RemoveRule { .. } => true,
+            Change::RemovePolicy { .. } | Change::RemoveRule { .. } => true,
             Change::UpdatePolicy {
                 roles, old_roles, ..
             } => old_roles.iter().any(|old| !roles.contains(old)),
@@ -392,16 +398,9 @@ impl fmt::Display for Change {
                 } else {
                     write!(f, "remove_user {email} ({iam_id})")?;
                 }
-                match (groups.is_empty(), other_groups.is_empty()) {
-                    (true, true) => Ok(()),
-                    (false, true) => write!(f, " leaving {}", join_groups(groups)),
-                    (true, false) => write!(f, " leaving {}", unmanaged(other_groups)),
-                    (false, false) => write!(
-                        f,
-                        " leaving {} and {}",
-                        join_groups(groups),
-                        unmanaged(other_groups)
-                    ),
+                match groups_left(groups, other_groups) {
+                    Some(left) => write!(f, " leaving {left}"),
+                    None => Ok(()),
                 }
             }
         }
@@ -436,16 +435,26 @@ fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
-fn join_groups(groups: &[GroupName]) -> String {
+pub(super) fn join_groups(groups: &[GroupName]) -> String {
     join(groups.iter().map(GroupName::as_str))
 }
 
-/// `1 group orgsync does not manage: billing`, as the plan's text names them.
-fn unmanaged(groups: &[GroupName]) -> String {
-    let noun = if groups.len() == 1 { "group" } else { "groups" };
-    format!(
-        "{} {noun} orgsync does not manage: {}",
-        groups.len(),
-        join_groups(groups)
-    )
+/// The groups a user leaves with the account, as the plan's text and the report name
+/// them: `ml`, `1 group orgsync does not manage: billing`, or
+/// `ml and 1 group orgsync does not manage: billing`; `None` for none.
+pub(super) fn groups_left(managed: &[GroupName], others: &[GroupName]) -> Option<String> {
+    let unmanaged = || {
+        let noun = if others.len() == 1 { "group" } else { "groups" };
+        format!(
+            "{} {noun} orgsync does not manage: {}",
+            others.len(),
+            join_groups(others)
+        )
+    };
+    match (managed.is_empty(), others.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(join_groups(managed)),
+        (true, false) => Some(unmanaged()),
+        (false, false) => Some(format!("{} and {}", join_groups(managed), unmanaged())),
+    }
 }

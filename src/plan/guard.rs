@@ -160,10 +160,7 @@ pub fn guard_removals(plan: &Plan, max_removals: u32, allowed: Option<u32>) -> R
     let removals = plan.removals();
     let limit = max_removals.max(allowed.unwrap_or(0)) as usize;
     if removals > limit {
-        let revocations = (plan.changes.iter())
-            .filter(|c| c.is_removal())
-            .filter(|c| !matches!(c, Change::RemoveMember { .. } | Change::RemoveUser { .. }))
-            .count();
+        let revocations = plan.changes.iter().filter(|c| c.is_revocation()).count();
         return Err(Refusal::TooManyRemovals {
             removals,
             revocations,

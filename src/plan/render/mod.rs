@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::{Email, GroupName, IamId, RoleName, RuleCondition, RuleId};
 
-use super::change::{Change, ChangeKind};
+use super::change::{Change, ChangeKind, groups_left, join_groups};
 use super::types::{Plan, Roster, Summary};
 
 /// `Plan: 2 to invite, 3 to add, 1 to remove.`: every kind the plan holds, in execution
@@ -465,13 +465,13 @@ fn invite_line(
     let into = if joins.is_empty() {
         " into no managed group".to_string()
     } else {
-        format!(" into {}", join_names(joins))
+        format!(" into {}", join_groups(joins))
     };
     let replacing = match replaces {
         Some(old) if others.is_empty() => format!(", replacing the failed invitation {old}"),
         Some(old) => format!(
             ", replacing the failed invitation {old}, which leaves {}",
-            unmanaged_groups(others)
+            groups_left(&[], others).unwrap_or_default()
         ),
         None => String::new(),
     };
@@ -487,16 +487,9 @@ fn removal_line(
     leaves: &[GroupName],
     others: &[GroupName],
 ) -> AccountLine {
-    let leaving = match (leaves.is_empty(), others.is_empty()) {
-        (true, true) => String::new(),
-        (false, true) => format!(", leaving {}", join_names(leaves)),
-        (true, false) => format!(", leaving {}", unmanaged_groups(others)),
-        (false, false) => format!(
-            ", leaving {} and {}",
-            join_names(leaves),
-            unmanaged_groups(others)
-        ),
-    };
+    let leaving = (groups_left(leaves, others))
+        .map(|left| format!(", leaving {left}"))
+        .unwrap_or_default();
     AccountLine {
         sign: Sign::Remove,
         text: if email.as_str().is_empty() {
@@ -505,23 +498,6 @@ fn removal_line(
             format!("remove {email} ({iam_id}) from the account{leaving}")
         },
     }
-}
-
-/// `2 groups orgsync does not manage: a, b`.
-fn unmanaged_groups(others: &[GroupName]) -> String {
-    format!(
-        "{} orgsync does not manage: {}",
-        count(others.len(), "group", "groups"),
-        join_names(others)
-    )
-}
-
-fn join_names(names: &[GroupName]) -> String {
-    names
-        .iter()
-        .map(GroupName::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One roster line of a before/after diff.
