@@ -249,14 +249,7 @@ impl Client {
 fn next_start(base: &Url, start: Option<String>, href: Option<String>) -> Option<String> {
     start
         .filter(|s| !s.trim().is_empty())
-        .or_else(|| {
-            let href = href?;
-            let url = base.join(href.trim()).ok()?;
-            url.query_pairs()
-                .find(|(k, _)| k == "start")
-                .map(|(_, v)| v.into_owned())
-        })
-        .filter(|s| !s.is_empty())
+        .or_else(|| super::users::start_param_named(base, &href?, "start"))
 }
 
 /// Which version created a policy, by its `href` (`…/v1/policies/…` or `…/v2/…`). A
